@@ -1,0 +1,49 @@
+# Engage: `make run` to try it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+# The first Python 3.12+ found (a .python-version file picks pyenv's 3.13 here).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Tests talk to real services; these are the machine's own unless the environment says otherwise.
+TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
+	CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1}
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Engage needs Python 3.12 or newer: install python3.13 (or 3.12) and try again." >&2; exit 1; fi
+	@echo "Creating $(VENV) with $$($(PYTHON) --version)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP)
+
+run: install
+	@mkdir -p var/outbox
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/honcho -f Procfile.dev start
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(TEST_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,228 @@
+"""Engage settings, read from the environment (12-factor).
+
+With no environment at all the project runs on one machine: SQLite and a filesystem Celery broker
+under var/, and emails written to var/outbox/. Every variable is documented in README.md.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("ENGAGE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=True)
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
+else:
+    # No default: a production deployment that forgot its key must not start with a known one.
+    SECRET_KEY = env.str("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+SITE_URL = env.url("SITE_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "anymail",
+    "newsletter",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "engage.urls"
+WSGI_APPLICATION = "engage.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "newsletter.context_processors.organisation",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'engage.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A web process, a worker and beat share the file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Request bodies: the public endpoints take small forms and JSON; anything larger is refused
+# before a view reads it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
+
+# --- Email -----------------------------------------------------------------------------------
+# Django 6.1's MAILERS, from the environment. EMAIL_URL uses django-environ's schemes (smtp://,
+# smtp+tls://, smtp+ssl://, consolemail://, memorymail://, dummymail://). ESP=<name> selects a
+# django-anymail backend instead. Neither set: .eml files in var/outbox/.
+EMAIL_OUTBOX_DIR = VAR_DIR / "outbox"
+SMTP_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+
+def _default_mailer() -> dict:
+    esp = env.str("ESP", default="")
+    if esp:
+        # Keys come from ANYMAIL_* variables (ANYMAIL below), e.g. ANYMAIL_POSTMARK_SERVER_TOKEN.
+        return {"BACKEND": f"anymail.backends.{esp}.EmailBackend"}
+    if "EMAIL_URL" not in env.ENVIRON:
+        # One .eml file per message, which a mail client opens with a double click.
+        return {
+            "BACKEND": "newsletter.outbox.OutboxBackend",
+            "OPTIONS": {"file_path": str(EMAIL_OUTBOX_DIR)},
+        }
+    config = env.email_url("EMAIL_URL")
+    options = {}
+    if config["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        options = {
+            "host": config["EMAIL_HOST"],
+            "port": config["EMAIL_PORT"] or 25,
+            "username": config["EMAIL_HOST_USER"],
+            "password": config["EMAIL_HOST_PASSWORD"],
+            "use_tls": config.get("EMAIL_USE_TLS", False),
+            "use_ssl": config.get("EMAIL_USE_SSL", False),
+            "timeout": SMTP_TIMEOUT,
+        }
+    return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}
+
+
+MAILERS = {"default": _default_mailer()}
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_")
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Engage <news@engage.example.org>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="Engage Health Charity")
+ORGANISATION_ADDRESS = env.str(
+    "ORGANISATION_ADDRESS", default="Engage Health Charity, 1 Example Street, London EC1A 1AA, UK"
+)
+# The mailbox that receives mailto: unsubscribe requests (List-Unsubscribe's second URI).
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="unsubscribe@engage.example.org")
+LIST_ID = env.str("LIST_ID", default="news.engage.example.org")
+DKIM_PRIVATE_KEY_PATH = env.str("DKIM_PRIVATE_KEY_PATH", default="")
+DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
+DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
+
+# --- Engage behaviour ------------------------------------------------------------------------
+CONSENT_VERSION = env.str("CONSENT_VERSION", default="2026-11")
+CONFIRMATION_MAX_AGE = env.int("CONFIRMATION_MAX_AGE", default=7 * 24 * 3600)
+CONFIRMATION_RESEND_INTERVAL = env.int("CONFIRMATION_RESEND_INTERVAL", default=10 * 60)
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/m")
+SEND_RATE_PER_SECOND = env.float("SEND_RATE_PER_SECOND", default=0)  # 0 = unlimited
+SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
+PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=6)
+SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# django-ratelimit refuses a per-process cache; the dev default is one process, so say so.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if DEBUG else []
+ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
+
+# --- Celery ----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "control_folder": str(VAR_DIR / "broker-control"),
+    }
+else:
+    # Redis redelivers an unacknowledged task after the visibility timeout: it must be longer than
+    # any task's hard time limit, or a slow batch would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "tick": {"task": "newsletter.tasks.tick", "schedule": env.float("TICK_SECONDS", default=60.0)},
+}
+
+# --- Security --------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "https:", "data:"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "frame-src": ["'self'"],
+    "frame-ancestors": ["'self'"],
+    "form-action": ["'self'"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

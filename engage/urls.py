@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from newsletter.views import health, public, signup, tracking
+
+urlpatterns = [
+    path("join/", signup.join, name="join"),
+    path("join/embed/", signup.join_embed, name="join-embed"),
+    path("api/subscribe/", signup.api_subscribe, name="api-subscribe"),
+    path("confirm/<str:token>/", signup.confirm, name="confirm"),
+    path("preferences/<str:token>/", signup.preferences, name="preferences"),
+    path("unsubscribe/<str:token>/", signup.unsubscribe, name="unsubscribe"),
+    path("archive/", public.archive_index, name="archive"),
+    path("archive/<slug:slug>/", public.archive_detail, name="archive-detail"),
+    path("events/<slug:slug>.ics", public.event_ics, name="event-ics"),
+    path("t/c/<str:token>/", tracking.click, name="track-click"),
+    path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
+    path("webhooks/anymail/", include("anymail.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,349 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Topic(models.Model):
+    """What a subscriber can choose. The four standard ones are seeded by a data migration."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Subscriber(TimeStamped):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACTIVE = "active"
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+
+    # Stored normalised (see newsletter.addresses.normalise_email), so a plain unique index is a
+    # case-insensitive one.
+    email = models.EmailField(max_length=254, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=Status, default=Status.PENDING)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
+    allow_tracking = models.BooleanField(
+        default=True, help_text="Opens and clicks may be recorded (only for campaigns that track)."
+    )
+
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    soft_bounces = models.PositiveSmallIntegerField(default=0)
+
+    # The consent record: what the person agreed to, where and when.
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_source = models.CharField(max_length=200, blank=True)
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_user_agent = models.CharField(max_length=400, blank=True)
+    consent_version = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        indexes = [
+            # The audience query: active subscribers, streamed in primary-key order.
+            models.Index(fields=["id"], name="subscriber_active_idx", condition=Q(status="active")),
+            models.Index(fields=["status", "created_at"], name="subscriber_status_created_idx"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class Suppression(models.Model):
+    """An address that must never be mailed again, kept as a hash after the person is erased."""
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class Post(TimeStamped):
+    class Kind(models.TextChoices):
+        NEWS = "news"
+        EVENT = "event"
+        EDUCATION = "education"
+        GET_INVOLVED = "get-involved", "Get involved"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.NEWS)
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    summary = models.TextField(max_length=600, blank=True)
+    body = models.TextField(blank=True, help_text="Markdown. Raw HTML is sanitised.")
+    url = models.URLField(blank=True, help_text="Canonical address of the post on the site.")
+    image_url = models.URLField(blank=True)
+    image_alt = models.CharField(max_length=200, blank=True)
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="posts")
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    # Events only.
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="Europe/London")
+    location = models.CharField(max_length=200, blank=True)
+    registration_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            # Digest selection: published posts of some topics since a moment.
+            models.Index(fields=["topic", "published_at"], name="post_topic_published_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Reference(models.Model):
+    """A numbered citation of an educational post."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="references")
+    position = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=300)
+    publisher = models.CharField(max_length=200, blank=True)
+    url = models.URLField(blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.title
+
+
+class DigestSchedule(TimeStamped):
+    """A recurring digest, e.g. every Monday 09:00 Europe/London for news, events and education."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 1
+        TUESDAY = 2
+        WEDNESDAY = 3
+        THURSDAY = 4
+        FRIDAY = 5
+        SATURDAY = 6
+        SUNDAY = 0
+
+    name = models.CharField(max_length=120)
+    topics = models.ManyToManyField(Topic, related_name="digest_schedules")
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday, null=True, blank=True, help_text="Empty: every day."
+    )
+    time_of_day = models.TimeField()
+    timezone = models.CharField(max_length=64, default="Europe/London")
+    subject = models.CharField(max_length=200, help_text="May use {date}.")
+    intro = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_run_at"], name="digest_due_idx", condition=Q(is_active=True)
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Campaign(TimeStamped):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+        SENDING = "sending"
+        PAUSED = "paused"
+        SENT = "sent"
+        CANCELLED = "cancelled"
+
+    # The one table of legal moves; newsletter.campaigns.transition() enforces it.
+    TRANSITIONS = {
+        Status.DRAFT: {Status.SCHEDULED, Status.CANCELLED},
+        Status.SCHEDULED: {Status.DRAFT, Status.SENDING, Status.CANCELLED},
+        Status.SENDING: {Status.PAUSED, Status.SENT, Status.CANCELLED},
+        Status.PAUSED: {Status.SENDING, Status.CANCELLED},
+        Status.SENT: set(),
+        Status.CANCELLED: set(),
+    }
+
+    subject = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True, help_text="Its address in the archive.")
+    preheader = models.CharField(max_length=200, blank=True)
+    intro = models.TextField(blank=True, help_text="Markdown, shown above the posts.")
+    posts = models.ManyToManyField(Post, through="CampaignPost", related_name="campaigns")
+    topics = models.ManyToManyField(
+        Topic, related_name="campaigns", help_text="Audience: subscribers to any of these topics."
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    digest_schedule = models.ForeignKey(
+        DigestSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
+    track_opens = models.BooleanField(default=False)
+    track_clicks = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Filled when the campaign ends; while it sends, counts come from the Delivery ledger.
+    recipients_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    bounced_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-scheduled_at", "-id"]
+        indexes = [
+            # The beat tick: scheduled campaigns that are due.
+            models.Index(
+                fields=["scheduled_at"], name="campaign_due_idx", condition=Q(status="scheduled")
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+    @property
+    def is_digest(self):
+        return self.digest_schedule_id is not None
+
+
+class CampaignPost(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "post"], name="campaign_post_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.post}"
+
+
+class Delivery(models.Model):
+    """The ledger: one row per (campaign, subscriber). The database, not Celery, records sends."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        BOUNCED = "bounced"
+        SKIPPED = "skipped"  # nothing for this subscriber's topics, or they left before their turn
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    # Kept when the subscriber is erased, so a sent campaign's counts stay true.
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    # What the ESP and the reader did afterwards (webhooks, and tracking where allowed).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "subscriber"], name="delivery_campaign_subscriber_unique"
+            ),
+        ]
+        indexes = [
+            # Progress counts and "anything left?" per campaign.
+            models.Index(fields=["campaign", "status"], name="delivery_campaign_status_idx"),
+            # The sweeper: expired leases.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="delivery_lease_idx",
+                condition=Q(status="sending"),
+            ),
+            # Webhooks find their delivery by Message-ID.
+            models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id}→{self.subscriber_id} {self.status}"
+
+
+class Click(models.Model):
+    """A tracked click: recorded once per (delivery, url)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="clicks")
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "url"], name="click_delivery_url_unique"),
+        ]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookEvent(models.Model):
+    """An ESP event, stored once by its id: a replayed webhook finds it and changes nothing."""
+
+    esp = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=40)
+    message_id = models.CharField(max_length=255, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["esp", "event_id"], name="webhook_event_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.esp} {self.event_type} {self.event_id}"
