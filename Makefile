@@ -12,7 +12,10 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
 	CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1}
 
-.PHONY: install run test lint format bench clean
+# Debian packages the test suite drives (command:package), installed when missing.
+SYSTEM_DEPS := docker-compose:docker-compose
+
+.PHONY: install system-deps run test lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -39,7 +42,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+system-deps:
+	@missing=$$(for dep in $(SYSTEM_DEPS); do command -v $${dep%%:*} >/dev/null || echo $${dep#*:}; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: lint system-deps
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
