@@ -1,8 +1,23 @@
 """Celery tasks: thin wrappers that take ids and call one service."""
 
+import smtplib
+
 from celery import shared_task
 
 
 @shared_task
 def tick():
     """Runs every minute from beat: due digests and campaigns. (Filled in by the delivery work.)"""
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_confirmation(subscriber_id: int):
+    """The double opt-in email; the service decides whether one is due (resend interval)."""
+    from . import subscriptions
+
+    subscriptions.send_confirmation(subscriber_id=subscriber_id)

@@ -1,0 +1,68 @@
+"""Email addresses and names as they are stored: validated, normalised, never able to inject."""
+
+import hashlib
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit for a forward path, and the column's width
+MAX_NAME_LENGTH = 100
+
+_validate_email = EmailValidator(message="Enter a valid email address.")
+
+
+def _has_control_characters(value: str) -> bool:
+    # CR and LF are how a header is injected; other control characters have no place in either.
+    return any(unicodedata.category(char) == "Cc" for char in value)
+
+
+def normalise_email(raw: str) -> str:
+    """The one stored form of an address: lower case, IDN domain in punycode, or ValidationError."""
+    if not isinstance(raw, str):
+        raise ValidationError("Enter a valid email address.", code="invalid")
+    if _has_control_characters(raw):
+        raise ValidationError(
+            "An email address cannot contain line breaks or control characters.", code="control"
+        )
+    value = raw.strip()
+    if not value:
+        raise ValidationError("Enter your email address.", code="required")
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValidationError(
+            f"An email address has at most {MAX_EMAIL_LENGTH} characters.", code="too_long"
+        )
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain:
+        raise ValidationError("Enter a valid email address.", code="invalid")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError("The domain of this email address is not valid.", code="invalid")
+    value = f"{local}@{domain}".lower()
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValidationError(
+            f"An email address has at most {MAX_EMAIL_LENGTH} characters.", code="too_long"
+        )
+    _validate_email(value)
+    return value
+
+
+def suppression_hash(email: str) -> str:
+    """What is kept of an erased address: enough to recognise it, not enough to read it."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def clean_name(raw: str) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ValidationError("Enter your first name as text.", code="invalid")
+    if _has_control_characters(raw):
+        raise ValidationError(
+            "A name cannot contain line breaks or control characters.", code="control"
+        )
+    value = raw.strip()
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValidationError(f"A name has at most {MAX_NAME_LENGTH} characters.", code="too_long")
+    return value
