@@ -213,6 +213,8 @@ class Campaign(TimeStamped):
     )
 
     started_at = models.DateTimeField(null=True, blank=True)
+    # Set when the Delivery ledger is complete: until then "nothing queued" does not mean "done".
+    prepared_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Filled when the campaign ends; while it sends, counts come from the Delivery ledger.
     recipients_count = models.PositiveIntegerField(default=0)
