@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    "django_ratelimit",
     "newsletter",
 ]
 
@@ -171,8 +172,9 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=6)
 SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
-# django-ratelimit refuses a per-process cache; the dev default is one process, so say so.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if DEBUG else []
+# django-ratelimit refuses a per-process cache (E003); the dev default is one process, so allow it
+# there only. W001 only says Django's own RedisCache postdates its list; its incr is atomic.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (["django_ratelimit.E003"] if DEBUG else [])
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -207,7 +209,11 @@ CELERY_BEAT_SCHEDULE = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# HSTS is opt-in (a wrong value locks browsers out for its whole duration); once on, it covers
+# subdomains and allows preloading unless the environment says otherwise.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
@@ -219,6 +225,8 @@ SECURE_CSP = {
     "frame-ancestors": ["'self'"],
     "form-action": ["'self'"],
 }
+# Pages that may frame /join/embed/ (its CSP frame-ancestors), e.g. https://www.example.org.
+EMBED_ALLOWED_ORIGINS = env.list("EMBED_ALLOWED_ORIGINS", default=["'self'"])
 
 LOGGING = {
     "version": 1,

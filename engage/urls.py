@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from newsletter.views import health, public, signup, tracking
+from newsletter.views import health, public, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -17,5 +17,6 @@ urlpatterns = [
     path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
     path("webhooks/anymail/", include("anymail.urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("admin/login/", staff.admin_login),
     path("admin/", admin.site.urls),
 ]

@@ -224,6 +224,7 @@ class Campaign(TimeStamped):
 
     class Meta:
         ordering = ["-scheduled_at", "-id"]
+        permissions = [("send_campaign", "Can schedule, resume and send campaigns")]
         indexes = [
             # The beat tick: scheduled campaigns that are due.
             models.Index(

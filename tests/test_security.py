@@ -1,0 +1,100 @@
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from .support import ROOT
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "news.example.org",
+    "SITE_URL": "https://news.example.org",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_SSL_REDIRECT": "true",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+}
+
+
+def _manage(*args, env):
+    environ = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_deploy_check_is_clean_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_per_process_cache_for_rate_limits():
+    env = {**PRODUCTION_ENV, "CACHE_URL": "locmemcache://"}
+    result = _manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "django_ratelimit" in result.stderr + result.stdout
+
+
+def test_pages_carry_security_headers(client, db):
+    response = client.get("/healthz")
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_hsts_is_sent_over_https_when_configured(client, db, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    response = client.get("/healthz", secure=True)
+    assert response["Strict-Transport-Security"].startswith("max-age=3600")
+
+
+@pytest.fixture
+def staff_user(db):
+    return User.objects.create_user("sam", "sam@example.org", "a-long-pass-phrase", is_staff=True)
+
+
+def test_admin_login_is_rate_limited_per_address(client, staff_user, settings):
+    settings.ADMIN_LOGIN_RATE = "3/m"
+    statuses = [
+        client.post("/admin/login/", {"username": "sam", "password": "wrong"}).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+    throttled = client.post("/admin/login/", {"username": "sam", "password": "a-long-pass-phrase"})
+    assert throttled.status_code == 429
+    assert b"Too many sign-in attempts" in throttled.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_still_works_under_the_limit(client, staff_user):
+    response = client.post("/admin/login/", {"username": "sam", "password": "a-long-pass-phrase"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(staff_user.pk)
+
+
+def test_only_senders_may_send_campaigns(db):
+    editor = User.objects.create_user("ed", is_staff=True)
+    editor.groups.add(Group.objects.get(name="editor"))
+    sender = User.objects.create_user("sue", is_staff=True)
+    sender.groups.add(Group.objects.get(name="sender"))
+    assert editor.has_perm("newsletter.add_post")
+    assert editor.has_perm("newsletter.change_campaign")
+    assert not editor.has_perm("newsletter.send_campaign")
+    assert sender.has_perm("newsletter.send_campaign")
