@@ -21,3 +21,16 @@ def send_confirmation(subscriber_id: int):
     from . import subscriptions
 
     subscriptions.send_confirmation(subscriber_id=subscriber_id)
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=3,
+)
+def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list[str]):
+    """A staff test send of a campaign: to the given addresses only, never to the audience."""
+    from . import emails
+
+    emails.campaign_send_test(campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs)
