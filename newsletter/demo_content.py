@@ -327,7 +327,7 @@ DIGEST_SCHEDULE = {
     "timezone": "Europe/London",
     "subject": "Engage weekly: news, events and ways to help ({date})",
     "intro": (
-        "Hello! Here is what is new this week: the latest news, events near you, something to "
-        "read, and ways to get involved."
+        "Here is what is new this week: the latest news, events near you, something to read, "
+        "and ways to get involved."
     ),
 }

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from newsletter import demo_content
+from newsletter.addresses import normalise_email
 from newsletter.models import DigestSchedule, Post, Reference, Subscriber, Topic
 
 STAFF_USERNAME = "staff"
@@ -123,7 +124,7 @@ def _seed_post(spec: dict, *, topics: dict[str, Topic], now: datetime) -> bool:
 
 def _seed_subscriber(spec: dict, *, topics: dict[str, Topic], joined: datetime) -> bool:
     subscriber, created = Subscriber.objects.get_or_create(
-        email=spec["email"].lower(),
+        email=normalise_email(spec["email"]),
         defaults={
             "first_name": spec["first_name"],
             "status": Subscriber.Status.ACTIVE,
