@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 	CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1}
 
 # Debian packages the test suite drives (command:package), installed when missing.
-SYSTEM_DEPS := docker-compose:docker-compose
+SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver
 
 .PHONY: install system-deps run test lint format bench clean
 
