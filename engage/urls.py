@@ -15,7 +15,7 @@ urlpatterns = [
     path("events/<slug:slug>.ics", public.event_ics, name="event-ics"),
     path("t/c/<str:token>/", tracking.click, name="track-click"),
     path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
-    path("webhooks/anymail/", include("anymail.urls")),
+    path("webhooks/anymail/", include("newsletter.webhook_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/login/", staff.admin_login),
     path("admin/", admin.site.urls),

@@ -34,3 +34,11 @@ def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list
     from . import emails
 
     emails.campaign_send_test(campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs)
+
+
+@shared_task
+def process_webhook_event(event_id: int):
+    """An ESP's bounce, complaint, unsubscribe or engagement event, stored by the webhook."""
+    from . import webhooks
+
+    webhooks.webhook_event_process(event_id=event_id)

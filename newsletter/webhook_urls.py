@@ -1,0 +1,39 @@
+"""anymail's webhook URLs, with one change: a malformed payload is a 400, not a 500.
+
+anymail checks the signature (basic auth, or the ESP's HMAC) first and answers 400 when it fails.
+But a body that passes the check and then cannot be parsed (broken JSON, a missing field) raises
+inside anymail's parser, which Django would answer with a 500, and ESPs retry a 500 for days.
+The same views and names, under the same "anymail" namespace, so `reverse("anymail:…")` works.
+"""
+
+import logging
+
+import anymail.urls
+from django.core.exceptions import BadRequest
+from django.urls import URLPattern
+
+log = logging.getLogger(__name__)
+
+app_name = "anymail"
+
+
+def _strict(view_class: type) -> type:
+    class StrictView(view_class):
+        def parse_events(self, request):
+            try:
+                return super().parse_events(request)
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                log.warning("malformed %s webhook refused: %r", self.esp_name, error)
+                raise BadRequest(f"Malformed {self.esp_name} webhook payload.") from error
+
+    StrictView.__name__ = StrictView.__qualname__ = f"Strict{view_class.__name__}"
+    return StrictView
+
+
+def _wrap(pattern: URLPattern) -> URLPattern:
+    view = pattern.callback
+    strict = _strict(view.view_class).as_view(**view.view_initkwargs)
+    return URLPattern(pattern.pattern, strict, pattern.default_args, pattern.name)
+
+
+urlpatterns = [_wrap(pattern) for pattern in anymail.urls.urlpatterns]
