@@ -12,16 +12,17 @@ MAX_NAME_LENGTH = 100
 _validate_email = EmailValidator(message="Enter a valid email address.")
 
 
-def _has_control_characters(value: str) -> bool:
-    # CR and LF are how a header is injected; other control characters have no place in either.
-    return any(unicodedata.category(char) == "Cc" for char in value)
+def _has_forbidden_characters(value: str) -> bool:
+    # CR and LF are how a header is injected; other control characters have no place in either,
+    # and a lone surrogate (possible in JSON) cannot even be stored.
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
 
 
 def normalise_email(raw: str) -> str:
     """The one stored form of an address: lower case, IDN domain in punycode, or ValidationError."""
     if not isinstance(raw, str):
         raise ValidationError("Enter a valid email address.", code="invalid")
-    if _has_control_characters(raw):
+    if _has_forbidden_characters(raw):
         raise ValidationError(
             "An email address cannot contain line breaks or control characters.", code="control"
         )
@@ -58,7 +59,7 @@ def clean_name(raw: str) -> str:
         return ""
     if not isinstance(raw, str):
         raise ValidationError("Enter your first name as text.", code="invalid")
-    if _has_control_characters(raw):
+    if _has_forbidden_characters(raw):
         raise ValidationError(
             "A name cannot contain line breaks or control characters.", code="control"
         )

@@ -73,20 +73,23 @@ def subscribe(
             subscriber.save()
             subscriber.topics.set(topics)
         if subscriber.status == Subscriber.Status.PENDING:
-            transaction.on_commit(lambda: _enqueue_confirmation(subscriber.pk))
+            queue_confirmation(subscriber_id=subscriber.pk)
     return subscriber
 
 
-def _enqueue_confirmation(subscriber_id: int) -> None:
+def queue_confirmation(*, subscriber_id: int) -> None:
+    """Send the confirmation from a worker once the current transaction commits."""
     from .tasks import send_confirmation as send_confirmation_task
 
-    send_confirmation_task.delay(subscriber_id)
+    transaction.on_commit(lambda: send_confirmation_task.delay(subscriber_id))
 
 
 def send_confirmation(*, subscriber_id: int) -> bool:
     """Send the double opt-in email, at most once per CONFIRMATION_RESEND_INTERVAL per address,
     whoever asks (the list-bombing guard). True when an email was sent."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.PENDING).first()
+    subscriber = Subscriber.objects.filter(
+        pk=subscriber_id, status=Subscriber.Status.PENDING
+    ).first()
     if subscriber is None or _suppressed(subscriber.email, ignore_erased=True):
         return False
     now = timezone.now()
@@ -269,4 +272,3 @@ def _spreadsheet_safe(value: str) -> str:
     if value and value[0] in "=+-@\t\r":
         return "'" + value
     return value
-

@@ -1,10 +1,219 @@
-"""The visitor's path: join, confirm, preferences, unsubscribe. (Placeholder until built.)"""
+"""The visitor's path: join (HTML and JSON), confirm, preferences, unsubscribe."""
 
-from django.http import Http404
+import json
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.core import is_ratelimited
+
+from .. import subscriptions, tokens
+from ..forms import JoinForm, PreferencesForm, validate_api_payload
+from ..models import Subscriber
+
+RATE_LIMITED = (
+    "Too many signups from your network in a short time. Please wait a minute and try again."
+)
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+def _rate_limited(request) -> bool:
+    return is_ratelimited(
+        request, group="signup", key="ip", rate=settings.SIGNUP_RATE, increment=True
+    )
 
 
-join = join_embed = api_subscribe = confirm = preferences = unsubscribe = _todo
+def _subscribe(request, form: JoinForm, *, source: str) -> None:
+    subscriptions.subscribe(
+        email=form.cleaned_data["email"],
+        first_name=form.cleaned_data["first_name"],
+        topic_slugs=form.topic_slugs(),
+        source=source,
+        ip=request.META.get("REMOTE_ADDR"),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+
+
+def _join(request, *, base_template: str):
+    context = {"base_template": base_template}
+    if request.method == "POST":
+        if _rate_limited(request):
+            return render(request, "429.html", {**context, "message": RATE_LIMITED}, status=429)
+        form = JoinForm(request.POST)
+        # A bot gets the same page as a person, so it learns nothing; nothing is stored or sent.
+        if form.is_bot:
+            return render(request, "newsletter/check_inbox.html", context)
+        if form.is_valid():
+            _subscribe(request, form, source=request.path)
+            # The same page whether the address was new, pending, active or unsubscribed.
+            return render(request, "newsletter/check_inbox.html", context)
+        return render(request, "newsletter/join.html", {**context, "form": form}, status=400)
+    return render(request, "newsletter/join.html", {**context, "form": JoinForm()})
+
+
+@require_http_methods(["GET", "POST"])
+def join(request):
+    return _join(request, base_template="base.html")
+
+
+# Framed on other pages of the site, where this site's CSRF cookie may not reach the frame. A
+# forged signup gains nothing: it only leads to a confirmation email, limited per address and IP.
+@csrf_exempt
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def join_embed(request):
+    response = _join(request, base_template="newsletter/embed_base.html")
+    response._csp_config = {
+        **settings.SECURE_CSP,
+        "frame-ancestors": list(settings.EMBED_ALLOWED_ORIGINS),
+    }
+    return response
+
+
+def _api_errors(status: int, errors: dict[str, list[str]]) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def api_subscribe(request):
+    if _rate_limited(request):
+        return _api_errors(429, {"__all__": [RATE_LIMITED]})
+    if request.content_type != "application/json":
+        return _api_errors(415, {"body": ["Send the body as application/json."]})
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _api_errors(413, {"body": [f"The body is larger than {size} bytes."]})
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _api_errors(400, {"body": ["The body is not valid UTF-8."]})
+    except (ValueError, RecursionError):
+        return _api_errors(400, {"body": ["The body is not valid JSON."]})
+    form, errors = validate_api_payload(payload)
+    if errors:
+        return _api_errors(400, errors)
+    _subscribe(request, form, source="api")
+    # The same answer for a new, known, active or unsubscribed address: no enumeration.
+    return JsonResponse({"status": "pending"}, status=202)
+
+
+def _bad_link(request, reason: str, *, status: int = 400):
+    return render(request, "newsletter/bad_link.html", {"reason": reason}, status=status)
+
+
+def _token_problem(error: tokens.BadToken) -> str:
+    if isinstance(error.__cause__, signing.SignatureExpired):
+        days = settings.CONFIRMATION_MAX_AGE // 86400
+        return (
+            f"This confirmation link has expired: links work for {days} days. "
+            "Sign up again to get a fresh one."
+        )
+    return "This link is not valid. It may have been copied incompletely, or changed."
+
+
+@never_cache
+@require_GET
+def confirm(request, token):
+    try:
+        subscriber_id = tokens.read_token("confirm", token)
+    except tokens.BadToken as error:
+        return _bad_link(request, _token_problem(error))
+    outcome = subscriptions.confirm(subscriber_id=subscriber_id)
+    if outcome == subscriptions.Confirmation.GONE:
+        return _bad_link(
+            request,
+            "This subscription ended after the link was sent, so the link no longer works. "
+            "To hear from us again, please sign up once more.",
+        )
+    return render(
+        request,
+        "newsletter/confirmed.html",
+        {
+            "already": outcome == subscriptions.Confirmation.ALREADY_CONFIRMED,
+            "preferences_url": tokens.preferences_url(subscriber_id),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences(request, token):
+    try:
+        subscriber_id = tokens.read_token("preferences", token)
+    except tokens.BadToken as error:
+        return _bad_link(request, _token_problem(error))
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return _bad_link(request, "We hold no data for this link any more.", status=404)
+    context = {"subscriber": subscriber, "token": token}
+    if request.method == "GET":
+        form = PreferencesForm(initial=_preferences_initial(subscriber))
+        return render(request, "newsletter/preferences.html", {**context, "form": form})
+
+    action = request.POST.get("action", "save")
+    if action == "save":
+        form = PreferencesForm(request.POST)
+        if not form.is_valid():
+            return render(
+                request, "newsletter/preferences.html", {**context, "form": form}, status=400
+            )
+        subscriber = subscriptions.update_preferences(
+            subscriber_id=subscriber_id,
+            first_name=form.cleaned_data["first_name"],
+            topic_slugs=form.topic_slugs(),
+            allow_tracking=form.cleaned_data["allow_tracking"],
+        )
+        form = PreferencesForm(initial=_preferences_initial(subscriber))
+        return render(
+            request,
+            "newsletter/preferences.html",
+            {**context, "subscriber": subscriber, "form": form, "saved": True},
+        )
+    if action == "unsubscribe":
+        subscriptions.unsubscribe(subscriber_id=subscriber_id)
+        return render(request, "newsletter/unsubscribed.html")
+    if action == "export":
+        response = JsonResponse(
+            subscriptions.export_data(subscriber), json_dumps_params={"indent": 2}
+        )
+        response["Content-Disposition"] = 'attachment; filename="my-newsletter-data.json"'
+        return response
+    if action == "erase":
+        return render(request, "newsletter/erase_confirm.html", context)
+    if action == "erase-confirmed":
+        subscriptions.erase(subscriber_id=subscriber_id)
+        return render(request, "newsletter/erased.html")
+    return _bad_link(request, "That action is not one this page offers.")
+
+
+def _preferences_initial(subscriber: Subscriber) -> dict:
+    return {
+        "first_name": subscriber.first_name,
+        "topics": [topic.slug for topic in subscriber.topics.all()],
+        "allow_tracking": subscriber.allow_tracking,
+    }
+
+
+# RFC 8058 one-click: mail clients POST here with no cookie and no CSRF token. A GET only shows
+# the button, because mail scanners follow every link in a message.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    try:
+        subscriber_id = tokens.read_token("unsubscribe", token)
+    except tokens.BadToken as error:
+        return _bad_link(request, _token_problem(error))
+    if request.method == "POST":
+        # Idempotent, and an erased or unknown subscriber sees the same success.
+        subscriptions.unsubscribe(subscriber_id=subscriber_id)
+        return render(request, "newsletter/unsubscribed.html")
+    return render(request, "newsletter/unsubscribe.html")

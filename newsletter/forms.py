@@ -1,0 +1,146 @@
+"""The join form (HTML and JSON share its rules) and the preference centre's form."""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .addresses import clean_name, normalise_email
+from .models import Topic
+
+# What a person agrees to, by version. A new wording gets a new key and CONSENT_VERSION; old keys
+# stay, because every subscriber's consent record names the version they saw.
+CONSENT_WORDING = {
+    "2026-11": (
+        "Yes, email me news, events and ways to get involved for the topics I ticked. I can "
+        "unsubscribe at any time with one click, and my address is never shared or sold."
+    ),
+}
+
+
+def consent_wording(version: str | None = None) -> str:
+    version = version or settings.CONSENT_VERSION
+    try:
+        return CONSENT_WORDING[version]
+    except KeyError:
+        raise ImproperlyConfigured(f"No consent wording for CONSENT_VERSION={version!r}.")
+
+
+class TopicsField(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=Topic.objects.all(),
+            to_field_name="slug",
+            widget=forms.CheckboxSelectMultiple,
+            error_messages={
+                "required": "Choose at least one topic.",
+                "invalid_choice": "Unknown topic “%(value)s”.",
+                "invalid_list": "Topics must be a list of topic names.",
+            },
+            **kwargs,
+        )
+
+    def label_from_instance(self, topic):
+        return topic.name
+
+
+class JoinForm(forms.Form):
+    email = forms.CharField(
+        label="Email address",
+        strip=False,
+        error_messages={"required": "Enter your email address."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": 254}),
+    )
+    first_name = forms.CharField(
+        label="First name (optional)",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "maxlength": 100}),
+    )
+    topics = TopicsField(label="What would you like to hear about?")
+    consent = forms.BooleanField(
+        error_messages={"required": "Please tick the box to agree, so we may email you."}
+    )
+    # The honeypot: hidden from people (CSS and aria-hidden), filled in by naive bots.
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].initial = list(Topic.objects.values_list("slug", flat=True))
+        self.fields["consent"].label = consent_wording()
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+
+    def clean_first_name(self):
+        return clean_name(self.cleaned_data["first_name"])
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+    def topic_slugs(self) -> list[str]:
+        return [topic.slug for topic in self.cleaned_data["topics"]]
+
+
+def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]]:
+    """Validate a decoded JSON body for POST /api/subscribe/: the bound form, or field errors.
+
+    JSON brings types a form never sees (numbers, lists, null), so they are checked first; then
+    the same rules as the HTML form apply. Topics left out mean every topic."""
+    if not isinstance(payload, dict):
+        return None, {"body": ["Send a JSON object."]}
+    errors = {}
+    email = payload.get("email")
+    if email is not None and not isinstance(email, str):
+        errors["email"] = ["Enter a valid email address."]
+    first_name = payload.get("first_name")
+    if first_name is not None and not isinstance(first_name, str):
+        errors["first_name"] = ["Enter your first name as text."]
+    topics = payload.get("topics")
+    if topics is not None and not (
+        isinstance(topics, list)
+        and all(isinstance(slug, str) and slug.isprintable() for slug in topics)
+    ):
+        errors["topics"] = ["Topics must be a list of topic names."]
+    consent = payload.get("consent")
+    if consent is not True:
+        errors["consent"] = ['Consent is required: send "consent": true.']
+    if errors:
+        return None, errors
+    if topics is None:
+        topics = list(Topic.objects.values_list("slug", flat=True))
+    form = JoinForm(
+        data={
+            "email": email or "",
+            "first_name": first_name or "",
+            "topics": topics,
+            "consent": True,
+        }
+    )
+    if not form.is_valid():
+        return None, {field: list(messages) for field, messages in form.errors.items()}
+    return form, {}
+
+
+class PreferencesForm(forms.Form):
+    first_name = forms.CharField(
+        label="First name",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "maxlength": 100}),
+    )
+    topics = TopicsField(label="Topics", required=False)
+    allow_tracking = forms.BooleanField(
+        label="Let us see which emails I open and links I click", required=False
+    )
+
+    def clean_first_name(self):
+        return clean_name(self.cleaned_data["first_name"])
+
+    def topic_slugs(self) -> list[str]:
+        return [topic.slug for topic in self.cleaned_data["topics"]]

@@ -1,0 +1,148 @@
+"""Import subscribers from a CSV file.
+
+Columns (a header row is required; only `email` is mandatory):
+  email, first_name, topics (slugs separated by spaces, commas or semicolons; empty = all topics),
+  consent (yes/true/1), consent_at (ISO date or date-time), consent_source, consent_version.
+
+A row becomes active only when the file records consent: `consent` is yes and `consent_at` says
+when. Any other row is imported as pending, and no email is sent to it: staff decide whether to ask
+those people to confirm (the admin's "resend confirmation" action). Addresses already subscribed,
+suppressed or erased are refused, as are duplicates within the file. Nothing is stored by
+--dry-run, and nothing is stored at all unless every accepted row can be written.
+"""
+
+import csv
+import re
+import sys
+from datetime import datetime, time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from tqdm import tqdm
+
+from newsletter.addresses import clean_name, normalise_email
+from newsletter.models import Subscriber, Topic
+from newsletter.subscriptions import is_suppressed
+
+TRUE_VALUES = {"yes", "y", "true", "1"}
+
+
+class Rejected(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Import subscribers from a CSV file (see the module docstring for the columns)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The CSV file, UTF-8.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check every row and report; store nothing."
+        )
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args, file, dry_run, no_progress, **options):
+        topics = {topic.slug: topic for topic in Topic.objects.all()}
+        try:
+            with open(file, newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                # The line each record ends on, for the report.
+                records = [(reader.line_num, row) for row in reader]
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {file}")
+        except UnicodeDecodeError:
+            raise CommandError(f"{file} is not UTF-8 text.")
+        except csv.Error as error:
+            raise CommandError(f"{file} is not a readable CSV file: {error}")
+        if "email" not in (reader.fieldnames or []):
+            raise CommandError("The file needs a header row with an `email` column.")
+
+        accepted, rejected, seen = [], [], {}
+        progress = tqdm(
+            records,
+            unit="row",
+            disable=no_progress,
+            file=sys.stderr,
+        )
+        for line, row in progress:
+            try:
+                candidate = self._read_row(row, topics)
+                if candidate["email"] in seen:
+                    raise Rejected(f"duplicate of line {seen[candidate['email']]}")
+                seen[candidate["email"]] = line
+                if is_suppressed(candidate["email"]):
+                    raise Rejected("the address is suppressed (erased, bounced or complained)")
+                if Subscriber.objects.filter(email=candidate["email"]).exists():
+                    raise Rejected("already a subscriber")
+            except Rejected as reason:
+                rejected.append((line, str(reason)))
+                continue
+            accepted.append(candidate)
+
+        if not dry_run:
+            with transaction.atomic():
+                for candidate in accepted:
+                    topic_list = candidate.pop("topics")
+                    subscriber = Subscriber.objects.create(**candidate)
+                    subscriber.topics.set(topic_list)
+
+        for line, reason in rejected:
+            self.stdout.write(f"line {line}: rejected: {reason}")
+        active = sum(1 for c in accepted if c["status"] == Subscriber.Status.ACTIVE)
+        verb = "Would import" if dry_run else "Imported"
+        self.stdout.write(
+            f"{verb} {len(accepted)} ({active} active, {len(accepted) - active} pending); "
+            f"rejected {len(rejected)}."
+        )
+
+    def _read_row(self, row: dict, topics: dict) -> dict:
+        if None in row:
+            raise Rejected("more values than columns")
+        try:
+            email = normalise_email(row.get("email") or "")
+            first_name = clean_name(row.get("first_name") or "")
+        except ValidationError as error:
+            raise Rejected(" ".join(error.messages))
+        slugs = [slug for slug in re.split(r"[\s,;]+", row.get("topics") or "") if slug]
+        unknown = [slug for slug in slugs if slug not in topics]
+        if unknown:
+            raise Rejected(f"unknown topic {', '.join(unknown)}")
+        chosen = [topics[slug] for slug in slugs] if slugs else list(topics.values())
+
+        consented = (row.get("consent") or "").strip().lower() in TRUE_VALUES
+        consent_at = self._parse_when(row.get("consent_at") or "")
+        if consented and consent_at is None:
+            raise Rejected("consent is yes but consent_at is missing or not a date")
+        active = consented and consent_at is not None
+        now = timezone.now()
+        return {
+            "email": email,
+            "first_name": first_name,
+            "status": Subscriber.Status.ACTIVE if active else Subscriber.Status.PENDING,
+            "confirmed_at": now if active else None,
+            "consent_at": consent_at,
+            "consent_source": (row.get("consent_source") or "import").strip()[:200],
+            "consent_version": (row.get("consent_version") or "").strip()[:40],
+            "topics": chosen,
+        }
+
+    @staticmethod
+    def _parse_when(value: str):
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            moment = parse_datetime(value)
+            if moment is None:
+                day = parse_date(value)
+                moment = datetime.combine(day, time()) if day else None
+        except ValueError:
+            raise Rejected(f"consent_at {value!r} is not a valid date")
+        if moment is None:
+            raise Rejected(f"consent_at {value!r} is not a date")
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment

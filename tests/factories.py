@@ -1,0 +1,106 @@
+"""factory_boy factories for the usual rows; add yours here."""
+
+import factory
+from django.utils import timezone
+
+from newsletter.models import Campaign, CampaignPost, DigestSchedule, Post, Subscriber, Topic
+
+
+class TopicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Topic
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+    name = factory.LazyAttribute(lambda topic: topic.slug.replace("-", " ").capitalize())
+
+
+class SubscriberFactory(factory.django.DjangoModelFactory):
+    """A pending subscriber; `SubscriberFactory(active=True)` for a confirmed one."""
+
+    class Meta:
+        model = Subscriber
+
+    class Params:
+        active = factory.Trait(
+            status=Subscriber.Status.ACTIVE, confirmed_at=factory.LazyFunction(timezone.now)
+        )
+        unsubscribed = factory.Trait(
+            status=Subscriber.Status.UNSUBSCRIBED,
+            confirmed_at=factory.LazyFunction(timezone.now),
+            unsubscribed_at=factory.LazyFunction(timezone.now),
+        )
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    first_name = factory.Faker("first_name")
+    status = Subscriber.Status.PENDING
+    consent_at = factory.LazyFunction(timezone.now)
+    consent_source = "/join/"
+    consent_ip = "192.0.2.1"
+    consent_user_agent = "Mozilla/5.0 (test)"
+    consent_version = "2026-11"
+
+    @factory.post_generation
+    def topics(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.topics.set(extracted)
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    """A published post; pass `topic=` (e.g. from the `topics` fixture) and `kind=`."""
+
+    class Meta:
+        model = Post
+
+    kind = Post.Kind.NEWS
+    title = factory.Sequence(lambda n: f"Post number {n}")
+    slug = factory.Sequence(lambda n: f"post-{n}")
+    summary = factory.Faker("paragraph", nb_sentences=3)
+    body = factory.Faker("text", max_nb_chars=1500)
+    url = factory.LazyAttribute(lambda post: f"https://engage.example.org/{post.slug}/")
+    topic = factory.SubFactory(TopicFactory)
+    status = Post.Status.PUBLISHED
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A draft campaign; `CampaignFactory(posts=[...], topics=[...])` fills items and audience."""
+
+    class Meta:
+        model = Campaign
+        skip_postgeneration_save = True
+
+    subject = factory.Sequence(lambda n: f"Our news, issue {n}")
+    slug = factory.Sequence(lambda n: f"issue-{n}")
+    preheader = "What happened this month"
+    intro = "Thank you for being with us."
+
+    @factory.post_generation
+    def topics(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.topics.set(extracted)
+
+    @factory.post_generation
+    def posts(self, create, extracted, **kwargs):
+        if create and extracted:
+            CampaignPost.objects.bulk_create(
+                CampaignPost(campaign=self, post=post, position=i)
+                for i, post in enumerate(extracted)
+            )
+
+
+class DigestScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DigestSchedule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Weekly digest {n}")
+    weekday = DigestSchedule.Weekday.MONDAY
+    time_of_day = "09:00"
+    timezone = "Europe/London"
+    subject = "Your weekly digest, {date}"
+
+    @factory.post_generation
+    def topics(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.topics.set(extracted)
