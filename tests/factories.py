@@ -104,3 +104,15 @@ class DigestScheduleFactory(factory.django.DjangoModelFactory):
     def topics(self, create, extracted, **kwargs):
         if create and extracted:
             self.topics.set(extracted)
+
+
+def subscriber_table() -> list[dict]:
+    """Every stored subscriber with its topics, to show that a request changed nothing."""
+    rows = []
+    for subscriber in Subscriber.objects.order_by("id").prefetch_related("topics"):
+        row = {
+            field.attname: getattr(subscriber, field.attname) for field in Subscriber._meta.fields
+        }
+        row["topics"] = sorted(topic.slug for topic in subscriber.topics.all())
+        rows.append(row)
+    return rows
