@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from engage import mail_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ENGAGE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -108,45 +110,16 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
 
 # --- Email -----------------------------------------------------------------------------------
-# Django 6.1's MAILERS, from the environment. EMAIL_URL uses django-environ's schemes (smtp://,
-# smtp+tls://, smtp+ssl://, consolemail://, memorymail://, dummymail://). ESP=<name> selects a
-# django-anymail backend instead. Neither set: .eml files in var/outbox/.
+# Django 6.1's MAILERS, from the environment (engage/mail_config.py says how): EMAIL_URL for SMTP,
+# ESP=<name> plus ANYMAIL_* keys for a django-anymail backend, neither: .eml files in var/outbox/.
 EMAIL_OUTBOX_DIR = VAR_DIR / "outbox"
 SMTP_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
-
-
-def _default_mailer() -> dict:
-    esp = env.str("ESP", default="")
-    if esp:
-        # Keys come from ANYMAIL_* variables (ANYMAIL below), e.g. ANYMAIL_POSTMARK_SERVER_TOKEN.
-        return {"BACKEND": f"anymail.backends.{esp}.EmailBackend"}
-    if "EMAIL_URL" not in env.ENVIRON:
-        # One .eml file per message, which a mail client opens with a double click.
-        return {
-            "BACKEND": "newsletter.outbox.OutboxBackend",
-            "OPTIONS": {"file_path": str(EMAIL_OUTBOX_DIR)},
-        }
-    config = env.email_url("EMAIL_URL")
-    options = {}
-    if config["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
-        options = {
-            "host": config["EMAIL_HOST"],
-            "port": config["EMAIL_PORT"] or 25,
-            "username": config["EMAIL_HOST_USER"],
-            "password": config["EMAIL_HOST_PASSWORD"],
-            "use_tls": config.get("EMAIL_USE_TLS", False),
-            "use_ssl": config.get("EMAIL_USE_SSL", False),
-            "timeout": SMTP_TIMEOUT,
-        }
-    return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}
-
-
-MAILERS = {"default": _default_mailer()}
-ANYMAIL = {
-    key.removeprefix("ANYMAIL_"): value
-    for key, value in env.ENVIRON.items()
-    if key.startswith("ANYMAIL_")
+MAILERS = {
+    "default": mail_config.default_mailer(
+        env.ENVIRON, outbox_dir=str(EMAIL_OUTBOX_DIR), timeout=SMTP_TIMEOUT
+    )
 }
+ANYMAIL = mail_config.anymail_settings(env.ENVIRON)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Engage <news@engage.example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="Engage Health Charity")

@@ -1,0 +1,53 @@
+"""The default mailer and anymail's settings, from an environment mapping.
+
+A function of the environment, not of os.environ, so a test can build MAILERS for any ESP.
+EMAIL_URL uses django-environ's schemes (smtp://, smtp+tls://, smtp+ssl://, consolemail://,
+memorymail://, dummymail://). ESP=<name> selects a django-anymail backend instead, its keys in
+ANYMAIL_* variables (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN). Neither set: .eml files in `outbox_dir`.
+"""
+
+import importlib.util
+from collections.abc import Mapping
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+DKIM_SMTP_BACKEND = "newsletter.mail_backends.DkimSmtpBackend"
+DKIM_VARIABLES = ("DKIM_PRIVATE_KEY_PATH", "DKIM_SELECTOR", "DKIM_DOMAIN")
+
+
+def default_mailer(environment: Mapping[str, str], *, outbox_dir: str, timeout: int) -> dict:
+    esp = environment.get("ESP", "")
+    if esp:
+        if not esp.isidentifier() or importlib.util.find_spec(f"anymail.backends.{esp}") is None:
+            raise ImproperlyConfigured(f"ESP={esp!r} is not a django-anymail backend.")
+        return {"BACKEND": f"anymail.backends.{esp}.EmailBackend"}
+    if not environment.get("EMAIL_URL"):
+        # One .eml file per message, which a mail client opens with a double click.
+        return {"BACKEND": "newsletter.outbox.OutboxBackend", "OPTIONS": {"file_path": outbox_dir}}
+    config = environ.Env.email_url_config(environment["EMAIL_URL"])
+    if config["EMAIL_BACKEND"] != SMTP_BACKEND:
+        return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": {}}
+    # Over plain SMTP Engage signs with DKIM itself when a key is configured (newsletter.dkim).
+    signs = all(environment.get(name) for name in DKIM_VARIABLES)
+    return {
+        "BACKEND": DKIM_SMTP_BACKEND if signs else SMTP_BACKEND,
+        "OPTIONS": {
+            "host": config["EMAIL_HOST"],
+            "port": config["EMAIL_PORT"] or 25,
+            "username": config["EMAIL_HOST_USER"],
+            "password": config["EMAIL_HOST_PASSWORD"],
+            "use_tls": config.get("EMAIL_USE_TLS", False),
+            "use_ssl": config.get("EMAIL_USE_SSL", False),
+            "timeout": timeout,
+        },
+    }
+
+
+def anymail_settings(environment: Mapping[str, str]) -> dict:
+    return {
+        key.removeprefix("ANYMAIL_"): value
+        for key, value in environment.items()
+        if key.startswith("ANYMAIL_")
+    }
