@@ -1,5 +1,7 @@
 """factory_boy factories for the usual rows; add yours here."""
 
+import datetime
+
 import factory
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ class SubscriberFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Subscriber
+        skip_postgeneration_save = True
 
     class Params:
         active = factory.Trait(
@@ -96,7 +99,7 @@ class DigestScheduleFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Weekly digest {n}")
     weekday = DigestSchedule.Weekday.MONDAY
-    time_of_day = "09:00"
+    time_of_day = datetime.time(9, 0)
     timezone = "Europe/London"
     subject = "Your weekly digest, {date}"
 

@@ -67,7 +67,7 @@ def join(request):
 @xframe_options_exempt
 @require_http_methods(["GET", "POST"])
 def join_embed(request):
-    response = _join(request, base_template="newsletter/embed_base.html")
+    response = _join(request, base_template="newsletter/join_embed.html")
     response._csp_config = {
         **settings.SECURE_CSP,
         "frame-ancestors": list(settings.EMBED_ALLOWED_ORIGINS),
