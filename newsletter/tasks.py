@@ -7,7 +7,40 @@ from celery import shared_task
 
 @shared_task
 def tick():
-    """Runs every minute from beat: due digests and campaigns. (Filled in by the delivery work.)"""
+    """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
+    from . import delivery, digests
+
+    digests.run_due_schedules()
+    delivery.start_due_campaigns()
+    delivery.sweep_expired_leases()
+    delivery.finish_campaigns()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def prepare_campaign(campaign_id: int):
+    """The campaign's Delivery ledger, and one send_batch per chunk of it."""
+    from . import delivery
+
+    delivery.prepare(campaign_id)
+
+
+# A batch stops itself well before these limits (delivery.BATCH_TIME_BUDGET_SECONDS), and they are
+# far inside Redis's visibility timeout, so a slow batch is never redelivered while it runs.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # the ledger counts attempts per row (DELIVERY_MAX_ATTEMPTS)
+    soft_time_limit=290,
+    time_limit=300,
+)
+def send_batch(self, delivery_ids: list[int]):
+    """Send the still-queued rows among `delivery_ids`; transient failures come back later."""
+    from . import delivery
+
+    outcome = delivery.send_batch(delivery_ids)
+    if outcome.retry_ids:
+        raise self.retry(args=[outcome.retry_ids], countdown=outcome.retry_in)
 
 
 @shared_task(

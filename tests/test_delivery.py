@@ -1,0 +1,443 @@
+"""The delivery pipeline, one step at a time (tasks run in-process; mail to locmem or the sink)."""
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+import redis
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.utils import timezone
+
+from newsletter import delivery, emails, rendering, sendrate
+from newsletter.campaigns import transition
+from newsletter.models import Campaign, Delivery, Subscriber
+
+from .factories import CampaignFactory, PostFactory, SubscriberFactory
+
+Status = Delivery.Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign(topics):
+    posts = [PostFactory(topic=topics["news"]), PostFactory(topic=topics["events"])]
+    return CampaignFactory(
+        posts=posts,
+        topics=[topics["news"], topics["events"]],
+        status=Campaign.Status.SENDING,
+        started_at=timezone.now(),
+    )
+
+
+def readers(topics, count, *, slugs=("news",), **fields):
+    fields.setdefault("active", True)
+    return [
+        SubscriberFactory(topics=[topics[slug] for slug in slugs], **fields) for _ in range(count)
+    ]
+
+
+def prepared(campaign, capture) -> list[int]:
+    """Prepare the ledger without running the queued batches; the ledger's ids."""
+    with capture():
+        delivery.prepare(campaign.pk)
+    return list(
+        Delivery.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def statuses(campaign) -> dict[str, int]:
+    return {k: v for k, v in delivery.campaign_counts(campaign).items() if v}
+
+
+# --- start and prepare ---------------------------------------------------------------------------
+
+
+def test_a_due_campaign_starts_once_and_queues_one_preparation(
+    topics, django_capture_on_commit_callbacks
+):
+    due = CampaignFactory(
+        topics=[topics["news"]],
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=timezone.now() - timedelta(minutes=1),
+    )
+    later = CampaignFactory(
+        topics=[topics["news"]],
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=timezone.now() + timedelta(hours=1),
+    )
+    with django_capture_on_commit_callbacks() as first:
+        assert delivery.start_due_campaigns() == 1
+    with django_capture_on_commit_callbacks() as second:
+        assert delivery.start_due_campaigns() == 0
+
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert due.status == Campaign.Status.SENDING and due.started_at is not None
+    assert later.status == Campaign.Status.SCHEDULED
+    assert len(first) == 1 and second == []
+
+
+def test_a_stale_tick_cannot_start_a_campaign_twice(topics):
+    campaign = CampaignFactory(
+        topics=[topics["news"]],
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=timezone.now() - timedelta(minutes=1),
+    )
+    seen_by_the_other_tick = Campaign.objects.get(pk=campaign.pk)
+    assert delivery.start_due_campaigns() == 1
+    with pytest.raises(Exception, match="changed meanwhile"):
+        transition(seen_by_the_other_tick, Campaign.Status.SENDING)
+
+
+def test_the_ledger_holds_each_matching_active_subscriber_once_and_can_be_written_again(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    settings.PREPARE_CHUNK_SIZE = 3
+    settings.SEND_BATCH_SIZE = 2
+    audience = readers(topics, 4) + readers(topics, 2, slugs=("news", "events"))
+    readers(topics, 2, slugs=("education",))  # other topics
+    readers(topics, 1, active=False)  # pending
+    readers(topics, 1, unsubscribed=True)
+    readers(topics, 1, status=Subscriber.Status.BOUNCED, suppressed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks() as queued:
+        delivery.prepare(campaign.pk)
+    with django_capture_on_commit_callbacks():
+        delivery.prepare(campaign.pk)  # a redelivered preparation
+
+    ledger = Delivery.objects.filter(campaign=campaign)
+    assert sorted(ledger.values_list("subscriber_id", flat=True)) == sorted(s.pk for s in audience)
+    assert set(ledger.values_list("status", flat=True)) == {Status.QUEUED}
+    campaign.refresh_from_db()
+    assert campaign.prepared_at is not None
+    assert len(queued) == 4  # 6 rows written in chunks of 3, queued in batches of 2
+
+
+# --- send ----------------------------------------------------------------------------------------
+
+
+def test_a_batch_sends_each_row_once_and_a_second_run_sends_nothing(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    people = readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+
+    outcome = delivery.send_batch(ids)
+    again = delivery.send_batch(ids)  # a redelivered task
+
+    assert (outcome.sent, again.sent) == (3, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        emails.display_address(p.first_name, p.email) for p in people
+    )
+    rows = Delivery.objects.filter(campaign=campaign)
+    assert {r.status for r in rows} == {Status.SENT}
+    assert len({r.message_id for r in rows}) == 3
+    assert {r.message_id for r in rows} == {m.extra_headers["Message-ID"] for m in mail.outbox}
+
+
+def test_rows_another_worker_holds_are_left_to_it(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    Delivery.objects.filter(pk=ids[0]).update(
+        status=Status.SENDING, lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    outcome = delivery.send_batch(ids)
+
+    assert outcome.sent == 2 and len(mail.outbox) == 2
+    assert Delivery.objects.get(pk=ids[0]).status == Status.SENDING
+
+
+def test_each_reader_gets_only_the_sections_of_their_topics(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    [news_only] = readers(topics, 1, slugs=("news",))
+    [both] = readers(topics, 1, slugs=("news", "events"))
+    delivery.send_batch(prepared(campaign, django_capture_on_commit_callbacks))
+
+    by_reader = {m.to[0]: m.body for m in mail.outbox}
+    news, event = (item.post.title for item in campaign.items.order_by("position"))
+    mine = by_reader[emails.display_address(news_only.first_name, news_only.email)]
+    theirs = by_reader[emails.display_address(both.first_name, both.email)]
+    assert news in mine and event not in mine
+    assert news in theirs and event in theirs
+
+
+def test_a_subscriber_who_left_before_their_turn_is_skipped(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    [leaver, stayer] = readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    Subscriber.objects.filter(pk=leaver.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+
+    delivery.send_batch(ids)
+
+    assert [m.to[0] for m in mail.outbox] == [
+        emails.display_address(stayer.first_name, stayer.email)
+    ]
+    assert Delivery.objects.get(subscriber=leaver).status == Status.SKIPPED
+
+
+class StatusChangingBackend(LocmemBackend):
+    """Locmem, but after the second message an operator pauses or cancels the campaign."""
+
+    change_to = None
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        if len(mail.outbox) == 2:
+            campaign = Campaign.objects.get(status=Campaign.Status.SENDING)
+            transition(campaign, self.change_to)
+        return sent
+
+
+@pytest.fixture
+def operator_mid_batch(settings, monkeypatch):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.StatusChangingBackend"}}
+    monkeypatch.setattr(delivery, "STATUS_CHECK_SECONDS", 0)
+
+    def change_to(status):
+        monkeypatch.setattr(StatusChangingBackend, "change_to", status)
+
+    return change_to
+
+
+def test_a_pause_stops_the_batch_and_a_resume_sends_the_rest_once(
+    topics, campaign, operator_mid_batch, settings, django_capture_on_commit_callbacks
+):
+    operator_mid_batch(Campaign.Status.PAUSED)
+    readers(topics, 5)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+
+    delivery.send_batch(ids)
+    assert len(mail.outbox) == 2
+    assert statuses(campaign) == {Status.SENT: 2, Status.QUEUED: 3}
+
+    campaign.refresh_from_db()
+    transition(campaign, Campaign.Status.SENDING)
+    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep_expired_leases(now=later) == 3
+
+    assert len(mail.outbox) == 5
+    assert len({m.to[0] for m in mail.outbox}) == 5
+    assert statuses(campaign) == {Status.SENT: 5}
+
+
+def test_a_cancel_stops_the_batch_and_skips_the_rest(
+    topics, campaign, operator_mid_batch, django_capture_on_commit_callbacks
+):
+    operator_mid_batch(Campaign.Status.CANCELLED)
+    readers(topics, 5)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+
+    delivery.send_batch(ids)
+    delivery.send_batch(ids)
+
+    assert len(mail.outbox) == 2
+    assert statuses(campaign) == {Status.SENT: 2, Status.SKIPPED: 3}
+
+
+# --- failures, over real SMTP --------------------------------------------------------------------
+
+
+def test_a_refused_recipient_is_bounced_suppressed_and_left_out_next_time(
+    topics, campaign, sink, django_capture_on_commit_callbacks
+):
+    [first, refused, last] = readers(topics, 3)
+    sink.handler.refuse[refused.email] = "550 5.1.1 No such mailbox"
+
+    outcome = delivery.send_batch(prepared(campaign, django_capture_on_commit_callbacks))
+
+    assert (outcome.sent, outcome.bounced) == (2, 1)
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == sorted([first.email, last.email])
+    bounced = Delivery.objects.get(subscriber=refused)
+    assert bounced.status == Status.BOUNCED and "550" in bounced.last_error
+    refused.refresh_from_db()
+    assert refused.status == Subscriber.Status.BOUNCED and refused.suppressed_at is not None
+
+    next_one = CampaignFactory(topics=[topics["news"]], status=Campaign.Status.SENDING)
+    prepared(next_one, django_capture_on_commit_callbacks)
+    assert refused.pk not in Delivery.objects.filter(campaign=next_one).values_list(
+        "subscriber_id", flat=True
+    )
+
+
+def test_a_temporary_failure_puts_the_batch_back_for_a_later_retry(
+    topics, campaign, sink, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    sink.handler.temporary_failure = "421 4.3.2 Try again later"
+
+    outcome = delivery.send_batch(ids)
+
+    assert outcome.sent == 0 and sorted(outcome.retry_ids) == ids
+    assert outcome.retry_in >= delivery.RETRY_BASE_SECONDS
+    rows = Delivery.objects.filter(campaign=campaign).order_by("pk")
+    assert {r.status for r in rows} == {Status.QUEUED}
+    assert rows[0].attempts == 1 and "421" in rows[0].last_error
+    assert all(r.lease_expires_at > timezone.now() for r in rows)
+
+    sink.handler.temporary_failure = None
+    assert delivery.send_batch(outcome.retry_ids).sent == 3
+    assert len(sink.received) == 3
+
+
+def test_a_delivery_that_keeps_failing_ends_failed_and_an_operator_can_retry_it(
+    topics, campaign, sink, settings, django_capture_on_commit_callbacks
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    [person] = readers(topics, 1)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    sink.handler.temporary_failure = "421 4.3.2 Try again later"
+
+    delivery.send_batch(ids)
+    outcome = delivery.send_batch(ids)
+
+    row = Delivery.objects.get(pk=ids[0])
+    assert (outcome.failed, row.status, row.attempts) == (1, Status.FAILED, 2)
+    assert "Gave up after 2 attempts" in row.last_error
+
+    sink.handler.temporary_failure = None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.retry_delivery(row.pk)
+    row.refresh_from_db()
+    assert row.status == Status.SENT
+    assert [r.rcpt_tos for r in sink.received] == [[person.email]]
+    assert not delivery.retry_delivery(row.pk)
+
+
+def test_a_message_over_smtp_is_well_formed(
+    topics, campaign, sink, django_capture_on_commit_callbacks
+):
+    [person] = readers(topics, 1, first_name="Zoë")
+    delivery.send_batch(prepared(campaign, django_capture_on_commit_callbacks))
+
+    [received] = sink.received
+    message = received.message
+    row = Delivery.objects.get(subscriber=person)
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Message-ID"] == row.message_id
+    assert message["To"].addresses[0].display_name == "Zoë"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe_url = rendering.personalise(
+        rendering.render_body(campaign, frozenset({"news"})), person
+    ).unsubscribe_url
+    assert f"<{unsubscribe_url}>" in message["List-Unsubscribe"]
+    assert "<mailto:" in message["List-Unsubscribe"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Zoë" in text and "Zoë" in html
+    assert unsubscribe_url in text
+
+
+def test_both_send_paths_produce_the_same_headers_and_parts(topics, sink):
+    post = PostFactory(topic=topics["news"], title="Café morning — “bring a friend”")
+    campaign = CampaignFactory(
+        subject="Autumn news: café mornings, walks & more — ünïcode",
+        posts=[post],
+        topics=[topics["news"]],
+        status=Campaign.Status.SENDING,
+    )
+    [person] = readers(topics, 1, first_name='Zoë "Z" O\'Brien')
+    body = rendering.render_body(campaign, frozenset({"news"}))
+    personalised = rendering.personalise(body, person)
+    message_id = rendering.new_message_id()
+
+    django_built = emails.campaign_message(campaign, person, personalised, message_id=message_id)
+    ours = delivery._sender_for(campaign).message_bytes(person, body, personalised, message_id)
+
+    # What Django's SMTP backend puts on the wire (CRLF line ends), next to ours.
+    on_the_wire = django_built.message(policy=policy.SMTP).as_bytes()
+    theirs = message_from_bytes(on_the_wire, policy=policy.default)
+    mine = message_from_bytes(ours, policy=policy.default)
+    ignored = {"Date", "Content-Type"}  # the moment, and the boundary
+    assert sorted(k for k in theirs if k not in ignored) == sorted(
+        k for k in mine if k not in ignored
+    )
+    for key in theirs:
+        if key not in ignored:
+            assert str(mine[key]) == str(theirs[key]), key
+    assert mine.get_content_type() == theirs.get_content_type() == "multipart/alternative"
+    for kind in ("plain", "html"):
+        assert mine.get_body((kind,)).get_content() == theirs.get_body((kind,)).get_content()
+
+
+# --- sweep, finish, progress ---------------------------------------------------------------------
+
+
+def test_the_sweeper_requeues_rows_whose_worker_died_and_leaves_live_ones(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    now = timezone.now()
+    Delivery.objects.filter(pk__in=ids[:2]).update(status=Status.SENDING)
+    Delivery.objects.filter(pk=ids[0]).update(lease_expires_at=now - timedelta(seconds=1))
+    Delivery.objects.filter(pk__in=ids[1:]).update(lease_expires_at=now + timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert delivery.sweep_expired_leases(now=now) == 1
+
+    assert len(queued) == 1
+    assert Delivery.objects.get(pk=ids[0]).status == Status.SENT
+    assert Delivery.objects.get(pk=ids[1]).status == Status.SENDING
+    assert len(mail.outbox) == 1
+
+
+def test_a_campaign_finishes_with_its_counts_once_nothing_is_left(
+    topics, campaign, sink, django_capture_on_commit_callbacks
+):
+    [_, refused, _] = readers(topics, 3)
+    readers(topics, 1, slugs=("education",))
+    sink.handler.refuse[refused.email] = "550 5.1.1 No such mailbox"
+    unprepared = CampaignFactory(topics=[topics["news"]], status=Campaign.Status.SENDING)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+
+    Delivery.objects.filter(pk=ids[0]).update(status=Status.SENDING)
+    assert delivery.finish_campaigns() == 0  # one row is still being sent
+    Delivery.objects.filter(pk=ids[0]).update(status=Status.QUEUED)
+    delivery.send_batch(ids)
+    assert delivery.finish_campaigns() == 1
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT and campaign.finished_at is not None
+    assert (campaign.recipients_count, campaign.sent_count, campaign.bounced_count) == (3, 2, 1)
+    unprepared.refresh_from_db()
+    assert unprepared.status == Campaign.Status.SENDING
+
+
+def test_progress_counts_each_status_and_estimates_the_time_left(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    readers(topics, 4)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    delivery.send_batch(ids[:3])
+
+    progress = delivery.progress(campaign)
+
+    assert (progress["total"], progress["sent"], progress["queued"]) == (4, 3, 1)
+    assert progress["percent"] == 75.0
+    assert progress["rate_per_second"] > 0 and progress["eta_seconds"] is not None
+
+
+# --- the global rate -----------------------------------------------------------------------------
+
+
+def test_every_worker_draws_on_the_same_budget_kept_in_redis(settings):
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(sendrate.KEY)
+    one = sendrate.RateLimiter(20, settings.CELERY_BROKER_URL)
+    other = sendrate.RateLimiter(20, settings.CELERY_BROKER_URL)
+
+    assert one.take(100) == one.burst == 2  # a tenth of a second's budget, not a hundred
+    assert other._try(1)[0] == 0  # the other worker finds the bucket empty and must wait
+    assert other.take(1) == 1  # ... and gets its turn once it refills
+
+
+def test_no_limit_is_no_limit():
+    assert sendrate.RateLimiter(0, None).take(500) == 500
