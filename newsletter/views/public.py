@@ -1,10 +1,43 @@
-"""Public archive and event calendar files. (Placeholder until built.)"""
+"""The public web archive of sent campaigns, and calendar files for events."""
 
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from .. import calendar, rendering
+from ..models import Campaign, Post
+
+# A campaign is in the archive from the moment it starts going out, so "view in browser" works
+# for the first recipients too.
+ARCHIVED = [Campaign.Status.SENDING, Campaign.Status.PAUSED, Campaign.Status.SENT]
+PAGE_SIZE = 20
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+@require_safe
+def archive_index(request):
+    campaigns = Campaign.objects.filter(status=Campaign.Status.SENT).order_by("-finished_at", "-id")
+    page = Paginator(campaigns.only("subject", "slug", "preheader", "finished_at"), PAGE_SIZE)
+    return render(
+        request, "newsletter/archive.html", {"page": page.get_page(request.GET.get("page"))}
+    )
 
 
-archive_index = archive_detail = event_ics = _todo
+@require_safe
+def archive_detail(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug, status__in=ARCHIVED)
+    return render(request, "newsletter/archive-detail.html", rendering.render_archive(campaign))
+
+
+@require_safe
+def event_ics(request, slug):
+    post = get_object_or_404(
+        Post,
+        slug=slug,
+        kind=Post.Kind.EVENT,
+        status=Post.Status.PUBLISHED,
+        starts_at__isnull=False,
+    )
+    response = HttpResponse(calendar.event_ics(post), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{post.slug}.ics"'
+    return response
