@@ -350,3 +350,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.esp} {self.event_type} {self.event_id}"
+
+
+class CampaignReport(Campaign):
+    """A campaign's results in admin (newsletter.admin.reports): the same rows, another page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "campaign report"
