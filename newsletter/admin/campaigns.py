@@ -1,1 +1,471 @@
-"""Admin for this area. (Placeholder until built.)"""
+"""Admin for content and campaigns: posts, campaigns (compose, preview, test, schedule, pause,
+resume, cancel, duplicate) and recurring digests. Every action calls a service, then says what
+happened with message_user."""
+
+from zoneinfo import ZoneInfo, available_timezones
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from .. import campaigns, digests, rendering, tasks
+from ..models import Campaign, CampaignPost, DigestSchedule, Post, Reference, Subscriber, Topic
+from . import deliveries
+
+Status = Campaign.Status
+MAX_TEST_ADDRESSES = 5
+TIMEZONE_CHOICES = sorted((zone, zone) for zone in available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone name, e.g. Europe/London.")
+
+
+# --- Posts -----------------------------------------------------------------------------------
+
+
+class PostForm(forms.ModelForm):
+    timezone = forms.CharField(initial="Europe/London", validators=[validate_timezone])
+
+    class Meta:
+        model = Post
+        fields = [
+            "kind", "title", "slug", "topic", "status", "published_at", "summary", "body", "url",
+            "image_url", "image_alt", "starts_at", "ends_at", "timezone", "location",
+            "registration_url",
+        ]  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        kind, starts, ends = data.get("kind"), data.get("starts_at"), data.get("ends_at")
+        if kind == Post.Kind.EVENT and not starts:
+            self.add_error("starts_at", "An event needs a start time.")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "An event must end after it starts.")
+        if data.get("status") == Post.Status.PUBLISHED and not data.get("published_at"):
+            data["published_at"] = timezone.now()
+        if data.get("image_url") and not data.get("image_alt"):
+            self.add_error("image_alt", "Describe the image for people who cannot see it.")
+        return data
+
+
+class ReferenceInline(admin.TabularInline):
+    model = Reference
+    fields = ["position", "title", "publisher", "url", "year"]
+    ordering = ["position", "id"]
+    extra = 1
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    form = PostForm
+    list_display = ["title", "kind", "topic", "status", "published_at", "starts_at"]
+    list_filter = ["kind", "topic", "status", "published_at"]
+    list_select_related = ["topic"]
+    search_fields = ["title", "summary", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    date_hierarchy = "published_at"
+    inlines = [ReferenceInline]
+    fieldsets = [
+        (None, {"fields": ["kind", "title", "slug", "topic", "status", "published_at"]}),
+        ("Content", {"fields": ["summary", "body", "url", "image_url", "image_alt"]}),
+        (
+            "Event",
+            {
+                "fields": ["starts_at", "ends_at", "timezone", "location", "registration_url"],
+                "description": "Only for events: the email shows these and links the .ics file.",
+            },
+        ),
+    ]
+
+
+# --- Campaigns -------------------------------------------------------------------------------
+
+
+class CampaignPostInline(admin.TabularInline):
+    model = CampaignPost
+    fields = ["position", "post"]
+    ordering = ["position", "id"]
+    autocomplete_fields = ["post"]
+    extra = 1
+    verbose_name = "post"
+    verbose_name_plural = "posts, in the order the email shows them (grouped by topic)"
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["subject", "slug", "preheader", "intro", "topics", "track_opens", "track_clicks"]
+        widgets = {"topics": forms.CheckboxSelectMultiple}
+
+
+class PreviewForm(forms.Form):
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="See the email as a subscriber of these topics sees it.",
+    )
+    subscriber = forms.EmailField(
+        required=False, help_text="Or as this subscriber sees it (their topics and name)."
+    )
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = campaign.topics.all()
+
+    def clean_subscriber(self):
+        email = self.cleaned_data["subscriber"].strip().lower()
+        if not email:
+            return None
+        subscriber = Subscriber.objects.filter(email=email).first()
+        if subscriber is None:
+            raise ValidationError("No subscriber has this address.")
+        return subscriber
+
+
+class SendTestForm(forms.Form):
+    addresses = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Up to {MAX_TEST_ADDRESSES} more addresses, one a line or comma-separated.",
+    )
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The sections to include (none ticked: every section).",
+    )
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = campaign.topics.all()
+
+    def clean_addresses(self):
+        raw = self.cleaned_data["addresses"].replace(",", "\n").split()
+        addresses = list(dict.fromkeys(address.strip().lower() for address in raw))
+        if len(addresses) > MAX_TEST_ADDRESSES:
+            raise ValidationError(f"At most {MAX_TEST_ADDRESSES} addresses.")
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(f"“{address}” is not an email address.")
+        return addresses
+
+
+class ScheduleForm(forms.Form):
+    at = forms.DateTimeField(
+        label="Send at",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Leave as is or in the past to send at the next minute.",
+    )
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial=settings.TIME_ZONE)
+
+    def clean(self):
+        data = super().clean()
+        at, zone = data.get("at"), data.get("timezone")
+        if at and zone:
+            # The field made `at` aware in the site's zone; read the wall time in the chosen one.
+            data["at"] = timezone.make_aware(timezone.make_naive(at), ZoneInfo(zone))
+        return data
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    inlines = [CampaignPostInline]
+    list_display = ["subject", "status", "scheduled_at", "digest_schedule", "progress"]
+    list_filter = ["status", "topics", "digest_schedule"]
+    list_select_related = ["digest_schedule"]
+    search_fields = ["subject", "slug"]
+    prepopulated_fields = {"slug": ["subject"]}
+    date_hierarchy = "scheduled_at"
+    actions = ["pause_selected", "resume_selected", "cancel_selected", "duplicate_selected"]
+    change_form_template = "admin/newsletter/campaign/change_form.html"
+    readonly_fields = ["status", "scheduled_at", "audience_size", "progress", "timeline"]
+    fieldsets = [
+        (None, {"fields": ["subject", "slug", "preheader", "intro"]}),
+        ("Audience", {"fields": ["topics", "audience_size"]}),
+        ("Sending", {"fields": ["status", "scheduled_at", "progress", "timeline"]}),
+        ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
+    ]
+
+    # A campaign that started going out is frozen: what was sent is what the archive shows.
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status not in campaigns.EDITABLE:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status != Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        # progress_html builds its markup with format_html.
+        return mark_safe(deliveries.progress_html(obj))  # noqa: S308
+
+    @admin.display(description="audience now")
+    def audience_size(self, obj):
+        if obj.pk is None:
+            return "—"
+        return f"{campaigns.audience_count(obj)} active subscribers"
+
+    @admin.display(description="timeline")
+    def timeline(self, obj):
+        moments = [("started", obj.started_at), ("finished", obj.finished_at)]
+        done = [f"{name} {timezone.localtime(at):%Y-%m-%d %H:%M}" for name, at in moments if at]
+        return ", ".join(done) or "—"
+
+    # --- Custom views ------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/preview/", view(self.preview_view), name="campaign-preview"),
+            path("<path:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
+            path("<path:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
+            path(
+                "<path:object_id>/do/<str:action>/",
+                view(self.action_view),
+                name="campaign-action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _campaign(self, request, object_id) -> Campaign:
+        campaign = get_object_or_404(Campaign, pk=object_id)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return campaign
+
+    def _require(self, request, permission: str) -> None:
+        if not request.user.has_perm(f"newsletter.{permission}"):
+            raise PermissionDenied
+
+    def _change_url(self, campaign) -> str:
+        return reverse("admin:newsletter_campaign_change", args=[campaign.pk])
+
+    def _render(self, request, campaign, template, context):
+        return TemplateResponse(
+            request,
+            f"admin/newsletter/campaign/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": campaign,
+                "campaign": campaign,
+                "title": context.pop("title"),
+                **context,
+            },
+        )
+
+    def preview_view(self, request, object_id):
+        campaign = self._campaign(request, object_id)
+        form = PreviewForm(request.GET or None, campaign=campaign)
+        reader = Subscriber(pk=0, first_name=request.user.first_name)
+        slugs = frozenset(campaign.topics.values_list("slug", flat=True))
+        if form.is_bound and form.is_valid():
+            if form.cleaned_data["subscriber"] is not None:
+                reader = form.cleaned_data["subscriber"]
+                slugs = frozenset(reader.topics.values_list("slug", flat=True))
+            elif form.cleaned_data["topics"]:
+                slugs = frozenset(topic.slug for topic in form.cleaned_data["topics"])
+        body = rendering.render_body(campaign, slugs)
+        personalised = rendering.personalise(body, reader) if body else None
+        return self._render(
+            request,
+            campaign,
+            "preview.html",
+            {
+                "title": f"Preview: {campaign.subject}",
+                "form": form,
+                "message": personalised,
+                "size": len(personalised.html.encode()) if personalised else 0,
+            },
+        )
+
+    def send_test_view(self, request, object_id):
+        campaign = self._campaign(request, object_id)
+        self._require(request, "change_campaign")
+        form = SendTestForm(request.POST or None, campaign=campaign)
+        if request.method == "POST" and form.is_valid():
+            addresses = list(dict.fromkeys([request.user.email, *form.cleaned_data["addresses"]]))
+            addresses = [address for address in addresses if address]
+            if not addresses:
+                form.add_error("addresses", "Your account has no email address: type one here.")
+            else:
+                slugs = [topic.slug for topic in form.cleaned_data["topics"]]
+                transaction.on_commit(
+                    lambda: tasks.send_test_campaign.delay(campaign.pk, addresses, slugs)
+                )
+                self.message_user(request, f"Test sent to {', '.join(addresses)}.")
+                return HttpResponseRedirect(self._change_url(campaign))
+        return self._render(
+            request,
+            campaign,
+            "send_test.html",
+            {"title": f"Send a test: {campaign.subject}", "form": form},
+        )
+
+    def schedule_view(self, request, object_id):
+        campaign = self._campaign(request, object_id)
+        self._require(request, "send_campaign")
+        now = timezone.localtime()
+        initial = {"at": timezone.localtime(campaign.scheduled_at or now).replace(tzinfo=None)}
+        form = ScheduleForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                campaigns.campaign_schedule(campaign=campaign, at=form.cleaned_data["at"])
+            except campaigns.IllegalTransition as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                at = timezone.localtime(campaign.scheduled_at)
+                self.message_user(
+                    request, f"“{campaign.subject}” is scheduled for {at:%Y-%m-%d %H:%M %Z}."
+                )
+                return HttpResponseRedirect(self._change_url(campaign))
+        return self._render(
+            request,
+            campaign,
+            "schedule.html",
+            {
+                "title": f"Schedule: {campaign.subject}",
+                "form": form,
+                "audience_count": campaigns.audience_count(campaign),
+            },
+        )
+
+    # action → (service, permission, what to say)
+    ACTIONS = {
+        "pause": (campaigns.campaign_pause, "change_campaign", "paused"),
+        "resume": (campaigns.campaign_resume, "send_campaign", "resumed"),
+        "cancel": (campaigns.campaign_cancel, "change_campaign", "cancelled"),
+        "unschedule": (campaigns.campaign_unschedule, "change_campaign", "back to draft"),
+    }
+
+    def action_view(self, request, object_id, action):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self._campaign(request, object_id)
+        if action == "duplicate":
+            self._require(request, "add_campaign")
+            copy = campaigns.campaign_duplicate(campaign=campaign, by=request.user)
+            self.message_user(request, f"Duplicated as a new draft “{copy.subject}”.")
+            return HttpResponseRedirect(self._change_url(copy))
+        if action not in self.ACTIONS:
+            raise PermissionDenied
+        service, permission, done = self.ACTIONS[action]
+        self._require(request, permission)
+        try:
+            service(campaign=campaign)
+        except campaigns.IllegalTransition as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(request, f"“{campaign.subject}”: {done}.")
+        return HttpResponseRedirect(self._change_url(campaign))
+
+    # --- List actions ------------------------------------------------------------------------
+
+    def _bulk(self, request, queryset, action):
+        service, permission, done = self.ACTIONS[action]
+        self._require(request, permission)
+        changed, refused = 0, []
+        for campaign in queryset:
+            try:
+                service(campaign=campaign)
+                changed += 1
+            except campaigns.IllegalTransition as error:
+                refused.append(f"“{campaign.subject}”: {error}")
+        if changed:
+            self.message_user(request, f"{changed} campaign(s) {done}.")
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Pause selected campaigns", permissions=["change"])
+    def pause_selected(self, request, queryset):
+        self._bulk(request, queryset, "pause")
+
+    @admin.action(description="Resume selected campaigns", permissions=["change"])
+    def resume_selected(self, request, queryset):
+        self._bulk(request, queryset, "resume")
+
+    @admin.action(description="Cancel selected campaigns", permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        self._bulk(request, queryset, "cancel")
+
+    @admin.action(description="Duplicate selected campaigns as drafts", permissions=["add"])
+    def duplicate_selected(self, request, queryset):
+        copies = [campaigns.campaign_duplicate(campaign=c, by=request.user) for c in queryset]
+        self.message_user(request, f"{len(copies)} draft(s) created.")
+
+
+# --- Recurring digests -----------------------------------------------------------------------
+
+
+class DigestScheduleForm(forms.ModelForm):
+    timezone = forms.CharField(initial="Europe/London", validators=[validate_timezone])
+
+    class Meta:
+        model = DigestSchedule
+        fields = [
+            "name",
+            "topics",
+            "weekday",
+            "time_of_day",
+            "timezone",
+            "subject",
+            "intro",
+            "is_active",
+        ]
+        widgets = {"topics": forms.CheckboxSelectMultiple}
+
+
+@admin.register(DigestSchedule)
+class DigestScheduleAdmin(admin.ModelAdmin):
+    form = DigestScheduleForm
+    list_display = [
+        "name",
+        "weekday",
+        "time_of_day",
+        "timezone",
+        "is_active",
+        "next_run_at",
+        "last_run_at",
+        "last_outcome",
+    ]
+    list_filter = ["is_active", "weekday"]
+    search_fields = ["name", "subject"]
+    readonly_fields = ["next_run_at", "last_run_at", "last_outcome"]
+    actions = ["run_now"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The beat reads next_run_at on its next tick: no restart needed.
+        digests.digest_schedule_refresh(schedule=obj)
+
+    @admin.action(description="Run selected digests now", permissions=["change"])
+    def run_now(self, request, queryset):
+        now = timezone.now()
+        for schedule in queryset:
+            with transaction.atomic():
+                outcome = digests.run_schedule(schedule=schedule, now=now)
+            self.message_user(request, f"{schedule.name}: {outcome}")
