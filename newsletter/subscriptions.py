@@ -234,6 +234,7 @@ CSV_FIELDS = [
     "created_at",
     "confirmed_at",
     "unsubscribed_at",
+    "consent",
     "consent_at",
     "consent_source",
     "consent_version",
@@ -254,6 +255,8 @@ def write_csv(subscribers, out) -> int:
             "created_at": subscriber.created_at.isoformat(),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+            # "yes" only for people who confirmed: import_subscribers makes them active again.
+            "consent": "yes" if subscriber.status == Subscriber.Status.ACTIVE else "",
             "consent_at": _iso(subscriber.consent_at),
             "consent_source": subscriber.consent_source,
             "consent_version": subscriber.consent_version,

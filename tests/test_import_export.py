@@ -1,0 +1,142 @@
+import csv
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from newsletter import subscriptions
+from newsletter.models import Subscriber
+
+from .factories import SubscriberFactory, subscriber_table
+
+GOOD_AND_BAD = """email,first_name,topics,consent,consent_at,consent_source
+ada@example.org,Ada,news events,yes,2025-03-01,paper form at the walk
+BEN@Example.org,Ben,,,,
+not-an-address,Cy,news,yes,2025-03-01,
+dee@example.org,"Dee
+Bcc: x@example.org",news,yes,2025-03-01,
+eve@example.org,Eve,gossip,yes,2025-03-01,
+ada@example.org,Ada again,news,yes,2025-03-01,
+fay@example.org,Fay,news,yes,,
+known@example.org,Known,news,yes,2025-03-01,
+erased@example.org,Gone,news,yes,2025-03-01,
+gus@example.org,Gus,education;get-involved,no,2025-03-01,
+"""
+
+
+@pytest.fixture
+def csv_file(tmp_path, topics):
+    def write(text):
+        path = tmp_path / "people.csv"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def existing(topics):
+    SubscriberFactory(email="known@example.org", active=True)
+    gone = SubscriberFactory(email="erased@example.org", active=True)
+    subscriptions.erase(subscriber_id=gone.pk)
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("import_subscribers", *args, "--no-progress", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_it_imports_good_rows_and_reports_each_rejected_row_with_its_line(csv_file, existing):
+    report = run(csv_file(GOOD_AND_BAD))
+
+    assert "line 4: rejected: Enter a valid email address." in report
+    assert "line 6: rejected: A name cannot contain line breaks" in report
+    assert "line 7: rejected: unknown topic gossip" in report
+    assert "line 8: rejected: duplicate of line 2" in report
+    assert "line 9: rejected: consent is yes but consent_at is missing" in report
+    assert "line 10: rejected: already a subscriber" in report
+    assert "line 11: rejected: the address is suppressed" in report
+    assert "Imported 3 (1 active, 2 pending); rejected 7." in report
+
+    ada = Subscriber.objects.get(email="ada@example.org")
+    assert ada.status == Subscriber.Status.ACTIVE
+    assert ada.confirmed_at is not None
+    assert ada.consent_at.date().isoformat() == "2025-03-01"
+    assert ada.consent_source == "paper form at the walk"
+    assert sorted(t.slug for t in ada.topics.all()) == ["events", "news"]
+    ben = Subscriber.objects.get(email="ben@example.org")
+    assert ben.status == Subscriber.Status.PENDING  # no consent recorded in the file
+    assert ben.topics.count() == 4
+    gus = Subscriber.objects.get(email="gus@example.org")
+    assert gus.status == Subscriber.Status.PENDING
+    assert sorted(t.slug for t in gus.topics.all()) == ["education", "get-involved"]
+    assert not Subscriber.objects.filter(email="erased@example.org").exists()
+
+
+def test_a_dry_run_reports_and_stores_nothing(csv_file, existing):
+    before = subscriber_table()
+
+    report = run(csv_file(GOOD_AND_BAD), "--dry-run")
+
+    assert "Would import 3 (1 active, 2 pending); rejected 7." in report
+    assert subscriber_table() == before
+
+
+def test_it_sends_no_email_to_imported_people(csv_file, topics, mailoutbox):
+    run(csv_file("email\nnew@example.org\n"))
+
+    assert mailoutbox == []
+
+
+def test_it_refuses_a_file_without_an_email_column(csv_file, topics):
+    with pytest.raises(CommandError, match="email"):
+        run(csv_file("name,address\nAda,ada@example.org\n"))
+
+
+def test_it_refuses_a_file_that_is_not_utf8(tmp_path, topics):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("email,first_name\nzoe@example.org,Zoë\n".encode("latin-1"))
+
+    with pytest.raises(CommandError, match="UTF-8"):
+        run(str(path))
+    assert Subscriber.objects.count() == 0
+
+
+def test_it_shows_a_progress_bar(csv_file, topics, capsys):
+    call_command("import_subscribers", csv_file("email\na@example.org\nb@example.org\n"))
+
+    assert "2/2" in capsys.readouterr().err
+    assert Subscriber.objects.count() == 2
+
+
+def test_export_writes_csv_to_stdout(topics):
+    SubscriberFactory(
+        email="ann@example.org", first_name="=HYPERLINK(1)", active=True, topics=[topics["news"]]
+    )
+    out = io.StringIO()
+
+    call_command("export_subscribers", stdout=out)
+
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["email"] == "ann@example.org"
+    assert row["status"] == "active"
+    assert row["topics"] == "news"
+    assert row["first_name"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+
+
+def test_export_to_a_file_filters_by_status_and_imports_back(tmp_path, topics):
+    SubscriberFactory(email="on@example.org", active=True, topics=[topics["events"]])
+    SubscriberFactory(email="off@example.org", unsubscribed=True)
+    path = tmp_path / "out.csv"
+
+    call_command(
+        "export_subscribers", "--output", str(path), "--status", "active", stderr=io.StringIO()
+    )
+    Subscriber.objects.all().delete()
+    report = run(str(path))
+
+    assert "Imported 1 (1 active, 0 pending)" in report
+    (again,) = Subscriber.objects.all()
+    assert (again.email, again.status) == ("on@example.org", Subscriber.Status.ACTIVE)
+    assert [t.slug for t in again.topics.all()] == ["events"]
