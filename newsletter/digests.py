@@ -13,12 +13,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.text import Truncator
 
 from .campaigns import campaign_schedule, unique_slug
 from .models import Campaign, CampaignPost, DigestSchedule, Post, Topic
 
 # Without a previous digest to follow, a first digest covers this much (daily: one day).
 FIRST_WINDOW = timedelta(days=7)
+PREHEADER_LENGTH = Campaign._meta.get_field("preheader").max_length
 
 
 def next_run(schedule: DigestSchedule, after: datetime) -> datetime:
@@ -95,6 +97,8 @@ def compose_digest(
         campaign = Campaign.objects.create(
             subject=subject,
             slug=unique_slug(subject),
+            # The inbox shows this beside the subject: the first headlines say what is inside.
+            preheader=Truncator(" · ".join(post.title for post in posts)).chars(PREHEADER_LENGTH),
             intro=intro,
             digest_schedule=schedule,
         )

@@ -59,6 +59,7 @@ def test_a_digest_holds_what_was_published_for_its_topics_in_the_window(topics):
     )
     assert campaign.status == Campaign.Status.DRAFT
     assert campaign.subject == "Digest 23 November 2026"
+    assert campaign.preheader == f"{inside.title} · {event.title}"
     assert {item.post for item in campaign.items.all()} == {inside, event}
     assert set(campaign.topics.all()) == {topics["news"], topics["events"]}
 
