@@ -157,6 +157,7 @@ def test_it_refuses_bad_input_with_a_field_error_and_changes_nothing(client, kno
 
 
 BAD_BODIES = {
+    "blank": (b"  ", "application/json", 400),
     "not JSON": (b"email=x@example.org&consent=true", "application/json", 400),
     "truncated JSON": (b'{"email": "x@example.org", ', "application/json", 400),
     "not UTF-8": (

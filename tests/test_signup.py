@@ -120,6 +120,26 @@ def test_an_oversize_form_is_refused_and_changes_nothing(client, topics):
     assert subscriber_table() == before
 
 
+def test_a_form_body_that_is_not_utf8_gets_field_errors_not_a_500(client, topics):
+    body = b"email=z%F6e@example.org&topics=news&consent=on"
+
+    response = client.post("/join/", body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert "email" in response.context["form"].errors
+    assert Subscriber.objects.count() == 0
+
+
+def test_the_rate_limit_page_inside_the_embed_keeps_the_embed_layout(client, topics, settings):
+    settings.SIGNUP_RATE = "1/m"
+    client.post("/join/embed/", form_data(email="a@example.org"))
+
+    response = client.post("/join/embed/", form_data(email="b@example.org"))
+
+    assert response.status_code == 429
+    assert 'class="embed"' in response.content.decode()
+
+
 def test_a_filled_honeypot_gets_the_success_page_and_nothing_happens(
     client, topics, django_capture_on_commit_callbacks
 ):
