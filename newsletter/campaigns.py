@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Campaign, CampaignPost, Subscriber
+from .models import Campaign, CampaignPost, Post, Subscriber
 
 Status = Campaign.Status
 
@@ -65,6 +65,8 @@ def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Camp
         problems.append("it has no subject")
     if not campaign.items.exists():
         problems.append("it has no posts")
+    elif campaign.items.exclude(post__status=Post.Status.PUBLISHED).exists():
+        problems.append("some of its posts are not published yet")
     if not campaign.topics.exists():
         problems.append("it has no audience topics")
     if problems:

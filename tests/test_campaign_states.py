@@ -66,6 +66,14 @@ def test_a_campaign_without_posts_or_audience_cannot_be_scheduled(topics):
     assert campaign.status == Status.DRAFT
 
 
+def test_a_campaign_with_an_unpublished_post_cannot_be_scheduled(ready, topics):
+    draft = PostFactory(topic=topics["news"], status="draft")
+    ready.items.create(post=draft, position=5)
+    with pytest.raises(IllegalTransition, match="not published yet"):
+        campaigns.campaign_schedule(campaign=ready)
+    assert Campaign.objects.get(pk=ready.pk).status == Status.DRAFT
+
+
 def test_pause_resume_and_cancel_follow_the_table(ready):
     campaigns.campaign_schedule(campaign=ready)
     with pytest.raises(IllegalTransition):
