@@ -5,6 +5,8 @@ UPDATE that also moves `next_run_at` to the next occurrence after now, so two be
 run it, and a beat that was down for an hour runs a missed digest once, not once per minute.
 """
 
+import logging
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,8 @@ from django.utils.text import Truncator
 
 from .campaigns import campaign_schedule, unique_slug
 from .models import Campaign, CampaignPost, DigestSchedule, Post, Topic
+
+logger = logging.getLogger(__name__)
 
 # Without a previous digest to follow, a first digest covers this much (daily: one day).
 FIRST_WINDOW = timedelta(days=7)
@@ -153,10 +157,24 @@ def run_one_due_schedule(*, schedule_id: int, seen_next_run_at: datetime, now: d
 def run_due_schedules(now: datetime | None = None) -> int:
     """Run every active schedule that is due; the number run. Called by the beat every minute."""
     now = now or timezone.now()
-    for schedule in DigestSchedule.objects.filter(is_active=True, next_run_at=None):
-        digest_schedule_refresh(schedule=schedule, now=now)
-    due = DigestSchedule.objects.filter(is_active=True, next_run_at__lte=now)
     ran = 0
+    for schedule in DigestSchedule.objects.filter(is_active=True, next_run_at=None):
+        with _recorded_failure(schedule.pk):
+            digest_schedule_refresh(schedule=schedule, now=now)
+    due = DigestSchedule.objects.filter(is_active=True, next_run_at__lte=now)
     for schedule_id, seen in due.values_list("id", "next_run_at"):
-        ran += run_one_due_schedule(schedule_id=schedule_id, seen_next_run_at=seen, now=now)
+        with _recorded_failure(schedule_id):
+            ran += run_one_due_schedule(schedule_id=schedule_id, seen_next_run_at=seen, now=now)
     return ran
+
+
+@contextmanager
+def _recorded_failure(schedule_id: int):
+    """One broken schedule (say, a time zone that no longer exists) must not stop the others, nor
+    the rest of the beat's tick; staff see why in last_outcome, and it is retried next tick."""
+    try:
+        yield
+    except Exception as error:
+        logger.exception("Digest schedule %s failed", schedule_id)
+        outcome = f"Failed: {error}"[:300]
+        DigestSchedule.objects.filter(pk=schedule_id).update(last_outcome=outcome)

@@ -217,3 +217,13 @@ def test_a_new_schedule_gets_its_next_run_on_the_first_tick(topics):
 def test_without_a_time_machine_now_is_the_default(weekly):
     assert digests.run_due_schedules() == 1  # its next run, 23 November 2026, has passed
     assert DigestSchedule.objects.get(pk=weekly.pk).next_run_at > timezone.now()
+
+
+def test_a_broken_schedule_records_why_and_does_not_stop_the_others(weekly, topics):
+    PostFactory(topic=topics["news"], published_at=at(days=-1))
+    broken = DigestScheduleFactory(topics=[topics["news"]], timezone="Nowhere/Atlantis")
+    DigestSchedule.objects.filter(pk=broken.pk).update(next_run_at=at(hours=-1))
+    assert digests.run_due_schedules(now=MONDAY_9) == 1
+    broken.refresh_from_db()
+    assert broken.last_outcome.startswith("Failed: ")
+    assert Campaign.objects.get().digest_schedule == weekly
