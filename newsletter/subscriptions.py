@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from .addresses import clean_name, normalise_email, suppression_hash
 from .emails import make_message
-from .models import Subscriber, Suppression, Topic
+from .models import Subscriber, Suppression, Topic, WebhookEvent
 from .tokens import confirm_url
 
 ERASED = "erased"
@@ -174,6 +174,8 @@ def erase(*, subscriber_id: int) -> bool:
         Suppression.objects.get_or_create(
             email_hash=suppression_hash(subscriber.email), defaults={"reason": ERASED}
         )
+        # ESP events name the recipient; the event stays (it is what makes webhooks idempotent).
+        WebhookEvent.objects.filter(recipient__iexact=subscriber.email).update(recipient="")
         subscriber.delete()
     return True
 

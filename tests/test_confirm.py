@@ -1,3 +1,4 @@
+import smtplib
 from html import unescape
 
 import pytest
@@ -39,6 +40,38 @@ def test_the_confirmation_email_has_both_parts_and_the_signed_link(
     assert f'href="{link}"' in html
     pending.refresh_from_db()
     assert pending.confirmation_sent_at is not None
+
+
+def test_the_resend_guard_holds_whoever_asks(pending, django_capture_on_commit_callbacks, client):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/join/",
+            {"email": "pending@example.org", "topics": ["news"], "consent": "on"},
+        )
+        subscriptions.queue_confirmation(subscriber_id=pending.pk)  # the admin's resend
+
+    assert subscriptions.send_confirmation(subscriber_id=pending.pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_a_failed_send_gives_the_claim_back_so_a_retry_can_send(pending, sink):
+    sink.handler.temporary_failure = "421 4.3.2 try later"
+
+    with pytest.raises(smtplib.SMTPException):
+        subscriptions.send_confirmation(subscriber_id=pending.pk)
+    pending.refresh_from_db()
+    assert pending.confirmation_sent_at is None
+
+    sink.handler.temporary_failure = None
+    assert subscriptions.send_confirmation(subscriber_id=pending.pk) is True
+    assert len(sink.received) == 1
+
+
+def test_no_confirmation_goes_to_someone_who_is_not_pending(topics):
+    active = SubscriberFactory(active=True)
+
+    assert subscriptions.send_confirmation(subscriber_id=active.pk) is False
+    assert mail.outbox == []
 
 
 def test_the_link_activates_a_pending_subscriber(client, pending):

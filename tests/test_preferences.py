@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from newsletter.addresses import suppression_hash
-from newsletter.models import Campaign, Delivery, Subscriber, Suppression
+from newsletter.models import Campaign, Delivery, Subscriber, Suppression, WebhookEvent
 from newsletter.tokens import make_token
 
 from .factories import SubscriberFactory, subscriber_table
@@ -120,6 +120,9 @@ def test_erase_removes_the_person_keeps_a_hash_and_the_delivery_ledger(client, s
     delivery = Delivery.objects.create(
         campaign=campaign, subscriber=subscriber, status=Delivery.Status.SENT
     )
+    event = WebhookEvent.objects.create(
+        esp="postmark", event_id="e1", event_type="delivered", recipient="Reader@example.org"
+    )
 
     response = client.post(page, {"action": "erase-confirmed"})
 
@@ -133,6 +136,8 @@ def test_erase_removes_the_person_keeps_a_hash_and_the_delivery_ledger(client, s
     delivery.refresh_from_db()
     assert delivery.subscriber is None
     assert delivery.status == Delivery.Status.SENT
+    event.refresh_from_db()
+    assert event.recipient == ""
 
 
 def test_after_erasure_the_link_finds_nothing(client, subscriber, page):

@@ -40,7 +40,10 @@ def _subscribe(request, form: JoinForm, *, source: str) -> None:
 
 
 def _join(request, *, base_template: str):
-    context = {"base_template": base_template}
+    context = {
+        "base_template": base_template,
+        "confirm_days": settings.CONFIRMATION_MAX_AGE // 86400,
+    }
     if request.method == "POST":
         if _rate_limited(request):
             return render(request, "429.html", {**context, "message": RATE_LIMITED}, status=429)
