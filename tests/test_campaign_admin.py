@@ -329,6 +329,8 @@ def test_saving_a_digest_schedule_in_admin_recomputes_its_next_run(client, staff
     assert schedule.next_run_at is not None
     local = schedule.next_run_at.astimezone(ZoneInfo("Europe/London"))
     assert (local.isoweekday(), local.hour, local.minute) == (1, 9, 0)
+    listing = client.get(reverse("admin:newsletter_digestschedule_changelist")).content.decode()
+    assert f"{local:%a %d %b %Y}, 09:00 Europe/London" in listing
 
 
 def test_run_now_composes_a_digest_from_the_admin(client, staff, topics):

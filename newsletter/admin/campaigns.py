@@ -448,14 +448,21 @@ class DigestScheduleAdmin(admin.ModelAdmin):
         "time_of_day",
         "timezone",
         "is_active",
-        "next_run_at",
+        "next_run",
         "last_run_at",
         "last_outcome",
     ]
     list_filter = ["is_active", "weekday"]
     search_fields = ["name", "subject"]
-    readonly_fields = ["next_run_at", "last_run_at", "last_outcome"]
+    readonly_fields = ["next_run", "last_run_at", "last_outcome"]
     actions = ["run_now"]
+
+    @admin.display(description="next run", ordering="next_run_at")
+    def next_run(self, obj):
+        if obj.next_run_at is None:
+            return "—" if not obj.is_active else "at the next tick"
+        local = obj.next_run_at.astimezone(ZoneInfo(obj.timezone))
+        return f"{local:%a %d %b %Y, %H:%M} {obj.timezone}"
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
