@@ -1,0 +1,161 @@
+"""Campaign reports in admin: a read-only page per campaign with numbers and charts, and a CSV
+of its results per delivery. Staff need the "view campaign report" permission."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+
+from .. import charts, reports
+from ..models import CampaignReport, Delivery
+
+SUMMARY_LABELS = [
+    ("recipients", "Recipients"),
+    ("sent", "Sent"),
+    ("delivered", "Delivered (ESP confirmed)"),
+    ("opened", "Opened"),
+    ("clicked", "Clicked"),
+    ("bounced", "Bounced"),
+    ("complained", "Complained"),
+    ("unsubscribed", "Unsubscribed"),
+    ("failed", "Failed"),
+]
+
+
+@admin.register(CampaignReport)
+class CampaignReportAdmin(admin.ModelAdmin):
+    list_display = ["subject", "status", "started_at", "sent", "opened", "clicked", "bounced"]
+    list_filter = ["status"]
+    search_fields = ["subject"]
+    date_hierarchy = "started_at"
+    ordering = ["-started_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(started_at__isnull=False)
+            .annotate(
+                n_sent=Count("deliveries", filter=Q(deliveries__sent_at__isnull=False)),
+                n_opened=Count("deliveries", filter=Q(deliveries__opened_at__isnull=False)),
+                n_clicked=Count("deliveries", filter=Q(deliveries__clicked_at__isnull=False)),
+                n_bounced=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.BOUNCED)),
+            )
+        )
+
+    @admin.display(ordering="n_sent")
+    def sent(self, obj):
+        return obj.n_sent
+
+    @admin.display(ordering="n_opened")
+    def opened(self, obj):
+        return obj.n_opened
+
+    @admin.display(ordering="n_clicked")
+    def clicked(self, obj):
+        return obj.n_clicked
+
+    @admin.display(ordering="n_bounced")
+    def bounced(self, obj):
+        return obj.n_bounced
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        csv_view = self.admin_site.admin_view(self.csv_view)
+        return [
+            path("<int:object_id>/csv/", csv_view, name="newsletter_campaignreport_csv"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = self._campaign(request, object_id)
+        summary = reports.campaign_summary(campaign_id=campaign.pk)
+        timeline = reports.campaign_timeline(campaign_id=campaign.pk)
+        links = reports.campaign_link_clicks(campaign_id=campaign.pk)
+        numbers = [(label, summary[key], _rate(key, summary)) for key, label in SUMMARY_LABELS]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Report: {campaign.subject}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": campaign,
+            "campaign": campaign,
+            "numbers": numbers,
+            "funnel_chart": charts.bar_chart(
+                [(label, summary[key]) for key, label in SUMMARY_LABELS[1:8]],
+                title=f"Results of “{campaign.subject}”",
+            ),
+            "timeline": timeline,
+            "timeline_rows": _rows(timeline),
+            "timeline_chart": charts.line_chart(
+                [_label(b, timeline.unit) for b in timeline.buckets],
+                timeline.series,
+                title=f"“{campaign.subject}” per {timeline.unit}",
+            )
+            if timeline.buckets
+            else None,
+            "links": links,
+            "links_chart": charts.bar_chart(
+                [(_short(link.post_title or link.url), link.readers) for link in links[:10]],
+                title="Readers who clicked, per link",
+            )
+            if links
+            else None,
+            "csv_url": reverse("admin:newsletter_campaignreport_csv", args=[campaign.pk]),
+            "tracking": {"opens": campaign.track_opens, "clicks": campaign.track_clicks},
+        }
+        return TemplateResponse(request, "admin/newsletter/campaignreport/report.html", context)
+
+    def csv_view(self, request, object_id):
+        campaign = self._campaign(request, object_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = (
+            f'attachment; filename="campaign-{campaign.pk}-results-{stamp}.csv"'
+        )
+        reports.write_campaign_csv(campaign_id=campaign.pk, out=response)
+        return response
+
+    def _campaign(self, request, object_id) -> CampaignReport:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(self.get_queryset(request), pk=object_id)
+
+
+def _rate(key: str, summary: dict) -> str:
+    """Each outcome as a share of the messages sent."""
+    if key in ("recipients", "sent") or not summary["sent"]:
+        return ""
+    return f"{100 * summary[key] / summary['sent']:.1f}%"
+
+
+def _label(moment, unit: str) -> str:
+    local = timezone.localtime(moment)
+    if unit == "hour":
+        return local.strftime("%d %b %H:00")
+    return formats.date_format(local, "j M")
+
+
+def _rows(series: reports.Series) -> list[tuple[str, list[int]]]:
+    names = list(series.series)
+    return [
+        (_label(bucket, series.unit), [series.series[name][i] for name in names])
+        for i, bucket in enumerate(series.buckets)
+        if any(series.series[name][i] for name in names)
+    ]
+
+
+def _short(text: str, limit: int = 22) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
