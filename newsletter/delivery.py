@@ -269,7 +269,7 @@ def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) 
     topics = _topics_of([row.subscriber_id for row in rows if row.subscriber_id])
     bodies = _bodies_for(campaign)
     sender = None
-    started = last_check = time.monotonic()
+    started = last_check = renewed = time.monotonic()
     budget = min(BATCH_TIME_BUDGET_SECONDS, 0.8 * settings.DELIVERY_LEASE_SECONDS)
     allowance = 0
     limiter = sendrate.limiter()
@@ -304,6 +304,12 @@ def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) 
             if now - started >= budget:
                 outcome.retry_ids = [r.pk for r in rows[index:]]
                 return
+            if now - renewed >= settings.DELIVERY_LEASE_SECONDS / 3:
+                # Still at work (a slow server, a low global rate): keep the sweeper away.
+                renewed = now
+                Delivery.objects.filter(
+                    pk__in=[r.pk for r in rows[index:]], status=Status.SENDING
+                ).update(lease_expires_at=_lease(timezone.now()))
 
         if sender is None:
             sender = _sender_for(campaign)
