@@ -244,6 +244,7 @@ def test_a_non_staff_user_is_refused_everywhere(client, campaign, topics):
     pages = [
         reverse("admin:newsletter_campaign_changelist"),
         reverse("admin:newsletter_campaign_add"),
+        reverse("admin:campaign-digest"),
         reverse("admin:newsletter_campaign_change", args=[campaign.pk]),
         url("campaign-preview", campaign),
         url("campaign-test", campaign),
@@ -333,14 +334,49 @@ def test_saving_a_digest_schedule_in_admin_recomputes_its_next_run(client, staff
     assert f"{local:%a %d %b %Y}, 09:00 Europe/London" in listing
 
 
-def test_run_now_composes_a_digest_from_the_admin(client, staff, topics):
-    PostFactory(topic=topics["news"])
+def test_compose_now_makes_a_draft_digest_to_review(client, staff, topics):
+    post = PostFactory(topic=topics["news"])
     schedule = DigestSchedule.objects.create(name="Daily", time_of_day="09:00", subject="Daily")
     schedule.topics.set([topics["news"]])
     response = client.post(
         reverse("admin:newsletter_digestschedule_changelist"),
-        {"action": "run_now", "_selected_action": [schedule.pk]},
+        {"action": "compose_now", "_selected_action": [schedule.pk]},
         follow=True,
     )
-    assert "Scheduled" in response.content.decode()
-    assert Campaign.objects.get().status == Status.SCHEDULED
+    campaign = Campaign.objects.get()
+    assert "composed with 1 posts" in response.content.decode()
+    assert campaign.status == Status.DRAFT and campaign.digest_schedule == schedule
+    assert [item.post for item in campaign.items.all()] == [post]
+
+
+def test_staff_compose_a_digest_for_chosen_topics_and_window(client, staff, topics):
+    inside = PostFactory(topic=topics["news"], published_at=datetime(2026, 11, 10, tzinfo=UTC))
+    PostFactory(topic=topics["news"], published_at=datetime(2026, 10, 1, tzinfo=UTC))
+    PostFactory(topic=topics["education"], published_at=datetime(2026, 11, 10, tzinfo=UTC))
+    changelist = client.get(reverse("admin:newsletter_campaign_changelist")).content.decode()
+    assert reverse("admin:campaign-digest") in changelist
+    response = client.post(
+        reverse("admin:campaign-digest"),
+        {
+            "topics": [topics["news"].pk],
+            "since": "2026-11-01T00:00",
+            "until": "2026-11-20T00:00",
+            "subject": "November digest",
+            "intro": "",
+        },
+    )
+    campaign = Campaign.objects.get()
+    assert response["Location"] == reverse("admin:newsletter_campaign_change", args=[campaign.pk])
+    assert [item.post for item in campaign.items.all()] == [inside]
+    assert campaign.created_by == staff and campaign.status == Status.DRAFT
+
+
+def test_a_digest_window_with_nothing_in_it_composes_nothing(client, staff, topics):
+    response = client.post(
+        reverse("admin:campaign-digest"),
+        {"topics": [topics["news"].pk], "since": "2020-01-01T00:00", "until": "2020-02-01T00:00",
+         "subject": "Empty"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Nothing was published for these topics in this window." in response.content.decode()
+    assert not Campaign.objects.exists()

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .. import campaigns, digests, rendering, tasks
@@ -164,6 +165,33 @@ class SendTestForm(forms.Form):
         return addresses
 
 
+class DigestForm(forms.Form):
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.all(), widget=forms.CheckboxSelectMultiple
+    )
+    since = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text="Empty: since the last sent digest of exactly these topics (or the last 7 days).",
+    )
+    until = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text="Empty: now.",
+    )
+    subject = forms.CharField(max_length=200, initial="News from us, {date}")
+    intro = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since >= until:
+            self.add_error("until", "The window must end after it starts.")
+        return data
+
+
 class ScheduleForm(forms.Form):
     at = forms.DateTimeField(
         label="Send at",
@@ -194,6 +222,7 @@ class CampaignAdmin(admin.ModelAdmin):
     date_hierarchy = "scheduled_at"
     actions = ["pause_selected", "resume_selected", "cancel_selected", "duplicate_selected"]
     change_form_template = "admin/newsletter/campaign/change_form.html"
+    change_list_template = "admin/newsletter/campaign/change_list.html"
     readonly_fields = ["status", "scheduled_at", "audience_size", "progress", "timeline"]
     fieldsets = [
         (None, {"fields": ["subject", "slug", "preheader", "intro"]}),
@@ -240,6 +269,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("compose-digest/", view(self.compose_digest_view), name="campaign-digest"),
             path("<path:object_id>/preview/", view(self.preview_view), name="campaign-preview"),
             path("<path:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
             path("<path:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
@@ -324,6 +354,37 @@ class CampaignAdmin(admin.ModelAdmin):
             campaign,
             "send_test.html",
             {"title": f"Send a test: {campaign.subject}", "form": form},
+        )
+
+    def compose_digest_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = DigestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            campaign = digests.compose_digest(
+                topics=data["topics"],
+                since=data["since"],
+                until=data["until"],
+                subject=data["subject"],
+                intro=data["intro"],
+            )
+            if campaign is None:
+                form.add_error(None, "Nothing was published for these topics in this window.")
+            else:
+                Campaign.objects.filter(pk=campaign.pk).update(created_by=request.user)
+                count = campaign.items.count()
+                self.message_user(request, f"Digest composed with {count} posts: review it.")
+                return HttpResponseRedirect(self._change_url(campaign))
+        return TemplateResponse(
+            request,
+            "admin/newsletter/campaign/compose_digest.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Compose a digest",
+                "form": form,
+            },
         )
 
     def schedule_view(self, request, object_id):
@@ -455,7 +516,7 @@ class DigestScheduleAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "weekday"]
     search_fields = ["name", "subject"]
     readonly_fields = ["next_run", "last_run_at", "last_outcome"]
-    actions = ["run_now"]
+    actions = ["compose_now"]
 
     @admin.display(description="next run", ordering="next_run_at")
     def next_run(self, obj):
@@ -469,10 +530,29 @@ class DigestScheduleAdmin(admin.ModelAdmin):
         # The beat reads next_run_at on its next tick: no restart needed.
         digests.digest_schedule_refresh(schedule=obj)
 
-    @admin.action(description="Run selected digests now", permissions=["change"])
-    def run_now(self, request, queryset):
-        now = timezone.now()
+    @admin.action(description="Compose a draft digest now, to review", permissions=["change"])
+    def compose_now(self, request, queryset):
+        # A draft, not a send: staff preview and schedule it; the schedule's own runs go on.
         for schedule in queryset:
-            with transaction.atomic():
-                outcome = digests.run_schedule(schedule=schedule, now=now)
-            self.message_user(request, f"{schedule.name}: {outcome}")
+            campaign = digests.compose_digest(
+                topics=schedule.topics.all(),
+                since=None,
+                until=timezone.now(),
+                subject=schedule.subject,
+                intro=schedule.intro,
+                schedule=schedule,
+            )
+            if campaign is None:
+                self.message_user(request, f"{schedule.name}: nothing new to send.", messages.INFO)
+            else:
+                change = reverse("admin:newsletter_campaign_change", args=[campaign.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        '{}: draft <a href="{}">{}</a> composed with {} posts.',
+                        schedule.name,
+                        change,
+                        campaign.subject,
+                        campaign.items.count(),
+                    ),
+                )
