@@ -19,6 +19,7 @@ class OutboxBackend(BaseEmailBackend):
             name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
             # Write then rename, so a reader never sees half a message.
             tmp = self.path / f".{name}.tmp"
-            tmp.write_bytes(message.message().as_bytes(linesep="\n"))
+            mime = message.message()
+            tmp.write_bytes(mime.as_bytes(policy=mime.policy.clone(linesep="\n")))
             tmp.rename(self.path / name)
         return len(email_messages)
