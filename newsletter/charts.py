@@ -14,7 +14,7 @@ FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 def bar_chart(items: list[tuple[str, int]], *, title: str, width: int = 560) -> SafeString:
     """Horizontal bars, one per (label, value)."""
-    row, label_width, pad = 24, 130, 8
+    row, label_width, pad = 24, 190, 8
     height = pad * 2 + row * max(len(items), 1)
     top = max([value for _, value in items] + [1])
     span = width - label_width - 60
@@ -60,11 +60,13 @@ def line_chart(
             f'stroke="#ddd" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" {FONT}>{value}</text>'
         )
-    step = max(1, n // 8)  # at most about eight labels on the x axis
+    step = max(1, -(-n // 7))  # at most seven labels on the x axis, counted back from the last
     for i, label in enumerate(labels):
-        if i % step == 0 or i == n - 1:
+        if (n - 1 - i) % step == 0:
+            # The end labels lean inwards so they are not cut off at the edges.
+            anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
             parts.append(
-                f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" {FONT}>'
+                f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="{anchor}" {FONT}>'
                 f"{escape(label)}</text>"
             )
     for k, (name, values) in enumerate(series.items()):
@@ -89,7 +91,7 @@ def line_chart(
 def _open(width: int, height: int, title: str, summary: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="engage-chart" role="img" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'width="100%" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
         f"<desc>{escape(summary)}</desc>"
     )

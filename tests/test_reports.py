@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import reports
+from newsletter import charts, reports
 from newsletter.models import Click, Delivery, Subscriber
 
 from . import ledger
@@ -212,3 +212,15 @@ def test_the_growth_chart_is_hidden_from_staff_who_cannot_see_subscribers(client
 
     assert response.status_code == 200
     assert "Subscribers per week" not in response.content.decode()
+
+
+def test_chart_labels_are_escaped_so_a_post_title_cannot_inject_markup():
+    title = '<script>alert(1)</script>"'
+
+    bar = charts.bar_chart([(title, 3)], title=title)
+    line = charts.line_chart([title], {title: [1]}, title=title)
+
+    for svg in (bar, line):
+        assert "<script>" not in svg
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in svg
+        assert svg.startswith("<svg") and svg.endswith("</svg>")
