@@ -12,6 +12,7 @@ from django.urls import reverse
 from newsletter.models import Delivery, Subscriber, WebhookEvent
 
 from . import ledger
+from .support import wait_until
 
 WEBHOOK_SECRET = "engage-hook:s3cret-basic-auth"
 MAILGUN_SIGNING_KEY = "key-mailgun-webhook-signing-0123456789"
@@ -531,3 +532,27 @@ def test_a_signed_mailgun_payload_missing_its_event_is_a_400(client, mailgun_sen
 
     assert post_mailgun(client, payload).status_code == 400
     assert WebhookEvent.objects.count() == 0
+
+
+# --- With a real worker ---------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_processes_the_stored_event_after_the_webhook_answers(
+    client, topics, celery_worker
+):
+    reader = ledger.subscriber("worker@example.org")
+    delivery = ledger.delivery(ledger.campaign(topics["news"]), reader, message_id="pm-1")
+
+    response = post_postmark(client, postmark_complaint("pm-1", reader.email))
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.filter(event_type="complained").count() == 1
+    wait_until(
+        lambda: Subscriber.objects.get(pk=reader.pk).status == Subscriber.Status.COMPLAINED,
+        message="the worker to suppress the complainer",
+    )
+    delivery.refresh_from_db()
+    assert delivery.complained_at is not None
+    assert WebhookEvent.objects.get().delivery_id == delivery.pk
