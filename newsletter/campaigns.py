@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Campaign, CampaignPost, Post, Subscriber
+from .models import Campaign, CampaignPost, Post
 
 Status = Campaign.Status
 
@@ -41,20 +41,14 @@ def transition(campaign: Campaign, to: str, **fields) -> None:
         setattr(campaign, name, value)
 
 
-ACTIVE_AUDIENCE = Subscriber.Status.ACTIVE
 # Staff may act on these; the rest are frozen (a sent or cancelled campaign never changes again).
 EDITABLE = {Status.DRAFT, Status.SCHEDULED}
 
 
-def audience(campaign: Campaign):
-    """Subscribers the campaign goes to: active (bounced and complained addresses are suppressed
-    by their status) with at least one of its topics."""
-    return Subscriber.objects.filter(
-        status=ACTIVE_AUDIENCE, topics__in=campaign.topics.all()
-    ).distinct()
-
-
 def audience_count(campaign: Campaign) -> int:
+    """How many subscribers the campaign would go to now, by the query delivery itself uses."""
+    from .delivery import audience  # delivery imports this module
+
     return audience(campaign).count()
 
 

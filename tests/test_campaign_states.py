@@ -145,4 +145,5 @@ def test_the_audience_counts_active_subscribers_with_a_matching_topic_once(topic
     SubscriberFactory(unsubscribed=True, topics=[topics["news"]])
     SubscriberFactory(status="bounced", topics=[topics["news"]])
     SubscriberFactory(status="complained", topics=[topics["news"]])
+    SubscriberFactory(active=True, suppressed_at=timezone.now(), topics=[topics["news"]])
     assert campaigns.audience_count(campaign) == 2
