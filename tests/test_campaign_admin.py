@@ -380,3 +380,13 @@ def test_a_digest_window_with_nothing_in_it_composes_nothing(client, staff, topi
     assert response.status_code == 200
     assert "Nothing was published for these topics in this window." in response.content.decode()
     assert not Campaign.objects.exists()
+
+
+def test_a_test_send_can_show_only_chosen_sections(
+    client, staff, campaign, topics, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("campaign-test", campaign), {"topics": [topics["events"].pk]})
+    (message,) = mail.outbox
+    assert message.to == ["editor@engage.example.org"]
+    assert "Charity walk" in message.body and "Clinic opens" not in message.body
