@@ -8,8 +8,12 @@ import subprocess
 import dkim as dkimpy
 import pytest
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.utils import timezone
 
-from newsletter import dkim
+from newsletter import delivery, dkim
+from newsletter.models import Campaign, Delivery
+
+from .factories import CampaignFactory, PostFactory, SubscriberFactory
 
 SELECTOR, DOMAIN = "engage2026", "engage.example.org"
 
@@ -142,3 +146,23 @@ def test_without_a_key_messages_go_out_unchanged(settings):
     raw = _smtp_bytes(_newsletter_message())
 
     assert dkim.sign(raw) is raw
+
+
+def test_a_campaign_sent_by_the_delivery_engine_arrives_signed(
+    topics, sink, dkim_settings, django_capture_on_commit_callbacks
+):
+    campaign = CampaignFactory(
+        posts=[PostFactory(topic=topics["news"])],
+        topics=[topics["news"]],
+        status=Campaign.Status.SENDING,
+        started_at=timezone.now(),
+    )
+    SubscriberFactory(topics=[topics["news"]], active=True, first_name="Zoë")
+    with django_capture_on_commit_callbacks():
+        delivery.prepare(campaign.pk)
+
+    delivery.send_batch(list(Delivery.objects.values_list("pk", flat=True)))
+
+    (received,) = sink.wait_for(1)
+    assert dkimpy.verify(received.data, dnsfunc=_dns(dkim_settings))
+    assert {"list-unsubscribe", "list-unsubscribe-post"} <= _signed_header_names(received.data)
