@@ -2,12 +2,17 @@
 
 import pytest
 from anymail.backends.postmark import EmailBackend as PostmarkBackend
+from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, mailers
+from django.utils import timezone
 
 from engage.mail_config import anymail_settings, default_mailer
+from newsletter import delivery
+from newsletter.models import Campaign, Delivery
 
 from . import ledger
+from .factories import CampaignFactory, PostFactory, SubscriberFactory
 from .test_webhooks import WEBHOOK_SECRET, post_postmark, postmark_delivery
 
 OPTIONS = {"outbox_dir": "/tmp/outbox", "timeout": 7}
@@ -82,3 +87,34 @@ def test_a_send_through_an_esp_records_its_message_id_and_its_webhooks_find_the_
     assert message.anymail_status.status == {"sent"}
     delivery.refresh_from_db()
     assert delivery.delivered_at is not None
+
+
+def test_the_delivery_engine_sending_through_an_esp_stores_the_esps_message_id(
+    client, settings, topics, django_capture_on_commit_callbacks
+):
+    settings.MAILERS = {"default": default_mailer({"ESP": "test"}, **OPTIONS)}
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
+    campaign = CampaignFactory(
+        posts=[PostFactory(topic=topics["news"])],
+        topics=[topics["news"]],
+        status=Campaign.Status.SENDING,
+        started_at=timezone.now(),
+    )
+    reader = SubscriberFactory(topics=[topics["news"]], active=True)
+    with django_capture_on_commit_callbacks():
+        delivery.prepare(campaign.pk)
+    row = Delivery.objects.get(subscriber=reader)
+    # anymail's test ESP numbers its messages from 0, and an id of 0 reads as "no id": send
+    # something first, as a real process would have.
+    EmailMessage("Earlier", "Body", "news@engage.example.org", ["x@example.org"]).send()
+
+    delivery.send_batch([row.pk])
+
+    (_, sent) = mail.outbox
+    row.refresh_from_db()
+    assert row.status == Delivery.Status.SENT
+    assert row.message_id == str(sent.anymail_status.message_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_postmark(client, postmark_delivery(row.message_id, reader.email))
+    row.refresh_from_db()
+    assert row.delivered_at is not None
