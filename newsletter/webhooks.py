@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 
 # Our own kind for a temporary failure reported as a bounce, so the stored row says what it meant.
 SOFT_BOUNCE = EventType.DEFERRED
-# Bounce types some ESPs report as `bounced` although the mailbox may work again later.
-_SOFT_BOUNCE_TYPES = {("Postmark", "SoftBounce")}
 _SUPPRESSIBLE = [Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
 
 
@@ -92,23 +90,44 @@ def webhook_event_process(*, event_id: int) -> None:
 
 
 def _event_id(event: AnymailTrackingEvent) -> str:
+    """The event's identity for replays: the ESP's id, per recipient (Amazon SES sends one id for
+    a bounce of several recipients, which anymail splits into one event each)."""
     if event.event_id:
-        return str(event.event_id)[:255]
-    # Some ESPs give no id for some events (Postmark: only bounces have one). The payload itself
-    # is then the identity: a replay is byte-for-byte the same event.
-    payload = event.esp_event
-    if hasattr(payload, "lists"):  # a QueryDict from a form-encoded webhook
-        payload = dict(payload.lists())
-    canonical = json.dumps(payload, sort_keys=True, default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        base = str(event.event_id)
+    else:
+        # Some ESPs give no id for some events (Postmark: only bounces have one). The payload
+        # itself is then the identity: a replay is byte-for-byte the same event.
+        payload = event.esp_event
+        if hasattr(payload, "lists"):  # a QueryDict from a form-encoded webhook
+            payload = dict(payload.lists())
+        canonical = json.dumps(payload, sort_keys=True, default=str)
+        base = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    if not event.recipient:
+        return base[:255]
+    recipient = hashlib.sha256(event.recipient.strip().lower().encode()).hexdigest()[:16]
+    return f"{base[:238]}/{recipient}"
 
 
 def _event_type(esp: str, event: AnymailTrackingEvent) -> str:
-    raw = event.esp_event
-    bounce_type = raw.get("Type") if isinstance(raw, dict) else None
-    if event.event_type == EventType.BOUNCED and (esp, bounce_type) in _SOFT_BOUNCE_TYPES:
+    if event.event_type == EventType.BOUNCED and _is_soft_bounce(esp, event.esp_event):
         return SOFT_BOUNCE
     return str(event.event_type)[:40]
+
+
+def _is_soft_bounce(esp: str, raw) -> bool:
+    """Bounces some ESPs report as `bounced` although the mailbox may work again later (anymail
+    keeps the difference only in the ESP's own payload)."""
+    if not isinstance(raw, dict):
+        return False
+    if esp == "Postmark":
+        return raw.get("Type") == "SoftBounce"
+    if esp == "Amazon SES":
+        return (raw.get("bounce") or {}).get("bounceType") in ("Transient", "Undetermined")
+    if esp in ("Brevo", "SendinBlue"):
+        return raw.get("event") == "soft_bounce"
+    if esp == "SendGrid":
+        return raw.get("type") == "blocked"
+    return False
 
 
 def _delivery_from_metadata(metadata) -> Delivery | None:

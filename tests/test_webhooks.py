@@ -7,9 +7,11 @@ import json
 import uuid
 
 import pytest
+from anymail.signals import AnymailTrackingEvent, EventType
 from django.urls import reverse
 
 from newsletter.models import Delivery, Subscriber, WebhookEvent
+from newsletter.webhooks import webhook_event_store
 
 from . import ledger
 from .support import wait_until
@@ -556,3 +558,49 @@ def test_a_real_worker_processes_the_stored_event_after_the_webhook_answers(
     delivery.refresh_from_db()
     assert delivery.complained_at is not None
     assert WebhookEvent.objects.get().delivery_id == delivery.pk
+
+
+# --- Storing, ESP by ESP --------------------------------------------------------------------
+
+
+def _ses_bounce(bounce_type, recipients):
+    """anymail's events from one Amazon SES bounce notification: one per bounced recipient."""
+    notification = {
+        "eventType": "Bounce",
+        "bounce": {
+            "bounceType": bounce_type,
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": r} for r in recipients],
+        },
+        "mail": {"messageId": "0100017abc-ses", "destination": recipients},
+    }
+    return [
+        AnymailTrackingEvent(
+            event_type=EventType.BOUNCED,
+            event_id="0b8f1c3e-ses-notification",
+            message_id="0100017abc-ses",
+            recipient=recipient,
+            esp_event=notification,
+        )
+        for recipient in recipients
+    ]
+
+
+def test_one_esp_event_for_several_recipients_is_stored_once_per_recipient(db):
+    first, second = _ses_bounce("Permanent", ["a@example.org", "b@example.org"])
+
+    stored = [webhook_event_store(esp="Amazon SES", event=e) for e in (first, second)]
+    replayed = webhook_event_store(esp="Amazon SES", event=first)
+
+    assert all(stored) and replayed is None
+    assert sorted(WebhookEvent.objects.values_list("recipient", flat=True)) == [
+        "a@example.org",
+        "b@example.org",
+    ]
+    assert set(WebhookEvent.objects.values_list("event_type", flat=True)) == {"bounced"}
+
+
+def test_a_transient_ses_bounce_is_stored_as_a_soft_bounce(db):
+    (event,) = _ses_bounce("Transient", ["a@example.org"])
+
+    assert webhook_event_store(esp="Amazon SES", event=event).event_type == "deferred"
