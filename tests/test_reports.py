@@ -5,7 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -224,3 +224,16 @@ def test_chart_labels_are_escaped_so_a_post_title_cannot_inject_markup():
         assert "<script>" not in svg
         assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in svg
         assert svg.startswith("<svg") and svg.endswith("</svg>")
+
+
+def test_editors_and_senders_may_read_reports(client, results):
+    editor = User.objects.create_user("ed", "ed@engage.example.org", "pw", is_staff=True)
+    editor.groups.add(Group.objects.get(name="editor"))
+    client.force_login(editor)
+
+    response = client.get(reverse("admin:newsletter_campaignreport_change", args=[results.pk]))
+
+    assert response.status_code == 200
+    assert (
+        Group.objects.get(name="sender").permissions.filter(codename="view_campaignreport").exists()
+    )
