@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, so it sees a view's database errors first: an outage is a 503, not a 500.
+    "newsletter.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "engage.urls"
