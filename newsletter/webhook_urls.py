@@ -1,4 +1,5 @@
-"""anymail's webhook URLs, with one change: a malformed payload is a 400, not a 500.
+"""anymail's webhook URLs, with two changes: a malformed payload is a 400, not a 500, and an ESP
+that relies on the webhook secret is refused while no secret is configured.
 
 anymail checks the signature (basic auth, or the ESP's HMAC) first and answers 400 when it fails.
 But a body that passes the check and then cannot be parsed (broken JSON, a missing field) raises
@@ -9,6 +10,7 @@ The same views and names, under the same "anymail" namespace, so `reverse("anyma
 import logging
 
 import anymail.urls
+from anymail.exceptions import AnymailWebhookValidationFailure
 from django.core.exceptions import BadRequest
 from django.urls import URLPattern
 
@@ -19,6 +21,14 @@ app_name = "anymail"
 
 def _strict(view_class: type) -> type:
     class StrictView(view_class):
+        def validate_request(self, request):
+            # anymail only warns when an ESP whose webhooks carry no signature of their own has no
+            # WEBHOOK_SECRET, and then accepts anyone's "bounce" or "unsubscribe": refuse instead.
+            if getattr(self, "warn_if_no_basic_auth", False) and not self.basic_auth:
+                raise AnymailWebhookValidationFailure(
+                    f"Anymail {self.esp_name} webhook refused: ANYMAIL_WEBHOOK_SECRET is not set."
+                )
+
         def parse_events(self, request):
             try:
                 return super().parse_events(request)

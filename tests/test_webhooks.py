@@ -7,6 +7,7 @@ import json
 import uuid
 
 import pytest
+from anymail.exceptions import AnymailInsecureWebhookWarning
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.urls import reverse
 
@@ -604,3 +605,17 @@ def test_a_transient_ses_bounce_is_stored_as_a_soft_bounce(db):
     (event,) = _ses_bounce("Transient", ["a@example.org"])
 
     assert webhook_event_store(esp="Amazon SES", event=event).event_type == "deferred"
+
+
+def test_without_a_webhook_secret_configured_postmark_webhooks_are_refused(client, sent, settings):
+    settings.ANYMAIL = {}
+
+    with pytest.warns(AnymailInsecureWebhookWarning):  # anymail's own warning to the operator
+        response = client.post(
+            POSTMARK_URL,
+            data=json.dumps(postmark_bounce(sent.message_id, "ann@example.org")),
+            content_type="application/json",
+        )
+
+    assert response.status_code == 400
+    assert WebhookEvent.objects.count() == 0
