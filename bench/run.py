@@ -1,0 +1,380 @@
+"""Engage's delivery benchmark: the raw SMTP limit next to a real digest campaign, end to end.
+
+    make bench                                  # 10,000 subscribers
+    make bench BENCH_ARGS="--subscribers 100000"
+
+Uses the PostgreSQL server of DATABASE_URL (its own database, engage_bench, created and dropped
+here) and the Redis server of CELERY_BROKER_URL (its own DB number, --redis-db).
+See bench/README.md.
+"""
+
+import argparse
+import multiprocessing
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "engage_bench"
+
+
+# --- The sink: aiosmtpd in a process of its own, counting what it accepts ------------------------
+
+
+def _sink_main(port: int, accepted, ready) -> None:
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    class Counter:
+        async def handle_DATA(self, server, session, envelope):
+            with accepted.get_lock():
+                accepted.value += len(envelope.rcpt_tos)
+            return "250 Message accepted for delivery"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    signal.signal(signal.SIGTERM, lambda *_: controller.stop() or os._exit(0))
+    asyncio.run(asyncio.Event().wait())
+
+
+class Sink:
+    def __init__(self):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.accepted = multiprocessing.Value("q", 0)
+        ready = multiprocessing.Event()
+        self.proc = multiprocessing.Process(
+            target=_sink_main, args=(self.port, self.accepted, ready), daemon=True
+        )
+        self.proc.start()
+        ready.wait(10)
+
+    @property
+    def count(self) -> int:
+        return self.accepted.value
+
+    def reset(self) -> None:
+        with self.accepted.get_lock():
+            self.accepted.value = 0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.join(5)
+
+
+# --- Environment: a database and a Redis DB of the benchmark's own -------------------------------
+
+
+def with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    admin = with_db(url, "postgres")
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    admin = with_db(url, "postgres")
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def environment(args, sink: Sink) -> dict:
+    database = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    return {
+        "DATABASE_URL": with_db(database, BENCH_DB),
+        "CELERY_BROKER_URL": with_db(broker, str(args.redis_db)),
+        "CACHE_URL": with_db(broker, str(args.redis_db + 1)),
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "https://engage.example.org",
+        "LOG_LEVEL": "WARNING",
+        "SEND_RATE_PER_SECOND": "0",
+        "DJANGO_SETTINGS_MODULE": "engage.settings",
+    }
+
+
+# --- Data ----------------------------------------------------------------------------------------
+
+
+def seed(count: int) -> None:
+    """`count` active subscribers, all to news, half also events, a third also education (so a
+    digest has several distinct bodies), and a week of posts."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from newsletter.models import DigestSchedule, Post, Subscriber, Topic
+
+    topics = {t.slug: t for t in Topic.objects.all()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO newsletter_subscriber (email, first_name, status, allow_tracking,
+                soft_bounces, consent_source, consent_user_agent, consent_version, consent_at,
+                confirmed_at, created_at, updated_at)
+            SELECT 'reader' || g || '@example.org', 'Reader' || g, 'active', true, 0, '/join/',
+                'bench', '2026-11', now(), now(), now(), now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [count],
+        )
+        through = Subscriber.topics.through._meta.db_table
+        for slug, every in (("news", 1), ("events", 2), ("education", 3)):
+            cursor.execute(
+                f"INSERT INTO {through} (subscriber_id, topic_id) "  # noqa: S608 - our own names
+                "SELECT id, %s FROM newsletter_subscriber WHERE id %% %s = 0",
+                [topics[slug].pk, every],
+            )
+    now = timezone.now()
+    summary = (
+        "Fasciculations (muscle twitches) are common and usually harmless. Here is what "
+        "distinguishes benign fasciculation syndrome from ALS, and when to see a doctor. "
+    )
+    for i, slug in enumerate(["news", "events", "education", "news", "education"]):
+        Post.objects.create(
+            kind=slug if slug != "events" else "event",
+            title=f"Post {i}: what we learned this week about {slug}",
+            slug=f"bench-post-{i}",
+            summary=summary * 2,
+            body=summary * 10,
+            url=f"https://engage.example.org/posts/{i}/",
+            topic=topics[slug],
+            status=Post.Status.PUBLISHED,
+            published_at=now - timedelta(hours=i + 1),
+        )
+    schedule = DigestSchedule.objects.create(
+        name="Bench digest",
+        time_of_day="09:00",
+        subject="Your digest, {date}",
+        intro="Thank you for being with us. Here is what happened this week.",
+        next_run_at=now - timedelta(seconds=1),
+    )
+    schedule.topics.set([topics["news"], topics["events"], topics["education"]])
+
+
+# --- Measurements --------------------------------------------------------------------------------
+
+
+def sample_messages(count: int) -> list[tuple[str, bytes]]:
+    """Real Engage message bytes for the raw run (built once, before timing)."""
+    from newsletter import delivery, rendering
+    from newsletter.models import Campaign, Subscriber
+
+    campaign = Campaign.objects.get()
+    sender = delivery._sender_for(campaign)
+    people = list(Subscriber.objects.order_by("pk")[:count])
+    topics = delivery._topics_of([p.pk for p in people])
+    bodies, out = {}, []
+    for person in people:
+        key = topics.get(person.pk, frozenset())
+        if key not in bodies:
+            bodies[key] = rendering.render_body(campaign, key)
+        personalised = rendering.personalise(bodies[key], person)
+        data = sender.message_bytes(person, bodies[key], personalised, rendering.new_message_id())
+        out.append((person.email, data))
+    return out
+
+
+def raw_limit(sink: Sink, messages: list[tuple[str, bytes]]) -> float:
+    sink.reset()
+    with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+        started = time.perf_counter()
+        for address, data in messages:
+            smtp.sendmail("news@engage.example.org", [address], data)
+        elapsed = time.perf_counter() - started
+    return len(messages) / elapsed
+
+
+class MemoryWatch(threading.Thread):
+    """Peak RSS of a process and its children, sampled."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.peak_total = 0
+        self.peak_process = 0
+        self.running = True
+
+    def run(self):
+        import psutil
+
+        while self.running:
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+                sizes = [p.memory_info().rss for p in procs]
+            except psutil.Error:
+                sizes = []
+            if sizes:
+                self.peak_total = max(self.peak_total, sum(sizes))
+                self.peak_process = max(self.peak_process, max(sizes))
+            time.sleep(0.1)
+
+    def stop(self):
+        self.running = False
+        self.join(2)
+
+
+def start_worker(env: dict, concurrency: int) -> tuple[subprocess.Popen, Path]:
+    log = Path(tempfile.mkstemp(prefix="engage-bench-worker-", suffix=".log")[1])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "engage",
+            "worker",
+            "--loglevel=WARNING",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc, log
+
+
+def wait_for_worker(app) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("the worker did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--raw-messages", type=int, default=10_000, help="size of the raw run")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="worker processes (they mostly wait on I/O)"
+    )
+    parser.add_argument("--redis-db", type=int, default=12, help="and the next one for the cache")
+    parser.add_argument("--keep", action="store_true", help="keep the engage_bench database")
+    args = parser.parse_args()
+
+    from tqdm import tqdm
+
+    sink = Sink()
+    env = environment(args, sink)
+    recreate_database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
+    os.environ.update(env)
+
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Count
+
+    from engage.celery import app
+    from newsletter import tasks
+    from newsletter.models import Campaign, Delivery
+
+    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+    redis.Redis.from_url(env["CACHE_URL"]).flushdb()
+    call_command("migrate", verbosity=0)
+
+    n = args.subscribers
+    print(f"Engage delivery benchmark: {n:,} subscribers, {args.concurrency} worker processes")
+    started = time.perf_counter()
+    seed(n)
+    print(f"  seeded {n:,} subscribers in {time.perf_counter() - started:.1f}s")
+
+    worker, log = start_worker(env, args.concurrency)
+    watch = MemoryWatch(worker.pid)
+    try:
+        wait_for_worker(app)
+        watch.start()
+
+        # (2) End to end: beat's tick → digest composed and scheduled → ledger → batches → sink.
+        sink.reset()
+        started = time.perf_counter()
+        tasks.tick.delay()
+        with tqdm(total=n, desc="  end to end", unit="msg", leave=False, mininterval=2) as bar:
+            while sink.count < n:
+                time.sleep(0.2)
+                bar.update(sink.count - bar.n)
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the worker died:\n{log.read_text()}")
+        elapsed = time.perf_counter() - started
+        end_to_end = n / elapsed
+        watch.stop()
+
+        tasks.tick.apply()  # as beat's next tick would: the campaign becomes sent
+        campaign = Campaign.objects.get()
+        counts = dict(
+            Delivery.objects.filter(campaign=campaign)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        prepare_seconds = (campaign.prepared_at - campaign.started_at).total_seconds()
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+
+    # (1) The raw limit on the same sink, with Engage's own message bytes, after the worker is gone.
+    sample = sample_messages(min(args.raw_messages, n))
+    raw = raw_limit(sink, sample)
+    connection.close()
+    sink.stop()
+
+    print()
+    print(f"  raw limit (smtplib, one connection)  {raw:8.0f} msg/s  ({len(sample):,} messages)")
+    print(
+        f"  Engage end to end (tick → sink)      {end_to_end:8.0f} msg/s  ({n:,} in {elapsed:.1f}s)"
+    )
+    print(f"  ratio                                {end_to_end / raw:8.2f}  (target ≥ 0.60)")
+    print(f"  ledger prepared                      {prepare_seconds:8.1f} s  for {n:,} rows")
+    print(
+        f"  worker peak memory                   {watch.peak_total / 2**20:8.0f} MiB total,"
+        f" {watch.peak_process / 2**20:.0f} MiB largest process"
+    )
+    print(f"  campaign {campaign.status}: {counts}")
+    average = len(sample[0][1]) if sample else 0
+    print(f"  message size ≈ {average / 1024:.1f} KiB; worker log: {log}")
+
+    if not args.keep:
+        drop_database(os.environ["DATABASE_URL"])
+
+
+if __name__ == "__main__":
+    main()
