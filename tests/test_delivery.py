@@ -10,6 +10,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone
 
 from newsletter import delivery, emails, rendering, sendrate
+from newsletter.admin import deliveries as delivery_admin
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, Delivery, Subscriber
 
@@ -441,3 +442,70 @@ def test_every_worker_draws_on_the_same_budget_kept_in_redis(settings):
 
 def test_no_limit_is_no_limit():
     assert sendrate.RateLimiter(0, None).take(500) == 500
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+
+def test_admin_shows_live_progress_and_its_figures_as_json(
+    topics, campaign, admin_client, django_capture_on_commit_callbacks
+):
+    readers(topics, 4)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    delivery.send_batch(ids[:3])
+
+    html = delivery_admin.progress_html(campaign)
+    page = admin_client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}/")
+    figures = admin_client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}.json").json()
+
+    assert f"/admin/newsletter/delivery/progress/{campaign.pk}/" in html
+    assert page.status_code == 200 and page["X-Frame-Options"] == "SAMEORIGIN"
+    content = page.content.decode()
+    assert 'http-equiv="refresh"' in content
+    assert "3 sent · 1 queued · 0 failed · 0 bounced" in content
+    assert (figures["sent"], figures["queued"], figures["percent"]) == (3, 1, 75.0)
+
+
+def test_a_sent_campaign_shows_its_stored_counts_without_reading_the_ledger(
+    topics, django_assert_num_queries
+):
+    finished = CampaignFactory(
+        topics=[topics["news"]],
+        status=Campaign.Status.SENT,
+        recipients_count=10,
+        sent_count=8,
+        failed_count=1,
+        bounced_count=1,
+    )
+    with django_assert_num_queries(0):
+        html = delivery_admin.progress_html(finished)
+    assert "8 sent · 0 queued · 1 failed · 1 bounced" in html
+
+
+def test_progress_is_for_staff_only(campaign, client):
+    response = client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}.json")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_an_operator_retries_failed_deliveries_from_the_ledger(
+    topics, campaign, admin_client, django_capture_on_commit_callbacks
+):
+    [failing, sent] = readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    Delivery.objects.filter(subscriber=failing).update(status=Status.FAILED, last_error="421 busy")
+    Delivery.objects.filter(subscriber=sent).update(status=Status.SENT)
+
+    listing = admin_client.get("/admin/newsletter/delivery/?status__exact=failed")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/newsletter/delivery/",
+            {"action": "retry", "_selected_action": ids},
+            follow=True,
+        )
+
+    assert listing.status_code == 200 and "421 busy" in listing.content.decode()
+    assert "1 deliveries queued again." in response.content.decode()
+    assert statuses(campaign) == {Status.SENT: 2}
+    assert [m.to[0] for m in mail.outbox] == [
+        emails.display_address(failing.first_name, failing.email)
+    ]

@@ -1,6 +1,206 @@
-"""Admin for the delivery ledger and campaign progress. (Placeholder until built.)"""
+"""Admin for the delivery ledger, and each campaign's progress while it sends.
+
+The progress of a campaign that is sending is a small page of its own (an iframe on the campaign's
+list and change page) that reloads itself every few seconds; the same figures are available as JSON
+for anything else that wants to watch. Both live under this admin (DeliveryAdmin.get_urls).
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from newsletter import delivery
+from newsletter.models import Campaign, Delivery
+
+LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
+REFRESH_SECONDS = 3
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "—"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def _bar(figures: dict) -> str:
+    total = figures["total"]
+    return format_html(
+        '<div class="engage-progress">'
+        '<progress value="{}" max="{}" style="width:12em;vertical-align:middle">{}%</progress> '
+        "<span>{}%</span><br><small>{} sent · {} queued · {} failed · {} bounced{}</small></div>",
+        figures["done"],
+        max(total, 1),
+        figures["percent"],
+        figures["percent"],
+        figures["sent"],
+        figures["queued"] + figures["sending"],
+        figures["failed"],
+        figures["bounced"],
+        format_html(
+            " · {}/s · {} left",
+            figures["rate_per_second"],
+            _duration(figures["eta_seconds"]),
+        )
+        if figures["status"] == Campaign.Status.SENDING and figures["rate_per_second"]
+        else "",
+    )
+
+
+def _stored(campaign: Campaign) -> dict:
+    """A finished campaign's figures from its own counts: no query over the ledger."""
+    done = campaign.recipients_count
+    return {
+        "status": campaign.status,
+        "total": done,
+        "done": done,
+        "percent": 100.0 if done else 0.0,
+        "sent": campaign.sent_count,
+        "queued": 0,
+        "sending": 0,
+        "failed": campaign.failed_count,
+        "bounced": campaign.bounced_count,
+    }
 
 
 def progress_html(campaign) -> str:
     """A campaign's progress at a glance, for the campaign admin's list and page."""
-    return ""
+    if campaign.pk is None or campaign.status in (
+        Campaign.Status.DRAFT,
+        Campaign.Status.SCHEDULED,
+    ):
+        return "—"
+    if campaign.status in LIVE:
+        url = reverse("admin:newsletter_delivery_progress", args=[campaign.pk])
+        return format_html(
+            '<iframe src="{}" title="Delivery progress of {}" loading="lazy" '
+            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>',
+            url,
+            campaign.subject,
+        )
+    if campaign.status == Campaign.Status.SENT:
+        return _bar(_stored(campaign))
+    # Cancelled: what went out before it stopped.
+    return _bar(delivery.progress(campaign))
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "campaign",
+        "recipient",
+        "status",
+        "attempts",
+        "sent_at",
+        "error",
+        "message_id",
+    ]
+    list_filter = ["status", ("campaign", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["campaign", "subscriber"]
+    raw_id_fields = ["campaign", "subscriber"]
+    search_fields = ["subscriber__email", "message_id"]
+    show_full_result_count = False  # the ledger grows by a row per recipient per campaign
+    actions = ["retry"]
+    readonly_fields = [
+        "campaign",
+        "subscriber",
+        "status",
+        "attempts",
+        "last_error",
+        "lease_expires_at",
+        "message_id",
+        "created_at",
+        "updated_at",
+        "sent_at",
+        "delivered_at",
+        "opened_at",
+        "clicked_at",
+        "complained_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # the pipeline writes the ledger; a row made by hand would be a lie
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="recipient", ordering="subscriber__email")
+    def recipient(self, obj):
+        return obj.subscriber.email if obj.subscriber else "(erased)"
+
+    @admin.display(description="last error")
+    def error(self, obj):
+        return obj.last_error[:120]
+
+    @admin.action(description="Retry the selected failed deliveries")
+    def retry(self, request, queryset):
+        failed = queryset.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True)
+        retried = sum(delivery.retry_delivery(pk) for pk in failed)
+        skipped = queryset.count() - retried
+        if retried:
+            self.message_user(request, f"{retried} deliveries queued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} were left alone: only a failed delivery of a campaign that was not "
+                "cancelled can be retried.",
+                messages.WARNING,
+            )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "progress/<int:campaign_id>/",
+                view(self.progress_view),
+                name="newsletter_delivery_progress",
+            ),
+            path(
+                "progress/<int:campaign_id>.json",
+                view(self.progress_json),
+                name="newsletter_delivery_progress_json",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _campaign(self, request, campaign_id: int) -> Campaign:
+        if not (
+            request.user.has_perm("newsletter.view_campaign")
+            or request.user.has_perm("newsletter.view_delivery")
+        ):
+            raise PermissionDenied
+        return get_object_or_404(Campaign, pk=campaign_id)
+
+    @xframe_options_sameorigin  # shown in an iframe on the campaign's own admin pages
+    def progress_view(self, request, campaign_id: int):
+        campaign = self._campaign(request, campaign_id)
+        # The page reloads itself while the campaign is live (no script: the admin's CSP).
+        refresh = (
+            format_html('<meta http-equiv="refresh" content="{}">', REFRESH_SECONDS)
+            if campaign.status in LIVE
+            else ""
+        )
+        return HttpResponse(
+            format_html(
+                '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{}'
+                "<title>Delivery progress</title></head>"
+                '<body style="margin:0;font:13px system-ui,sans-serif">{}{}</body></html>',
+                refresh,
+                _bar(delivery.progress(campaign)),
+                format_html(" <small>({})</small>", campaign.get_status_display().lower())
+                if campaign.status == Campaign.Status.PAUSED
+                else "",
+            )
+        )
+
+    def progress_json(self, request, campaign_id: int):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        return JsonResponse(delivery.progress(self._campaign(request, campaign_id)))
