@@ -13,9 +13,9 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 	CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1}
 
 # Debian packages the test suite drives (command:package), installed when missing.
-SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver
+SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver npm:npm
 
-.PHONY: install system-deps run test lint format bench clean
+.PHONY: install system-deps axe run test lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -49,7 +49,16 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: lint system-deps
+# axe-core for the accessibility tests, from the npm registry; no lock file is kept (npm's hidden
+# one records the registry's address), and nothing is fetched once it is there.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --no-save --no-package-lock --no-audit --no-fund --prefix .cache/axe axe-core@4.14.1
+	rm -f .cache/axe/node_modules/.package-lock.json
+
+axe: $(AXE)
+
+test: lint system-deps $(AXE)
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
