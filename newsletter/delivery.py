@@ -15,6 +15,7 @@ been picked up. The sweeper hands rows whose lease ran out to a new task.
 
 import binascii
 import contextlib
+import itertools
 import logging
 import random
 import re
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from . import dkim, emails, rendering, sendrate, tasks
@@ -117,33 +118,26 @@ def prepare(campaign_id: int) -> int:
     now = timezone.now()
     lease = _lease(now)
     chunk = settings.PREPARE_CHUNK_SIZE
-    subscribers = audience(campaign).values_list("pk", flat=True)
-    written, after = 0, 0
-    while True:
-        ids = list(subscribers.filter(pk__gt=after)[:chunk])
-        if not ids:
-            break
+    # One query streamed through a server-side cursor: the audience is read once, in pk order,
+    # PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest every time).
+    subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
+    written = 0
+    for ids in itertools.batched(subscribers, chunk):
         rows = [
             Delivery(campaign_id=campaign_id, subscriber_id=pk, lease_expires_at=lease)
             for pk in ids
         ]
         written += len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
-        if campaign.status == CampaignStatus.SENDING:
-            # The rows of this chunk still waiting to go, whether just written or by an earlier run.
-            _enqueue_batches(
-                list(
-                    Delivery.objects.filter(
-                        campaign_id=campaign_id,
-                        status=Status.QUEUED,
-                        subscriber_id__gt=after,
-                        subscriber_id__lte=ids[-1],
-                    )
-                    .order_by("pk")
-                    .values_list("pk", flat=True)
-                )
-            )
-        after = ids[-1]
     Campaign.objects.filter(pk=campaign_id, prepared_at=None).update(prepared_at=timezone.now())
+    if campaign.status == CampaignStatus.SENDING:
+        # Every row still waiting to go, whether just written or by an earlier run.
+        waiting = (
+            Delivery.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for ids in itertools.batched(waiting.iterator(chunk_size=chunk), chunk):
+            _enqueue_batches(list(ids))
     return written
 
 
@@ -712,6 +706,7 @@ def record_counts(campaign: Campaign) -> None:
 def finish_campaigns() -> int:
     """A sending campaign whose ledger is complete and has nothing queued or sending is sent."""
     finished = 0
+    now = timezone.now()
     ready = Campaign.objects.filter(status=CampaignStatus.SENDING).exclude(prepared_at=None)
     for campaign in ready:
         pending = Delivery.objects.filter(
@@ -724,8 +719,10 @@ def finish_campaigns() -> int:
         except IllegalTransition:
             continue
         finished += 1
-    # A cancelled campaign's rows that no task will come for any more.
-    Delivery.objects.filter(campaign__status=CampaignStatus.CANCELLED, status=Status.QUEUED).update(
+    # A cancelled campaign's rows that no task will come for any more: queued ones, and those of
+    # a worker that died holding them.
+    abandoned = Q(status=Status.QUEUED) | Q(status=Status.SENDING, lease_expires_at__lt=now)
+    Delivery.objects.filter(abandoned, campaign__status=CampaignStatus.CANCELLED).update(
         status=Status.SKIPPED, last_error="The campaign was cancelled.", lease_expires_at=None
     )
     return finished
