@@ -11,11 +11,17 @@ MAX_NAME_LENGTH = 100
 
 _validate_email = EmailValidator(message="Enter a valid email address.")
 
+# The name becomes the display name in To: of every message. These characters make it an address
+# list or an encoded word once a long header is folded (Python drops the quotes when it folds a
+# quoted name), and no one's first name needs them.
+NAME_FORBIDDEN = '@<>",;:=\\'
+
 
 def _has_forbidden_characters(value: str) -> bool:
     # CR and LF are how a header is injected; other control characters have no place in either,
-    # and a lone surrogate (possible in JSON) cannot even be stored.
-    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+    # and a lone surrogate (possible in JSON) cannot even be stored. U+2028/U+2029 are line breaks
+    # too: mail clients show them as new lines, and Python's email refuses them in a header.
+    return any(unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") for char in value)
 
 
 def normalise_email(raw: str) -> str:
@@ -66,4 +72,8 @@ def clean_name(raw: str) -> str:
     value = raw.strip()
     if len(value) > MAX_NAME_LENGTH:
         raise ValidationError(f"A name has at most {MAX_NAME_LENGTH} characters.", code="too_long")
+    if any(char in NAME_FORBIDDEN for char in value):
+        raise ValidationError(
+            "A name cannot contain any of " + " ".join(NAME_FORBIDDEN) + ".", code="special"
+        )
     return value

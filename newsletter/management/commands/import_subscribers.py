@@ -49,6 +49,8 @@ class Command(BaseCommand):
         try:
             with open(file, newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)
+                # Read while the file is open: an empty file has no header to read later.
+                columns = reader.fieldnames or []
                 # The line each record ends on, for the report.
                 records = [(reader.line_num, row) for row in reader]
         except FileNotFoundError:
@@ -57,7 +59,7 @@ class Command(BaseCommand):
             raise CommandError(f"{file} is not UTF-8 text.")
         except csv.Error as error:
             raise CommandError(f"{file} is not a readable CSV file: {error}")
-        if "email" not in (reader.fieldnames or []):
+        if "email" not in columns:
             raise CommandError("The file needs a header row with an `email` column.")
 
         accepted, rejected, seen = [], [], {}
