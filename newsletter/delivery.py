@@ -28,6 +28,7 @@ from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from functools import partial
 
+import psycopg
 from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
@@ -389,8 +390,15 @@ _MARK_SENT = (
 
 def _mark_sent(row: Delivery, message_id: str) -> None:
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_MARK_SENT, [Status.SENT, now, now, message_id, row.pk, Status.SENDING])
+    params = [Status.SENT, now, now, message_id, row.pk, Status.SENDING]
+    if connection.vendor == "postgresql":
+        # A prepared statement, parsed and planned once per connection instead of per message
+        # (Django's cursors bind on the client and cannot prepare).
+        connection.ensure_connection()
+        psycopg.Cursor(connection.connection).execute(_MARK_SENT, params, prepare=True)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_SENT, params)
 
 
 def _bounce(row: Delivery, error: str) -> None:
