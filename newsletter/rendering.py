@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import tokens
+from . import tokens, tracking
 from .emails import inline_css
 from .models import Campaign, Post, Subscriber
 
@@ -167,7 +167,9 @@ def _post_context(post: Post) -> dict:
     }
 
 
-def render_body(campaign: Campaign, topic_slugs: frozenset[str]) -> RenderedBody | None:
+def render_body(
+    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False
+) -> RenderedBody | None:
     """The campaign as a subscriber of `topic_slugs` sees it, or None when nothing is for them.
 
     Does not depend on the recipient: call it once per distinct topic set and reuse the result.
@@ -177,6 +179,7 @@ def render_body(campaign: Campaign, topic_slugs: frozenset[str]) -> RenderedBody
         return None
     context = _context(campaign, sections, archive=False)
     html = inline_css(render_to_string("emails/campaign-body.html", context))
+    html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
         subject=campaign.subject,
@@ -192,12 +195,15 @@ def render_archive(campaign: Campaign) -> dict:
     return _context(campaign, campaign_sections(campaign, None), archive=True)
 
 
-def personalise(body: RenderedBody, subscriber: Subscriber) -> Personalised:
+def personalise(
+    body: RenderedBody, subscriber: Subscriber, *, delivery_id: int | None = None
+) -> Personalised:
     unsubscribe = tokens.unsubscribe_url(subscriber.pk)
     preferences = tokens.preferences_url(subscriber.pk)
     name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
     html = (
-        body.html.replace(FIRST_NAME, escape(name))
+        tracking.personalise_html(body.html, delivery_id=delivery_id)
+        .replace(FIRST_NAME, escape(name))
         .replace(UNSUBSCRIBE_URL, unsubscribe)
         .replace(PREFERENCES_URL, preferences)
     )
