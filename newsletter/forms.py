@@ -70,7 +70,8 @@ class JoinForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["topics"].initial = list(Topic.objects.values_list("slug", flat=True))
+        if not self.is_bound:  # a submitted form never shows its initial values
+            self.fields["topics"].initial = list(Topic.objects.values_list("slug", flat=True))
         self.fields["consent"].label = consent_wording()
 
     def clean_email(self):
@@ -79,11 +80,17 @@ class JoinForm(forms.Form):
     def clean_first_name(self):
         return clean_name(self.cleaned_data["first_name"])
 
+    # Set by validate_api_payload when the JSON names no topics: every topic, as the API promises.
+    every_topic = False
+
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
 
-    def topic_slugs(self) -> list[str]:
+    def topic_slugs(self) -> list[str] | None:
+        """The chosen slugs, or None for every topic (what subscriptions.subscribe expects)."""
+        if self.every_topic:
+            return None
         return [topic.slug for topic in self.cleaned_data["topics"]]
 
 
@@ -112,16 +119,18 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
         errors["consent"] = ['Consent is required: send "consent": true.']
     if errors:
         return None, errors
-    if topics is None:
-        topics = list(Topic.objects.values_list("slug", flat=True))
     form = JoinForm(
         data={
             "email": email or "",
             "first_name": first_name or "",
-            "topics": topics,
+            "topics": topics or [],
             "consent": True,
         }
     )
+    if topics is None:
+        # Nothing to check, and no need to look the topics up twice: subscribe() takes them all.
+        form.fields["topics"].required = False
+        form.every_topic = True
     if not form.is_valid():
         return None, {field: list(messages) for field, messages in form.errors.items()}
     return form, {}

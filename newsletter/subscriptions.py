@@ -63,7 +63,7 @@ def subscribe(
             email=email, defaults={"first_name": first_name, **consent}
         )
         if created:
-            subscriber.topics.set(topics)
+            subscriber.topics.add(*topics)  # nothing to replace: one INSERT, no lookup first
         elif subscriber.status in (Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED):
             subscriber.status = Subscriber.Status.PENDING
             if first_name:
