@@ -4,13 +4,16 @@
     make bench BENCH_ARGS="--subscribers 100000"
 
 Uses the PostgreSQL server of DATABASE_URL (its own database, engage_bench, created and dropped
-here) and the Redis server of CELERY_BROKER_URL (its own DB number, --redis-db).
+here) and a redis-server of its own on a free port (or, without one, a DB number of
+CELERY_BROKER_URL's server: --redis-db).
 See bench/README.md.
 """
 
 import argparse
+import atexit
 import multiprocessing
 import os
+import shutil
 import signal
 import smtplib
 import subprocess
@@ -73,8 +76,9 @@ class Sink:
             self.accepted.value = 0
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(5)
 
 
 # --- Environment: a database and a Redis DB of the benchmark's own -------------------------------
@@ -102,13 +106,47 @@ def drop_database(url: str) -> None:
         c.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
-def environment(args, sink: Sink) -> dict:
+class OwnRedis:
+    """A Redis server of the benchmark's own: a shared one may be flushed by other test suites
+    (their cache.clear()) in the middle of a run, losing the queued batches."""
+
+    def __init__(self):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        import redis
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def environment(args, sink: Sink, own_redis: "OwnRedis | None") -> dict:
     database = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    broker = own_redis.url if own_redis else with_db(broker, str(args.redis_db))
     return {
         "DATABASE_URL": with_db(database, BENCH_DB),
-        "CELERY_BROKER_URL": with_db(broker, str(args.redis_db)),
-        "CACHE_URL": with_db(broker, str(args.redis_db)),
+        "CELERY_BROKER_URL": broker,
+        "CACHE_URL": broker,
         "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
@@ -289,7 +327,8 @@ def main() -> None:
         "--redis-db",
         type=int,
         default=15,
-        help="the Redis DB for the broker and the cache (emptied at the start)",
+        help="without redis-server on PATH: the DB of CELERY_BROKER_URL's server to use "
+        "for the broker and the cache (emptied at the start)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the engage_bench database")
     args = parser.parse_args()
@@ -297,7 +336,11 @@ def main() -> None:
     from tqdm import tqdm
 
     sink = Sink()
-    env = environment(args, sink)
+    atexit.register(sink.stop)
+    own_redis = OwnRedis() if shutil.which("redis-server") else None
+    if own_redis:
+        atexit.register(own_redis.stop)
+    env = environment(args, sink, own_redis)
     recreate_database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     os.environ.update(env)
 
@@ -363,7 +406,6 @@ def main() -> None:
     sample = sample_messages(min(args.raw_messages, n))
     raw = raw_limit(sink, sample)
     connection.close()
-    sink.stop()
 
     print()
     print(f"  raw limit (smtplib, one connection)  {raw:8.0f} msg/s  ({len(sample):,} messages)")
