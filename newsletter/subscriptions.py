@@ -13,6 +13,7 @@ Decisions (DESIGN.md leaves them open):
 """
 
 import csv
+import unicodedata
 from datetime import timedelta
 from enum import StrEnum
 
@@ -55,7 +56,7 @@ def subscribe(
         "consent_at": timezone.now(),
         "consent_source": source[:200],
         "consent_ip": ip or None,
-        "consent_user_agent": (user_agent or "")[:400],
+        "consent_user_agent": _without_control_characters(user_agent or "")[:400],
         "consent_version": settings.CONSENT_VERSION,
     }
     with transaction.atomic():
@@ -75,6 +76,11 @@ def subscribe(
         if subscriber.status == Subscriber.Status.PENDING:
             queue_confirmation(subscriber_id=subscriber.pk)
     return subscriber
+
+
+def _without_control_characters(text: str) -> str:
+    # A header is the client's to choose, and PostgreSQL cannot store a NUL.
+    return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs"))
 
 
 def queue_confirmation(*, subscriber_id: int) -> None:

@@ -9,6 +9,7 @@ address on a public page. The signup rate limit is off here: these tests are abo
 import csv
 import io
 import json
+import unicodedata
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
@@ -21,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import mailers
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from newsletter import delivery, rendering, subscriptions, tokens
@@ -266,6 +267,20 @@ def test_the_api_answers_any_json_with_202_or_field_errors_and_a_refusal_changes
         assert_only_changed(before, email)
 
 
+@FUZZ
+@given(user_agent=st.one_of(nasty_text, st.text()))
+def test_any_user_agent_is_stored_without_control_characters(client, topics, user_agent):
+    with rolled_back():
+        payload = {"email": "agent@example.org", "consent": True}
+        response = client.post(
+            "/api/subscribe/", payload, "application/json", HTTP_USER_AGENT=user_agent
+        )
+        assert response.status_code == 202
+        stored_agent = Subscriber.objects.get().consent_user_agent
+        assert not any(unicodedata.category(char) in ("Cc", "Cs") for char in stored_agent)
+        assert len(stored_agent) <= 400
+
+
 content_types = st.one_of(
     st.sampled_from(
         [
@@ -446,6 +461,11 @@ def as_csv(rows: list[dict]) -> bytes:
 
 @FUZZ
 @given(rows=csv_rows, dry_run=st.booleans())
+@example(rows=[{"email": "nul@example.org", "consent_source": "paper\x00form"}], dry_run=False)
+@example(rows=[{"email": "nul@example.org", "consent_version": "v\x00"}], dry_run=False)
+@example(
+    rows=[{"email": "old@example.org", "consent_at": "0001-01-01T00:00:00+14:00"}], dry_run=False
+)
 def test_an_import_of_hostile_rows_stores_only_valid_new_people(tmp_path, people, rows, dry_run):
     with rolled_back():
         before = stored()
@@ -478,6 +498,10 @@ def test_an_import_of_arbitrary_bytes_is_refused_or_reported_never_a_crash(
         report = import_csv(tmp_path, data, dry_run=dry_run)
         if dry_run or report is None:
             assert stored() == before
+        else:
+            subscribers, suppressions = stored()
+            assert suppressions == before[1]
+            assert subscribers[: len(before[0])] == before[0]
 
 
 # --- Emails -----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ suppressed or erased are refused, as are duplicates within the file. Nothing is 
 import csv
 import re
 import sys
-from datetime import datetime, time
+import unicodedata
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -28,6 +29,8 @@ from newsletter.models import Subscriber, Topic
 from newsletter.subscriptions import is_suppressed
 
 TRUE_VALUES = {"yes", "y", "true", "1"}
+# Consent cannot be older than the web, nor given tomorrow.
+EARLIEST_CONSENT = datetime(1990, 1, 1, tzinfo=UTC)
 
 
 class Rejected(Exception):
@@ -126,10 +129,18 @@ class Command(BaseCommand):
             "status": Subscriber.Status.ACTIVE if active else Subscriber.Status.PENDING,
             "confirmed_at": now if active else None,
             "consent_at": consent_at,
-            "consent_source": (row.get("consent_source") or "import").strip()[:200],
-            "consent_version": (row.get("consent_version") or "").strip()[:40],
+            "consent_source": self._text(row, "consent_source", 200) or "import",
+            "consent_version": self._text(row, "consent_version", 40),
             "topics": chosen,
         }
+
+    @staticmethod
+    def _text(row: dict, column: str, max_length: int) -> str:
+        value = (row.get(column) or "").strip()
+        # PostgreSQL cannot store NUL, and no other control character belongs in a consent record.
+        if any(unicodedata.category(char) == "Cc" for char in value):
+            raise Rejected(f"{column} contains control characters")
+        return value[:max_length]
 
     @staticmethod
     def _parse_when(value: str):
@@ -145,6 +156,11 @@ class Command(BaseCommand):
             raise Rejected(f"consent_at {value!r} is not a valid date")
         if moment is None:
             raise Rejected(f"consent_at {value!r} is not a date")
+        if moment.year < EARLIEST_CONSENT.year or moment.year > 9998:
+            # Year 1 at +14:00 is a date before year 1 in UTC: stored, it could not be read back.
+            raise Rejected(f"consent_at {value!r} is not a plausible date")
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
+        if not EARLIEST_CONSENT <= moment <= timezone.now() + timedelta(days=1):
+            raise Rejected(f"consent_at {value!r} is not a plausible date")
         return moment
