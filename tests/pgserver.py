@@ -78,7 +78,8 @@ class PgServer:
         if not self._initialised:
             self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
             self._initialised = True
-        # listen on loopback only; the socket lives in our temp dir, not /var/run/postgresql.
+        # Loopback only; the socket lives in our temp dir, not /var/run/postgresql; no fsync for a
+        # throwaway server (a fast shutdown still writes everything, so nothing is lost by a stop).
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
         return self
