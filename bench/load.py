@@ -4,9 +4,10 @@
     .venv/bin/python bench/load.py --duration 30 --connections 8
 
 Runs gunicorn (bench/settings.py: Engage plus a bare view, DEBUG off) on a free loopback port
-against the PostgreSQL server of DATABASE_URL (its own database, engage_bench_load, created,
-migrated and dropped here) and a redis-server of its own on a free port (broker and cache), and
-measures with wrk (bench/wrk.lua):
+against a PostgreSQL cluster of its own (tests/pgserver.py, fsync on; or, with --shared-postgres,
+the server of DATABASE_URL), in a database engage_bench_load created, migrated and dropped here,
+and a redis-server of its own on a free port (broker and cache), and measures with wrk
+(bench/wrk.lua):
 
   1. GET  /bench/bare/        the same middleware stack and no work: the yardstick
   2. GET  /join/              the Join Us page
@@ -36,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 BENCH_DB = "engage_bench_load"
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk.lua"
 TARGET_RATIO = 0.20
@@ -138,8 +140,7 @@ class RedisServer:
         self.process.stop()
 
 
-def environment(args, redis_server: RedisServer) -> dict:
-    database = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+def environment(args, redis_server: RedisServer, database: str) -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -350,12 +351,29 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE, seconds")
     parser.add_argument("--flood-targets", type=int, default=3, help="addresses the flood hits")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--shared-postgres",
+        action="store_true",
+        help="use the PostgreSQL server of DATABASE_URL instead of a private one",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="with --shared-postgres: keep the database afterwards"
+    )
     args = parser.parse_args()
 
     wrk = ensure_wrk()
     redis_server = RedisServer()
-    env = environment(args, redis_server)
+    postgres = None
+    if args.shared_postgres:
+        database = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    else:
+        # A cluster of our own (fsync on, as in production): on a shared server, other people's
+        # writes queue up with our commits and their queries take our CPU.
+        from tests.pgserver import PgServer
+
+        postgres = PgServer(durable=True).start()
+        database = postgres.url("postgres")
+    env = environment(args, redis_server, database)
     say(f"database {env['DATABASE_URL']}, broker {env['CELERY_BROKER_URL']} (own redis-server)")
     recreate_database(env["DATABASE_URL"])
     migrate(env)
@@ -431,7 +449,9 @@ def main() -> int:
         per_address = mailbox.counts()
         flood["emails_per_address"] = dict(per_address)
     finally:
-        if not args.keep:
+        if postgres is not None:
+            postgres.destroy()
+        elif not args.keep:
             drop_database(env["DATABASE_URL"])
         redis_server.stop()
 

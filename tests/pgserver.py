@@ -46,7 +46,9 @@ def _bin_dir() -> Path:
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, *, durable: bool = False):
+        """`durable`: fsync on, as in production (bench/load.py measures commits with it)."""
+        self.durable = durable
         self.bin = _bin_dir()
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="engage-pg-"))
@@ -80,7 +82,9 @@ class PgServer:
             self._initialised = True
         # Loopback only; the socket lives in our temp dir, not /var/run/postgresql; no fsync for a
         # throwaway server (a fast shutdown still writes everything, so nothing is lost by a stop).
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
         return self
 
