@@ -674,12 +674,15 @@ def _stalled(campaign_id: int, now: datetime) -> bool:
 
 
 def _requeue(rows, now: datetime) -> int:
-    total = 0
+    """Give `rows` a fresh lease and new send_batch tasks, a chunk at a time in pk order."""
+    total, after = 0, 0
     lease = _lease(now)
+    chunk = settings.PREPARE_CHUNK_SIZE
     while True:
-        ids = list(rows.order_by("pk").values_list("pk", flat=True)[: settings.PREPARE_CHUNK_SIZE])
+        ids = list(rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:chunk])
         if not ids:
             return total
+        after = ids[-1]
         with transaction.atomic():
             won = Delivery.objects.filter(pk__in=ids, status__in=[Status.QUEUED, Status.SENDING])
             won.update(status=Status.QUEUED, lease_expires_at=lease, updated_at=now)
@@ -734,6 +737,18 @@ def finish_campaigns() -> int:
         status=Status.SKIPPED, last_error="The campaign was cancelled.", lease_expires_at=None
     )
     return finished
+
+
+def resume(campaign: Campaign) -> None:
+    """Paused → sending, and its waiting rows queued at once (the sweeper would find them too, but
+    only after a quiet lease period). Raises IllegalTransition like transition()."""
+    with transaction.atomic():
+        transition(campaign, CampaignStatus.SENDING)
+        if campaign.prepared_at is None:
+            transaction.on_commit(partial(tasks.prepare_campaign.delay, campaign.pk))
+        else:
+            waiting = Delivery.objects.filter(campaign=campaign, status=Status.QUEUED)
+            _requeue(waiting, timezone.now())
 
 
 def retry_delivery(delivery_id: int) -> bool:

@@ -208,7 +208,7 @@ def operator_mid_batch(settings, monkeypatch):
 
 
 def test_a_pause_stops_the_batch_and_a_resume_sends_the_rest_once(
-    topics, campaign, operator_mid_batch, settings, django_capture_on_commit_callbacks
+    topics, campaign, operator_mid_batch, django_capture_on_commit_callbacks
 ):
     operator_mid_batch(Campaign.Status.PAUSED)
     readers(topics, 5)
@@ -219,14 +219,29 @@ def test_a_pause_stops_the_batch_and_a_resume_sends_the_rest_once(
     assert statuses(campaign) == {Status.SENT: 2, Status.QUEUED: 3}
 
     campaign.refresh_from_db()
-    transition(campaign, Campaign.Status.SENDING)
-    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.sweep_expired_leases(now=later) == 3
+        delivery.resume(campaign)
 
     assert len(mail.outbox) == 5
     assert len({m.to[0] for m in mail.outbox}) == 5
     assert statuses(campaign) == {Status.SENT: 5}
+
+
+def test_rows_a_paused_campaign_left_waiting_are_found_by_the_sweeper_after_a_plain_resume(
+    topics, campaign, operator_mid_batch, settings, django_capture_on_commit_callbacks
+):
+    operator_mid_batch(Campaign.Status.PAUSED)
+    readers(topics, 4)
+    delivery.send_batch(prepared(campaign, django_capture_on_commit_callbacks))
+    campaign.refresh_from_db()
+    transition(campaign, Campaign.Status.SENDING)  # e.g. by hand, without delivery.resume
+
+    assert delivery.sweep_expired_leases() == 0  # it sent moments ago: not stalled yet
+    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep_expired_leases(now=later) == 2
+
+    assert len(mail.outbox) == 4 and statuses(campaign) == {Status.SENT: 4}
 
 
 def test_a_cancel_stops_the_batch_and_skips_the_rest(
