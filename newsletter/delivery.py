@@ -262,6 +262,9 @@ def _settle_unsent(ids: list[int], current: str, *, cancelled: bool = False) -> 
 
 def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) -> None:
     topics = _topics_of([row.subscriber_id for row in rows if row.subscriber_id])
+    # Only the campaign's own topics shape a body: readers of news+events and of news+education
+    # get the same news-only issue, rendered once.
+    audience_slugs = frozenset(campaign.topics.values_list("slug", flat=True))
     bodies = _bodies_for(campaign)
     sender = None
     started = last_check = renewed = time.monotonic()
@@ -275,7 +278,7 @@ def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) 
             _mark(row, Status.SKIPPED, error="The subscriber left before their turn.")
             outcome.skipped += 1
             continue
-        topic_set = topics.get(subscriber.pk, frozenset())
+        topic_set = topics.get(subscriber.pk, frozenset()) & audience_slugs
         if topic_set not in bodies:
             bodies[topic_set] = rendering.render_body(campaign, topic_set)
         body = bodies[topic_set]
