@@ -24,6 +24,16 @@ def _has_forbidden_characters(value: str) -> bool:
     return any(unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") for char in value)
 
 
+def safe_display_name(name: str) -> str:
+    """`name` with everything clean_name refuses turned into spaces: for names stored before a
+    rule existed, or set by staff, on their way into a header."""
+    kept = (
+        " " if char in NAME_FORBIDDEN or _has_forbidden_characters(char) else char
+        for char in name or ""
+    )
+    return " ".join("".join(kept).split())
+
+
 def normalise_email(raw: str) -> str:
     """The one stored form of an address: lower case, IDN domain in punycode, or ValidationError."""
     if not isinstance(raw, str):

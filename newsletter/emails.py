@@ -4,13 +4,14 @@ emails/<name>-subject.txt, emails/<name>-body.txt and emails/<name>-body.html (w
 emails/base.html). The text part is written as text, not scraped from the HTML.
 """
 
-import re
 from email.headerregistry import Address
 
 import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+from .addresses import safe_display_name
 
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 
@@ -38,12 +39,11 @@ def make_message(name: str, to: str, context: dict, *, headers=None) -> EmailMul
 
 # Control characters (CR, LF, NUL, ...) never belong in a display name: dropping them is what makes
 # a name unable to start a header of its own.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def display_address(name: str, email: str) -> str:
     """`"Name" <email>` with the name quoted or encoded as needed; a name cannot inject a header."""
-    name = " ".join(_CONTROL.sub(" ", name or "").split())
+    name = safe_display_name(name)
     return str(Address(display_name=name, addr_spec=email)) if name else email
 
 

@@ -182,7 +182,8 @@ def render_body(
     html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
-        subject=campaign.subject,
+        # Folded to one line: a line break in a subject would end the header.
+        subject=" ".join(campaign.subject.split()),
         html=html,
         text=text,
         preheader=campaign.preheader,

@@ -236,3 +236,34 @@ def test_the_preheader_is_hidden_at_the_top_of_the_html(campaign):
     html = rendering.render_body(campaign, frozenset({"news"})).html
     assert "What happened this month" in html
     assert html.index("What happened this month") < html.index("November news</h1>")
+
+
+def test_a_name_stored_before_the_name_rules_cannot_add_a_recipient(topics):
+    # Python folds a long quoted display name without its quotes; the comma would then split To.
+    name = "victim@example.org, " + "x" * 80
+    subscriber = SubscriberFactory(topics=[topics["news"]], active=True, first_name=name)
+    campaign = CampaignFactory(posts=[PostFactory(topic=topics["news"])], topics=[topics["news"]])
+    body = rendering.render_body(campaign, frozenset({"news"}))
+    message = campaign_message(
+        campaign, subscriber, rendering.personalise(body, subscriber), message_id="<m@x>"
+    ).message()
+
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert [a.addr_spec for a in parsed["To"].addresses] == [subscriber.email]
+
+
+def test_a_subject_with_a_line_break_is_sent_on_one_line(topics):
+    subscriber = SubscriberFactory(topics=[topics["news"]], active=True)
+    campaign = CampaignFactory(
+        subject="Spring news\r\nBcc: everyone@example.org",
+        posts=[PostFactory(topic=topics["news"])],
+        topics=[topics["news"]],
+    )
+    body = rendering.render_body(campaign, frozenset({"news"}))
+    message = campaign_message(
+        campaign, subscriber, rendering.personalise(body, subscriber), message_id="<m@x>"
+    ).message()
+
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert parsed["Subject"] == "Spring news Bcc: everyone@example.org"
+    assert parsed["Bcc"] is None
