@@ -508,7 +508,6 @@ class BackendSender:
         return status.message_id or message_id
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+")
 
 
@@ -549,8 +548,11 @@ class SmtpSender:
         headers = rendering.campaign_headers(
             self.campaign, unsubscribe_url=personalised.unsubscribe_url, message_id=message_id
         )
-        name = " ".join(_CONTROL.sub(" ", subscriber.first_name or "").split())
-        to = formataddr((name, subscriber.email), charset="utf-8") if name else subscriber.email
+        # The display name cleaned and quoted exactly as on Django's path, then RFC 2047-encoded
+        # when it is not ASCII.
+        to = emails.display_address(subscriber.first_name, subscriber.email)
+        if not to.isascii():
+            to = formataddr(parseaddr(to), charset="utf-8")
         lines = [
             self.from_header,
             _header("To", to),
