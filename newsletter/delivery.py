@@ -124,11 +124,7 @@ def prepare(campaign_id: int) -> int:
     subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
     written = 0
     for ids in itertools.batched(subscribers, chunk):
-        rows = [
-            Delivery(campaign_id=campaign_id, subscriber_id=pk, lease_expires_at=lease)
-            for pk in ids
-        ]
-        written += len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
+        written += _write_ledger_rows(campaign_id, list(ids), lease)
     Campaign.objects.filter(pk=campaign_id, prepared_at=None).update(prepared_at=timezone.now())
     if campaign.status == CampaignStatus.SENDING:
         # Every row still waiting to go, whether just written or by an earlier run.
@@ -140,6 +136,33 @@ def prepare(campaign_id: int) -> int:
         for ids in itertools.batched(waiting.iterator(chunk_size=chunk), chunk):
             _enqueue_batches(list(ids))
     return written
+
+
+# On PostgreSQL a chunk is one INSERT of an id array: bulk_create spends most of its time building
+# and converting 14 fields of 2,000 model instances per chunk, which kept 100,000 rows above 10 s.
+_INSERT_LEDGER = (
+    f"INSERT INTO {Delivery._meta.db_table} (campaign_id, subscriber_id, status, attempts, "  # noqa: S608
+    "last_error, lease_expires_at, message_id, created_at, updated_at) "
+    "SELECT %s, subscriber_id, %s, 0, '', %s, '', %s, %s "
+    "FROM unnest(%s::bigint[]) AS subscriber_id "
+    "ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
+)
+
+
+def _write_ledger_rows(campaign_id: int, subscriber_ids: list[int], lease: datetime) -> int:
+    """Queued rows for these subscribers, leaving alone any that exist (a re-run)."""
+    if connection.vendor == "postgresql":
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_LEDGER, [campaign_id, Status.QUEUED, lease, now, now, subscriber_ids]
+            )
+            return cursor.rowcount
+    rows = [
+        Delivery(campaign_id=campaign_id, subscriber_id=pk, lease_expires_at=lease)
+        for pk in subscriber_ids
+    ]
+    return len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
 
 
 # --- 3. Send -----------------------------------------------------------------------------------
