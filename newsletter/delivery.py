@@ -234,6 +234,7 @@ def send_batch(delivery_ids: list[int]) -> BatchOutcome:
             "subscriber__first_name",
             "subscriber__status",
             "subscriber__suppressed_at",
+            "subscriber__allow_tracking",
         )
         .order_by("pk")
     )
@@ -288,6 +289,7 @@ def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) 
     # Only the campaign's own topics shape a body: readers of news+events and of news+education
     # get the same news-only issue, rendered once.
     audience_slugs = frozenset(campaign.topics.values_list("slug", flat=True))
+    tracking = campaign.track_opens or campaign.track_clicks
     bodies = _bodies_for(campaign)
     sender = None
     started = last_check = renewed = time.monotonic()
@@ -302,9 +304,12 @@ def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) 
             outcome.skipped += 1
             continue
         topic_set = topics.get(subscriber.pk, frozenset()) & audience_slugs
-        if topic_set not in bodies:
-            bodies[topic_set] = rendering.render_body(campaign, topic_set)
-        body = bodies[topic_set]
+        # Opens and clicks are tracked only where the campaign asks and the reader allows it.
+        tracked = tracking and subscriber.allow_tracking
+        key = (topic_set, tracked)
+        if key not in bodies:
+            bodies[key] = rendering.render_body(campaign, topic_set, tracked=tracked)
+        body = bodies[key]
         if body is None:
             _mark(row, Status.SKIPPED, error="Nothing in this campaign for their topics.")
             outcome.skipped += 1
@@ -343,7 +348,9 @@ def _send_rows(campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome) 
             allowance = limiter.take(len(rows) - index)
         allowance -= 1
 
-        personalised = rendering.personalise(body, subscriber)
+        personalised = rendering.personalise(
+            body, subscriber, delivery_id=row.pk if tracked else None
+        )
         message_id = rendering.new_message_id()
         try:
             message_id = sender.send(subscriber, body, personalised, message_id)
@@ -376,7 +383,7 @@ def _topics_of(subscriber_ids: list[int]) -> dict[int, frozenset[str]]:
     return {pk: frozenset(slugs) for pk, slugs in found.items()}
 
 
-# Rendered bodies, per process: {campaign id: (its updated_at, {topic set: body or None})}. A
+# Rendered bodies, per process: {campaign id: (its updated_at, {(topics, tracked): body})}. A
 # campaign edited (or moved between statuses) since is rendered afresh.
 _rendered: dict[int, tuple[datetime, dict]] = {}
 
