@@ -85,7 +85,10 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
 
 
 def campaign_resume(*, campaign: Campaign) -> Campaign:
-    transition(campaign, Status.SENDING)
+    """Paused → sending, with the rows left waiting queued at once (not after a lease period)."""
+    from .delivery import resume  # delivery imports this module
+
+    resume(campaign)
     return campaign
 
 

@@ -176,6 +176,27 @@ def test_pause_resume_and_cancel_through_the_admin(client, staff, campaign):
     assert status_of(campaign) == Status.CANCELLED
 
 
+def test_resuming_in_the_admin_sends_what_the_pause_left_waiting(
+    client, staff, campaign, topics, django_capture_on_commit_callbacks
+):
+    from newsletter import delivery
+    from newsletter.models import Delivery
+
+    SubscriberFactory.create_batch(3, topics=[topics["news"]], active=True)
+    transition(campaign, Status.SCHEDULED)
+    transition(campaign, Status.SENDING)
+    with django_capture_on_commit_callbacks(execute=False):
+        delivery.prepare(campaign.pk)  # the ledger is written; its batches never ran
+    action(client, campaign, "pause")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        action(client, campaign, "resume")
+
+    assert status_of(campaign) == Status.SENDING
+    assert len(mail.outbox) == 3
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
 def test_a_scheduled_campaign_can_go_back_to_draft(client, staff, campaign):
     transition(campaign, Status.SCHEDULED)
     action(client, campaign, "unschedule")
