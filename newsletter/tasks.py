@@ -3,6 +3,10 @@
 import smtplib
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+# About half an hour of retries (backoff capped at a minute) through a database outage.
+DATABASE_RETRIES = 35
 
 
 @shared_task
@@ -38,7 +42,13 @@ def send_batch(self, delivery_ids: list[int]):
     """Send the still-queued rows among `delivery_ids`; transient failures come back later."""
     from . import delivery
 
-    outcome = delivery.send_batch(delivery_ids)
+    try:
+        outcome = delivery.send_batch(delivery_ids)
+    except (OperationalError, InterfaceError) as error:
+        # The database is away. Rows this batch had not claimed yet are sent by the retry as soon
+        # as it is back; rows it had claimed wait for their lease to run out (the sweeper).
+        countdown = min(60, 2**self.request.retries)
+        raise self.retry(exc=error, countdown=countdown, max_retries=DATABASE_RETRIES)
     if outcome.retry_ids:
         raise self.retry(args=[outcome.retry_ids], countdown=outcome.retry_in)
 

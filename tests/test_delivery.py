@@ -138,6 +138,33 @@ def test_a_batch_sends_each_row_once_and_a_second_run_sends_nothing(
     assert {r.message_id for r in rows} == {m.extra_headers["Message-ID"] for m in mail.outbox}
 
 
+def test_a_batch_that_meets_a_database_outage_retries_in_seconds_and_sends_once(
+    topics, campaign, django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery.exceptions import Retry
+    from django.db import OperationalError
+
+    from newsletter import tasks
+
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    real_send_batch = delivery.send_batch
+
+    def database_away(delivery_ids):
+        raise OperationalError("connection to server at 127.0.0.1 failed")
+
+    monkeypatch.setattr(delivery, "send_batch", database_away)
+    with pytest.raises(Retry) as retry:
+        tasks.send_batch.apply(args=[ids])
+    assert retry.value.when == 1  # seconds, not a lease period
+
+    monkeypatch.setattr(delivery, "send_batch", real_send_batch)
+    tasks.send_batch.apply(args=[ids])  # the retry, once the database is back
+
+    assert len(mail.outbox) == 3
+    assert statuses(campaign) == {Status.SENT: 3}
+
+
 def test_rows_another_worker_holds_are_left_to_it(
     topics, campaign, django_capture_on_commit_callbacks
 ):
