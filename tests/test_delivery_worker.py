@@ -9,18 +9,15 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
-from datetime import timedelta
 
 import pytest
 import redis
-from django.utils import timezone
 
 from engage.celery import app as celery_app
 from newsletter import delivery, tasks
 from newsletter.models import Campaign, Delivery, Subscriber
 
-from .factories import CampaignFactory, PostFactory
+from .campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
 from .support import free_port, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -36,49 +33,6 @@ def _short_leases(settings):
     settings.SEND_BATCH_SIZE = 50
 
 
-def audience(topics, count: int) -> list[Subscriber]:
-    run = uuid.uuid4().hex[:6]
-    people = Subscriber.objects.bulk_create(
-        Subscriber(
-            email=f"reader{i}-{run}@example.org",
-            first_name=f"Reader{i}",
-            status=Subscriber.Status.ACTIVE,
-            confirmed_at=timezone.now(),
-        )
-        for i in range(count)
-    )
-    Subscriber.topics.through.objects.bulk_create(
-        Subscriber.topics.through(subscriber_id=person.pk, topic_id=topics["news"].pk)
-        for person in people
-    )
-    return people
-
-
-def due_campaign(topics) -> Campaign:
-    return CampaignFactory(
-        posts=[PostFactory(topic=topics["news"])],
-        topics=[topics["news"]],
-        status=Campaign.Status.SCHEDULED,
-        scheduled_at=timezone.now() - timedelta(seconds=1),
-    )
-
-
-def tick_until_sent(campaign: Campaign, timeout: float = 120.0) -> Campaign:
-    """Run beat's tick (start, sweep, finish) until the campaign is sent."""
-
-    def sent():
-        tasks.tick()
-        campaign.refresh_from_db()
-        return campaign.status == Campaign.Status.SENT
-
-    wait_until(sent, timeout, interval=0.5, message=f"campaign {campaign.pk} to be sent")
-    return campaign
-
-
-def per_recipient(sink) -> collections.Counter:
-    return collections.Counter(address for r in sink.received for address in r.rcpt_tos)
-
-
 def test_a_campaign_to_a_thousand_subscribers_arrives_once_each_and_well_formed(
     topics, sink, start_worker
 ):
@@ -88,7 +42,7 @@ def test_a_campaign_to_a_thousand_subscribers_arrives_once_each_and_well_formed(
 
     tick_until_sent(campaign)
 
-    received = per_recipient(sink)
+    received = per_recipient(sink.received)
     assert received == collections.Counter({person.email: 1 for person in people})
     messages = [r.message for r in sink.received]
     assert len({m["Message-ID"] for m in messages}) == 1000
@@ -124,7 +78,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_repeats_at_most_its_conc
     start_worker(extra_env=WORKER_ENV)
     tick_until_sent(campaign)
 
-    received = per_recipient(sink)
+    received = per_recipient(sink.received)
     assert set(received) == {person.email for person in people}
     duplicates = sum(count - 1 for count in received.values())
     assert duplicates <= doomed.concurrency
@@ -149,7 +103,9 @@ def test_a_server_answering_421_for_a_while_gets_everything_after_it_recovers_on
     sink.handler.temporary_failure = None
     tick_until_sent(campaign)
 
-    assert per_recipient(sink) == collections.Counter({person.email: 1 for person in people})
+    assert per_recipient(sink.received) == collections.Counter(
+        {person.email: 1 for person in people}
+    )
     assert campaign.sent_count == 200 and campaign.failed_count == 0
 
 
@@ -165,7 +121,7 @@ def test_refused_recipients_are_bounced_and_not_mailed_by_the_next_campaign(
     first = tick_until_sent(due_campaign(topics))
 
     welcome = {person.email for person in people} - refused
-    assert per_recipient(sink) == collections.Counter({address: 1 for address in welcome})
+    assert per_recipient(sink.received) == collections.Counter({address: 1 for address in welcome})
     assert (
         set(
             Delivery.objects.filter(campaign=first, status=Delivery.Status.BOUNCED).values_list(
@@ -186,7 +142,7 @@ def test_refused_recipients_are_bounced_and_not_mailed_by_the_next_campaign(
 
     sink.reset()
     tick_until_sent(due_campaign(topics))
-    assert per_recipient(sink) == collections.Counter({address: 1 for address in welcome})
+    assert per_recipient(sink.received) == collections.Counter({address: 1 for address in welcome})
 
 
 @pytest.fixture
@@ -266,7 +222,7 @@ def test_a_campaign_completes_when_redis_restarts_mid_send(
     assert len(sink.received) < 1000, "the restart came too late to prove anything"
     tick_until_sent(campaign, timeout=180)
 
-    received = per_recipient(sink)
+    received = per_recipient(sink.received)
     assert set(received) == {person.email for person in people}
     assert campaign.sent_count == 1000
 
@@ -307,4 +263,6 @@ def test_two_ticks_at_once_and_redelivered_batches_send_nothing_twice(topics, si
         message="the redelivered batches to run",
     )
 
-    assert per_recipient(sink) == collections.Counter({person.email: 1 for person in people})
+    assert per_recipient(sink.received) == collections.Counter(
+        {person.email: 1 for person in people}
+    )

@@ -8,20 +8,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from django.utils import timezone
 
-from newsletter import delivery, tasks
-from newsletter.models import Campaign, Delivery, Subscriber
+from newsletter import delivery
+from newsletter.models import Campaign, Delivery
 
-from .factories import CampaignFactory, PostFactory
+from .campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
 from .pgserver import PgServer
 from .support import ROOT, SinkHandler, SmtpSink, free_port, wait_until
 
@@ -40,46 +37,6 @@ WORKER_ENV = {
 def short_leases(settings):
     # The sweeper runs in this process (tick) with the workers' lease.
     settings.DELIVERY_LEASE_SECONDS = LEASE_SECONDS
-
-
-def audience(topics, count: int) -> list[Subscriber]:
-    run = uuid.uuid4().hex[:6]
-    people = Subscriber.objects.bulk_create(
-        Subscriber(
-            email=f"reader{i}-{run}@example.org",
-            status=Subscriber.Status.ACTIVE,
-            confirmed_at=timezone.now(),
-        )
-        for i in range(count)
-    )
-    Subscriber.topics.through.objects.bulk_create(
-        Subscriber.topics.through(subscriber_id=person.pk, topic_id=topics["news"].pk)
-        for person in people
-    )
-    return people
-
-
-def due_campaign(topics) -> Campaign:
-    return CampaignFactory(
-        posts=[PostFactory(topic=topics["news"])],
-        topics=[topics["news"]],
-        status=Campaign.Status.SCHEDULED,
-        scheduled_at=timezone.now() - timedelta(seconds=1),
-    )
-
-
-def tick_until_sent(campaign: Campaign, timeout: float = 120.0) -> Campaign:
-    def sent():
-        tasks.tick()  # this process plays beat
-        campaign.refresh_from_db()
-        return campaign.status == Campaign.Status.SENT
-
-    wait_until(sent, timeout, interval=0.5, message=f"campaign {campaign.pk} to be sent")
-    return campaign
-
-
-def per_recipient(received) -> collections.Counter:
-    return collections.Counter(address for r in received for address in r.rcpt_tos)
 
 
 def retried(campaign: Campaign, *, times: int) -> bool:
