@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 
 from .. import charts, reports
 from ..models import CampaignReport, Delivery
+from .readonly import ReadOnlyAdmin
 
 SUMMARY_LABELS = [
     ("recipients", "Recipients"),
@@ -27,7 +28,7 @@ SUMMARY_LABELS = [
 
 
 @admin.register(CampaignReport)
-class CampaignReportAdmin(admin.ModelAdmin):
+class CampaignReportAdmin(ReadOnlyAdmin):
     list_display = ["subject", "status", "started_at", "sent", "opened", "clicked", "bounced"]
     list_filter = ["status"]
     search_fields = ["subject"]
@@ -62,15 +63,6 @@ class CampaignReportAdmin(admin.ModelAdmin):
     @admin.display(ordering="n_bounced")
     def bounced(self, obj):
         return obj.n_bounced
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         csv_view = self.admin_site.admin_view(self.csv_view)

@@ -13,6 +13,8 @@ from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
 
+from .readonly import ReadOnlyAdmin
+
 CONSENT_FIELDS = (
     "consent_at",
     "consent_source",
@@ -141,8 +143,9 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    """Read-only: rows come from erasure, bounces and complaints, never from typing."""
+class SuppressionAdmin(ReadOnlyAdmin):
+    """Read-only: rows come from erasure, never from typing. (Bounced and complained addresses
+    are suppressed by their subscriber status.)"""
 
     list_display = ("email_hash", "reason", "created_at")
     list_filter = ("reason",)
@@ -156,12 +159,3 @@ class SuppressionAdmin(admin.ModelAdmin):
             except ValidationError:
                 return queryset.none(), False
         return super().get_search_results(request, queryset, search_term)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
