@@ -15,7 +15,10 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 # Debian packages the test suite drives (command:package), installed when missing.
 SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver npm:npm
 
-.PHONY: install system-deps axe run test lint format bench clean
+# And those the benchmarks drive.
+BENCH_DEPS := wrk:wrk redis-server:redis-server
+
+.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -42,12 +45,19 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-system-deps:
-	@missing=$$(for dep in $(SYSTEM_DEPS); do command -v $${dep%%:*} >/dev/null || echo $${dep#*:}; done); \
+define install_missing
+	@missing=$$(for dep in $(1); do command -v $${dep%%:*} >/dev/null || echo $${dep#*:}; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-deps:
+	$(call install_missing,$(SYSTEM_DEPS))
+
+bench-deps:
+	$(call install_missing,$(BENCH_DEPS))
 
 # axe-core for the accessibility tests, from the npm registry; no lock file is kept (npm's hidden
 # one records the registry's address), and nothing is fetched once it is there.
@@ -61,8 +71,14 @@ axe: $(AXE)
 test: lint system-deps $(AXE)
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-bench: install
+# Delivery (raw SMTP hand-off vs a digest end to end), then web load (a bare view vs signup).
+bench: bench-delivery bench-load
+
+bench-delivery: install bench-deps
 	$(TEST_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-load: install bench-deps
+	$(TEST_ENV) $(BIN)/python bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
