@@ -255,6 +255,23 @@ def test_an_editor_without_the_send_permission_cannot_schedule_or_resume(client,
     assert client.get(url("campaign-schedule", campaign)).status_code == 403
     assert status_of(campaign) == Status.DRAFT
 
+    transition(campaign, Status.SCHEDULED)
+    transition(campaign, Status.SENDING)
+    transition(campaign, Status.PAUSED)
+    assert action(client, campaign, "resume").status_code == 403
+    assert status_of(campaign) == Status.PAUSED
+
+
+def test_a_sender_may_schedule_a_campaign(client, campaign):
+    sender = User.objects.create_user("sender", "sender@example.org", "pw", is_staff=True)
+    sender.groups.add(Group.objects.get(name="sender"))
+    client.force_login(sender)
+    response = client.post(
+        url("campaign-schedule", campaign), {"at": "2026-12-01T09:30", "timezone": "Europe/London"}
+    )
+    assert response.status_code == 302
+    assert status_of(campaign) == Status.SCHEDULED
+
 
 def test_a_non_staff_user_is_refused_everywhere(client, campaign, topics):
     user = User.objects.create_user("visitor", "visitor@example.org", "pw")
