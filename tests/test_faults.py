@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -157,7 +158,7 @@ COUNT = 500
 class Beat:
     """`celery beat` ticking every second, its schedule file in a temp dir (not the shared var/)."""
 
-    def __init__(self, *, database_url: str):
+    def __init__(self, *, database_url: str, queue: str):
         self.dir = Path(tempfile.mkdtemp(prefix="engage-beat-"))
         self.log = open(self.dir / "beat.log", "wb")  # noqa: SIM115 - beat writes it until stop()
         self.env = {
@@ -167,6 +168,7 @@ class Beat:
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "ENGAGE_VAR_DIR": str(self.dir),
             "TICK_SECONDS": "1",
+            "CELERY_QUEUE": queue,
         }
         self.proc = None
 
@@ -222,14 +224,21 @@ def campaign_row(server: PgServer):
 def test_a_campaign_sending_through_a_database_outage_completes_with_everyone_mailed(
     private_database, start_worker, sink
 ):
-    """Batches that meet the outage fail and are dropped by Celery; their rows keep their lease,
+    """Batches that meet the outage retry within seconds; rows they had claimed keep their lease,
     and the sweeper (beat's tick, in the worker here) hands them out again once it runs out."""
     url = private_database.url("engage")
     seed(url)
+    # A queue of their own: the session's worker (on the test database) must not take these tasks.
+    queue = f"outage-{uuid.uuid4().hex[:8]}"
     worker = start_worker(
-        extra_env={**WORKER_ENV, "DATABASE_URL": url, "SEND_RATE_PER_SECOND": "100"}
+        extra_env={
+            **WORKER_ENV,
+            "DATABASE_URL": url,
+            "CELERY_QUEUE": queue,
+            "SEND_RATE_PER_SECOND": "100",
+        }
     )
-    beat = Beat(database_url=url).start()
+    beat = Beat(database_url=url, queue=queue).start()
     try:
         sink.wait_for(100, timeout=60)
         private_database.stop()
