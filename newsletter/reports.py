@@ -159,44 +159,16 @@ def campaign_rows(*, campaign_id: int) -> Iterator[list]:
     rows = (
         Delivery.objects.filter(campaign_id=campaign_id)
         .annotate(
+            delivery=F("id"),
             links_clicked=Count("clicks"),
-            left=Count("id", filter=_unsubscribed_after_send()),
+            unsubscribed_after_send=Count("id", filter=_unsubscribed_after_send()),
         )
         .order_by("id")
-        .values_list(
-            "id",
-            "status",
-            "sent_at",
-            "delivered_at",
-            "opened_at",
-            "clicked_at",
-            "links_clicked",
-            "complained_at",
-            "left",
-        )
+        .values_list(*CSV_COLUMNS)
     )
-    for (
-        pk,
-        status,
-        sent,
-        delivered,
-        opened,
-        clicked,
-        links,
-        complained,
-        left,
-    ) in rows.iterator(chunk_size=2000):
-        yield [
-            pk,
-            status,
-            _iso(sent),
-            _iso(delivered),
-            _iso(opened),
-            _iso(clicked),
-            links,
-            _iso(complained),
-            "yes" if left else "no",
-        ]
+    for *values, left in rows.iterator(chunk_size=2000):
+        cells = [_iso(value) if isinstance(value, datetime) else value for value in values]
+        yield [*cells, "yes" if left else "no"]
 
 
 def campaigns_with_results():
