@@ -534,8 +534,11 @@ class BackendSender:
                 raise Refused(f"The ESP refused the recipient ({recipient.status}).")
             if recipient.status == "failed":
                 raise Transient("The ESP could not send it (failed).", connection_lost=False)
-            return recipient.message_id or message_id
-        return status.message_id or message_id
+            esp_id = recipient.message_id
+        else:
+            esp_id = status.message_id
+        # The ESP's own id is what its webhooks name; any value counts (anymail's test ESP says 0).
+        return message_id if esp_id is None else str(esp_id)
 
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+")
