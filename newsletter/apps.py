@@ -9,6 +9,8 @@ class NewsletterConfig(AppConfig):
         from anymail.signals import tracking
         from django.db.models.signals import post_delete, post_save
 
+        import engage.checks  # noqa: F401 - registers the deploy checks
+
         from .joinpage import forget_on_change
         from .models import Topic
         from .webhooks import handle_tracking
