@@ -11,6 +11,6 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 backlog = 2048
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" for none
 # gunicorn, too, believes X-Forwarded-Proto only from the proxies Django trusts (TRUSTED_PROXIES).
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "").replace(" ", "")
