@@ -234,3 +234,27 @@ def test_the_procfile_web_process_starts_first_time_without_cache_url(fresh_data
         assert stylesheet, "the page links the collected, hashed stylesheet"
         assert css_status == 200  # served by whitenoise
         assert statuses == [202, 202, 429]  # the rate limit counts in the database cache
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_cache_loses_no_increment_under_concurrency():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from engage.cache import AtomicDatabaseCache
+
+    cache = AtomicDatabaseCache("engage_cache", {})
+    cache.add("signups", 0)
+
+    def increments(_):
+        try:
+            for _ in range(25):
+                cache.incr("signups")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(increments, range(8)))
+
+    assert cache.get("signups") == 200
