@@ -46,7 +46,7 @@ def _stored(env: dict) -> int:
         ).fetchone()[0]
 
 
-def run(wrk: str, env: dict, args) -> dict:
+def run(wrk: str, env: dict, args, *, signup_p50_ms: float) -> dict:
     flush_redis(env["CELERY_BROKER_URL"])
     flush_redis(env["CACHE_URL"])
     mailbox = Mailbox()
@@ -69,7 +69,10 @@ def run(wrk: str, env: dict, args) -> dict:
         if not probe["requests"]:
             raise SystemExit(f"the embed answered nothing in 3 s: {probe}")
         signups_per_second = probe["rps"] * SIGNUP_SHARE / (1 - SIGNUP_SHARE)
-        pace_ms = max(1, int(SIGNUP_CONNECTIONS * 1000 / signups_per_second))
+        # Each signup connection waits pace_ms, then takes about a signup's latency (as measured
+        # in the rounds) for its request.
+        interval_ms = SIGNUP_CONNECTIONS * 1000 / signups_per_second
+        pace_ms = max(1, int(interval_ms - signup_p50_ms))
         say(
             f"viral article: {args.viral_duration} s, {EMBED_CONNECTIONS} connections on the embed "
             f"(~{probe['rps']:.0f} req/s alone), {SIGNUP_CONNECTIONS} signing up, each every "
