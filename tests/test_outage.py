@@ -204,6 +204,7 @@ def test_the_embedded_form_shows_its_503_inside_the_frame(client, db, monkeypatc
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert "X-Frame-Options" not in response.headers
     assert "site-header" not in response.content.decode()  # the embed layout, not the full page
+    assert "no-store" in response.headers["Cache-Control"]  # not kept by a CDN in front
 
 
 def test_errors_that_are_not_an_outage_stay_errors(client, db, monkeypatch):
