@@ -228,4 +228,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # flufl.bounce logs every detector it tries, for every inbound message, at INFO.
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},
 }
