@@ -67,7 +67,7 @@ class Dovecot:
     def __init__(self):
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="engage-dovecot-"))
-        os.chmod(self.dir, 0o755)
+        os.chmod(self.dir, 0o755)  # noqa: S103 - Dovecot's unprivileged processes read it
         self.proc: subprocess.Popen | None = None
         owner = pwd.getpwnam("nobody")
         for sub in ("run", "state", "mail", "home"):
