@@ -1,0 +1,101 @@
+"""`manage.py process_inbound` as an MTA's pipe runs it: a process, the message on stdin, and an
+exit status the MTA acts on."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from newsletter.inbound import verp
+from newsletter.models import InboundMessage, Subscriber
+
+from . import ledger
+from .inbound_mail import BOUNCE_ADDRESS, corpus
+from .support import ROOT, database_url, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def process_inbound(raw: bytes, *args: str, database: str | None = None):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "engage.settings",
+        "DATABASE_URL": database or database_url(),
+        "BOUNCE_ADDRESS": BOUNCE_ADDRESS,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "process_inbound", *args],
+        input=raw,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def readers(topics):
+    campaign = ledger.campaign(topics["news"])
+    return {
+        name: ledger.delivery(campaign, ledger.subscriber(f"{name}@example.org"))
+        for name in ("bea", "cal", "dee", "eve")
+    }
+
+
+def test_a_bounce_a_complaint_and_an_unsubscribe_each_reach_their_subscriber(readers):
+    for name, message in (
+        ("bea", "hard_bounce--postfix.txt"),
+        ("cal", "complaint--yahoo.txt"),
+        ("dee", "unsubscribe--mailto.txt"),
+    ):
+        done = process_inbound(corpus(message, readers[name]))
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stdout.startswith(b"recorded: ")
+
+    assert dict(Subscriber.objects.values_list("email", "status")) == {
+        "bea@example.org": "bounced",
+        "cal@example.org": "complained",
+        "dee@example.org": "unsubscribed",
+        "eve@example.org": "active",
+    }
+
+
+def test_the_envelope_recipient_argument_carries_the_verp_token(readers):
+    raw = corpus("hard_bounce--gmail.txt", readers["bea"], to="postmaster@example.net")
+    recipient = verp.address(BOUNCE_ADDRESS, verp.make_token(verp.BOUNCE, readers["bea"].pk))
+    raw = raw.replace(readers["bea"].message_id.strip("<>").encode(), b"lost@relay.example.net")
+
+    done = process_inbound(raw, "--recipient", recipient)
+
+    assert done.returncode == 0, done.stderr.decode()
+    assert Subscriber.objects.get(email="bea@example.org").status == "bounced"
+
+
+def test_a_second_delivery_of_the_same_message_exits_0_and_changes_nothing(readers):
+    raw = corpus("soft_bounce--postfix-delayed.txt", readers["bea"])
+    assert process_inbound(raw).returncode == 0
+
+    again = process_inbound(raw)
+
+    assert again.returncode == 0 and again.stdout.startswith(b"already recorded: ")
+    assert InboundMessage.objects.count() == 1
+    assert Subscriber.objects.get(email="bea@example.org").soft_bounces == 1
+
+
+def test_an_empty_message_exits_65_data_error():
+    done = process_inbound(b"")
+
+    assert done.returncode == 65
+    assert not InboundMessage.objects.exists()
+
+
+def test_with_the_database_away_it_exits_75_so_the_mta_tries_later(readers):
+    closed = f"postgres://postgres@127.0.0.1:{free_port()}/engage"
+
+    done = process_inbound(corpus("hard_bounce--postfix.txt", readers["bea"]), database=closed)
+
+    assert done.returncode == 75, done.stderr.decode()
+    assert b"try later" in done.stderr
+    assert Subscriber.objects.get(email="bea@example.org").status == "active"
