@@ -2,6 +2,7 @@
 
     server = Dovecot().start()     # a free port, imaps with a self-signed certificate made here
     server.url                     # imaps://reader:secret@127.0.0.1:<port>/INBOX
+    server.starttls_url            # imap://…, where STARTTLS is required before login
     server.append(raw_bytes)       # a message arrives (IMAP APPEND, as an MDA would file it)
     server.messages()              # [(uid, flags, raw)] still in the mailbox
     server.stop(); server.start()  # a dropped connection, then the server back (same mailbox)
@@ -53,7 +54,7 @@ userdb {{
 }}
 service imap-login {{
   inet_listener imap {{
-    port = 0
+    port = {imap_port}
   }}
   inet_listener imaps {{
     port = {port}
@@ -66,6 +67,7 @@ service imap-login {{
 class Dovecot:
     def __init__(self):
         self.port = free_port()
+        self.imap_port = free_port()  # plain IMAP, for STARTTLS
         self.dir = Path(tempfile.mkdtemp(prefix="engage-dovecot-"))
         os.chmod(self.dir, 0o755)  # noqa: S103 - Dovecot's unprivileged processes read it
         self.proc: subprocess.Popen | None = None
@@ -87,7 +89,13 @@ class Dovecot:
         )  # fmt: skip
         self.config = self.dir / "dovecot.conf"
         self.config.write_text(
-            CONFIG.format(dir=self.dir, port=self.port, uid=owner.pw_uid, gid=owner.pw_gid)
+            CONFIG.format(
+                dir=self.dir,
+                port=self.port,
+                imap_port=self.imap_port,
+                uid=owner.pw_uid,
+                gid=owner.pw_gid,
+            )
         )
         self.cert = str(self.dir / "cert.pem")
         os.environ["SSL_CERT_FILE"] = self.cert
@@ -95,6 +103,10 @@ class Dovecot:
     @property
     def url(self) -> str:
         return f"imaps://{USER}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
+
+    @property
+    def starttls_url(self) -> str:
+        return f"imap://{USER}:{PASSWORD}@localhost:{self.imap_port}/INBOX"
 
     def start(self) -> "Dovecot":
         self.proc = subprocess.Popen(

@@ -6,9 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from newsletter import tasks
 from newsletter.inbound import verp
 from newsletter.inbound.receive import receive
-from newsletter.inbound.retention import forget_raw_messages
 from newsletter.models import Delivery, InboundMessage, Subscriber
 
 from . import ledger
@@ -100,6 +100,15 @@ def test_a_replay_is_recorded_once_and_changes_nothing(sent):
     assert Subscriber.objects.get(email="ann@example.org").soft_bounces == 1
 
 
+def test_the_same_message_relayed_again_with_new_trace_headers_is_recorded_once(sent):
+    raw = corpus("hard_bounce--postfix.txt", sent)
+    relayed = b"Received: from relay2.example.net by mx.example.org; Tue, 1 Dec 2026\r\n" + raw
+
+    assert receive(raw, source="imap").created
+    assert not receive(relayed, source="pipe").created
+    assert InboundMessage.objects.count() == 1
+
+
 def test_soft_bounces_of_soft_bounce_limit_campaigns_suppress(settings, topics):
     settings.SOFT_BOUNCE_LIMIT = 3
     ann = ledger.subscriber("ann@example.org")
@@ -146,6 +155,13 @@ def test_a_bounce_token_does_not_unsubscribe_and_an_unsubscribe_token_does_not_b
         verp.read_token(verp.UNSUBSCRIBE, verp.make_token(verp.BOUNCE, 7))
     with pytest.raises(verp.BadToken):
         verp.read_token(verp.BOUNCE, verp.make_token(verp.UNSUBSCRIBE, 7))
+
+
+def test_an_unsubscribe_token_never_expires(settings):
+    with time_machine.travel(timezone.now() - timedelta(days=10 * 365)):
+        old = verp.make_token(verp.UNSUBSCRIBE, 7)
+
+    assert verp.read_token(verp.UNSUBSCRIBE, old) == 7
 
 
 def test_without_bounce_address_there_is_no_verp(settings):
@@ -248,7 +264,20 @@ def test_bad_input_is_recorded_with_a_reason_and_changes_no_one(raw, sent):
     _assert_nobody_changed()
 
 
+def test_an_auto_reply_names_no_one_and_changes_nothing(sent):
+    row = receive(corpus("auto_reply--outlook.txt", sent), source="test").row
+
+    assert row.kind == Kind.AUTO_REPLY and row.subscriber is None
+    _assert_nobody_changed()
+
+
 # --- Retention -------------------------------------------------------------------------------
+
+
+def test_beat_runs_the_retention_task(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["inbound-retention"]
+
+    assert entry["task"] == tasks.inbound_retention.name
 
 
 def test_raw_messages_are_forgotten_after_retention_days_and_the_row_stays(settings, sent):
@@ -257,7 +286,7 @@ def test_raw_messages_are_forgotten_after_retention_days_and_the_row_stays(setti
         old = receive(corpus("hard_bounce--postfix.txt", sent), source="test").row
     new = receive(corpus("other--reply.txt", sent), source="test").row
 
-    assert forget_raw_messages() == 1
+    tasks.inbound_retention.delay()
 
     old.refresh_from_db()
     new.refresh_from_db()

@@ -98,6 +98,14 @@ def test_a_connection_dropped_mid_poll_loses_nothing(dovecot, readers, monkeypat
 
 
 @pytest.mark.django_db
+def test_an_imap_url_polls_over_starttls(dovecot, readers):
+    dovecot.append(_three_reports(readers)[0])
+
+    assert imap.poll(dovecot.starttls_url) == 1
+    assert _statuses()["bea@example.org"] == "bounced"
+
+
+@pytest.mark.django_db
 def test_a_wrong_password_is_an_error_and_records_nothing(dovecot):
     dovecot.append(b"From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n")
 

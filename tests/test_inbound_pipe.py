@@ -2,8 +2,10 @@
 exit status the MTA acts on."""
 
 import os
+import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -99,3 +101,34 @@ def test_with_the_database_away_it_exits_75_so_the_mta_tries_later(readers):
     assert done.returncode == 75, done.stderr.decode()
     assert b"try later" in done.stderr
     assert Subscriber.objects.get(email="bea@example.org").status == "active"
+
+
+def test_the_readme_postfix_wrapper_runs_process_inbound_with_the_deployments_environment(
+    readers, tmp_path
+):
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n( *#!/bin/sh\n.*?)\n\s*```", readme, re.DOTALL).group(1)
+    script = textwrap.dedent(block)
+    assert script.startswith("#!/bin/sh\n")
+    (tmp_path / ".env").write_text(
+        f"DATABASE_URL={database_url()}\nBOUNCE_ADDRESS={BOUNCE_ADDRESS}\n"
+        f"DJANGO_SETTINGS_MODULE=engage.settings\n"
+    )
+    wrapper = tmp_path / "process-inbound"
+    wrapper.write_text(
+        script.replace("/srv/engage/.env", str(tmp_path / ".env"))
+        .replace("/srv/engage/.venv/bin/python", sys.executable)
+        .replace("/srv/engage/manage.py", str(ROOT / "manage.py"))
+    )
+    wrapper.chmod(0o755)
+    recipient = verp.address(BOUNCE_ADDRESS, verp.make_token(verp.BOUNCE, readers["eve"].pk))
+    raw = corpus("hard_bounce--exim-plain.txt", readers["eve"], to="postmaster@example.net")
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+
+    # As Postfix's pipe(8) runs it: argv from master.cf, the message on stdin.
+    done = subprocess.run(
+        [str(wrapper), recipient], input=raw, capture_output=True, env=env, check=False
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    assert Subscriber.objects.get(email="eve@example.org").status == "bounced"
