@@ -98,6 +98,7 @@ class Dovecot:
             )
         )
         self.cert = str(self.dir / "cert.pem")
+        self._cert_file_before = os.environ.get("SSL_CERT_FILE")
         os.environ["SSL_CERT_FILE"] = self.cert
 
     @property
@@ -137,6 +138,10 @@ class Dovecot:
     def destroy(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self._cert_file_before is None:
+            os.environ.pop("SSL_CERT_FILE", None)
+        else:
+            os.environ["SSL_CERT_FILE"] = self._cert_file_before
 
     def log(self) -> str:
         try:
