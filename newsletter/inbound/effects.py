@@ -11,9 +11,9 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import Delivery, InboundMessage, Subscriber
+from ..policy import suppress
 from ..subscriptions import unsubscribe
 
-_SUPPRESSIBLE = [Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
 Kind = InboundMessage.Kind
 
 
@@ -26,25 +26,17 @@ def apply(row: InboundMessage) -> None:
             Delivery.objects.filter(pk=row.delivery_id).update(
                 status=Delivery.Status.BOUNCED, updated_at=now
             )
-        _suppress(row.subscriber_id, Subscriber.Status.BOUNCED, now)
+        suppress(row.subscriber_id, Subscriber.Status.BOUNCED, now)
     elif row.kind == Kind.COMPLAINT:
         if row.delivery_id:
             Delivery.objects.filter(pk=row.delivery_id, complained_at__isnull=True).update(
                 complained_at=now, updated_at=now
             )
-        _suppress(row.subscriber_id, Subscriber.Status.COMPLAINED, now)
+        suppress(row.subscriber_id, Subscriber.Status.COMPLAINED, now)
     elif row.kind == Kind.SOFT_BOUNCE:
         _count_soft_bounces(row.subscriber_id, now)
     elif row.kind == Kind.UNSUBSCRIBE:
         unsubscribe(subscriber_id=row.subscriber_id)
-
-
-def _suppress(subscriber_id: int, status: str, at) -> bool:
-    return bool(
-        Subscriber.objects.filter(pk=subscriber_id, status__in=_SUPPRESSIBLE).update(
-            status=status, suppressed_at=at, updated_at=at
-        )
-    )
 
 
 def _count_soft_bounces(subscriber_id: int, at) -> None:
@@ -63,4 +55,4 @@ def _count_soft_bounces(subscriber_id: int, at) -> None:
         soft_bounces=Greatest("soft_bounces", streak)
     )
     if streak >= settings.SOFT_BOUNCE_LIMIT:
-        _suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+        suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
