@@ -106,6 +106,27 @@ def test_an_imap_url_polls_over_starttls(dovecot, readers):
 
 
 @pytest.mark.django_db
+def test_a_20_mb_message_is_recorded_as_rejected_from_its_start_and_flagged(
+    dovecot, readers, settings
+):
+    settings.INBOUND_MAX_BYTES = 10 * 1024 * 1024
+    big = (
+        b"From: someone@example.net\r\nSubject: a big attachment\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n" + b"QUJD" * (5 * 1024 * 1024)
+    )
+    dovecot.append(big)
+
+    assert imap.poll(dovecot.url) == 1
+
+    row = InboundMessage.objects.get()
+    assert row.kind == "rejected" and "too large" in row.reason
+    assert row.size == len(big) and bytes(row.raw) == big[: 64 * 1024]
+    [(_, flags, kept)] = dovecot.messages()
+    assert RECORDED in flags and kept == big
+    assert set(_statuses().values()) == {"active"}
+
+
+@pytest.mark.django_db
 def test_a_wrong_password_is_an_error_and_records_nothing(dovecot):
     dovecot.append(b"From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n")
 

@@ -11,9 +11,10 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from imapclient import IMAPClient
 
-from .receive import receive
+from .receive import KEPT_OF_REJECTED, receive
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,16 @@ def poll(url: str) -> int:
 
 
 def poll_one(client: IMAPClient, uid: int) -> bool:
-    fetched = client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
-    if fetched is None:  # expunged by someone else meanwhile
+    size = client.fetch([uid], ["RFC822.SIZE"]).get(uid, {}).get(b"RFC822.SIZE")
+    if size is None:  # expunged by someone else meanwhile
         return False
-    result = receive(fetched[b"BODY[]"], source="imap")
+    if size > settings.INBOUND_MAX_BYTES:
+        # Only its start: enough for staff to see what it was, without pulling megabytes.
+        fetched = client.fetch([uid], [f"BODY.PEEK[]<0.{KEPT_OF_REJECTED}>"]).get(uid, {})
+        raw = fetched.get(b"BODY[]<0>", b"")
+    else:
+        raw = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {}).get(b"BODY[]", b"")
+    result = receive(raw, source="imap", size=size)
     client.add_flags([uid], [RECORDED, b"\\Seen"])
     return result.created
 

@@ -27,12 +27,16 @@ class Received:
     created: bool  # False: a replay, nothing changed
 
 
-def receive(raw: bytes, *, source: str, envelope_to: str = "") -> Received:
+def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None = None) -> Received:
+    """`size`: the message's whole size, when `raw` is only its start (a source that would not
+    fetch a message over INBOUND_MAX_BYTES)."""
     digest = hashlib.sha256(raw).hexdigest()
     existing = InboundMessage.objects.filter(digest=digest).first()
     if existing is not None:
         return Received(existing, created=False)
-    row = _classified(raw, source=source, digest=digest, envelope_to=envelope_to)
+    row = _classified(
+        raw, source=source, digest=digest, envelope_to=envelope_to, size=size or len(raw)
+    )
     if row.message_id:
         existing = InboundMessage.objects.filter(message_id=row.message_id).first()
         if existing is not None:
@@ -49,13 +53,13 @@ def receive(raw: bytes, *, source: str, envelope_to: str = "") -> Received:
     return Received(row, created=True)
 
 
-def _classified(raw: bytes, *, source: str, digest: str, envelope_to: str) -> InboundMessage:
-    row = InboundMessage(source=source[:40], digest=digest, size=len(raw), raw=raw)
-    if len(raw) > settings.INBOUND_MAX_BYTES:
+def _classified(
+    raw: bytes, *, source: str, digest: str, envelope_to: str, size: int
+) -> InboundMessage:
+    row = InboundMessage(source=source[:40], digest=digest, size=size, raw=raw)
+    if size > settings.INBOUND_MAX_BYTES:
         row.kind = InboundMessage.Kind.REJECTED
-        row.reason = (
-            f"too large: {len(raw)} bytes (INBOUND_MAX_BYTES is {settings.INBOUND_MAX_BYTES})"
-        )
+        row.reason = f"too large: {size} bytes (INBOUND_MAX_BYTES is {settings.INBOUND_MAX_BYTES})"
         row.raw = raw[:KEPT_OF_REJECTED]
         return row
     message = classification.parse(raw)
