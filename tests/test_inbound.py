@@ -59,16 +59,14 @@ def test_each_corpus_message_is_classified_and_acts_on_the_subscriber_it_names(n
     assert _statuses() == {"ann@example.org": EFFECT[kind], "bystander@example.org": "active"}
 
 
-# Yahoo's and old Exim's plain-text bounces quote the original as text: no Message-ID to read.
-WITH_ORIGINAL = [
+REPORTS = [
     name
     for name in corpus_names()
     if name.split("--")[0] in ("hard_bounce", "soft_bounce", "complaint")
-    and name not in ("hard_bounce--yahoo.txt", "hard_bounce--exim-plain.txt")
 ]
 
 
-@pytest.mark.parametrize("name", WITH_ORIGINAL)
+@pytest.mark.parametrize("name", REPORTS)
 def test_a_report_that_lost_its_verp_token_is_matched_by_the_returned_message_id(name, sent):
     row = receive(corpus(name, sent, to=BOUNCE_ADDRESS), source="test").row
 

@@ -34,6 +34,8 @@ _AUTO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
+# A returned message quoted as text (old Exim, Yahoo): its Message-ID line in the body.
+_QUOTED_MESSAGE_ID = re.compile(r"^Message-ID:\s*<([^>\s]+)>", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -148,7 +150,20 @@ def _heuristic_bounce(message: Message, to: list[str]) -> Classified | None:
     if original is not None:
         result.original_message_id = _bare(header(original, "Message-ID"))
         result.original_list_id = header(original, "List-Id")
+    else:
+        result.original_message_id = _quoted_message_id(message)
     return result
+
+
+def _quoted_message_id(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() != "text/plain":
+            continue
+        text = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        found = _QUOTED_MESSAGE_ID.search(text)
+        if found:
+            return found.group(1).lower()
+    return ""
 
 
 def _is_auto_reply(message: Message) -> bool:
