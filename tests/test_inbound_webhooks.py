@@ -109,6 +109,20 @@ def test_a_postmark_inbound_post_without_the_secret_is_refused(client, sent):
     assert Subscriber.objects.get(email="ann@example.org").status == "active"
 
 
+def test_a_post_over_data_upload_max_memory_size_is_refused_and_records_nothing(
+    client, sent, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    raw = corpus("hard_bounce--postfix.txt", sent) + b"x" * (70 * 1024)
+
+    assert post_mailgun(client, raw).status_code == 400
+    assert not InboundMessage.objects.exists()
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    assert post_mailgun(client, raw).status_code == 200
+    assert InboundMessage.objects.get().kind == "hard_bounce"
+
+
 def test_a_replayed_inbound_webhook_is_recorded_once(client, sent):
     raw = corpus("complaint--yahoo.txt", sent)
     assert post_mailgun(client, raw).status_code == 200
