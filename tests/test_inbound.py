@@ -250,8 +250,10 @@ def test_a_message_over_the_size_limit_is_rejected_with_its_start_kept(settings,
         b"From: \xff\xfe Caf\xe9 <x@example.org>\r\nSubject: \xe9t\xe9 \x80\r\n"
         b"To: bounces@news.engage.example.org\r\n\r\n\xff body",
         b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\nbroken",
+        b"Message-ID: <a\x00b@example.net>\r\nSubject: Out of office\x00\r\n"
+        b"Auto-Submitted: auto-replied\x00\r\nTo: bounces+\x00@news.engage.example.org\r\n\r\nx",
     ],
-    ids=["binary", "dsn-truncated", "non-utf8-headers", "malformed-mime"],
+    ids=["binary", "dsn-truncated", "non-utf8-headers", "malformed-mime", "nul-bytes"],
 )
 def test_bad_input_is_recorded_with_a_reason_and_changes_no_one(raw, sent):
     row = receive(raw, source="test").row
@@ -290,3 +292,17 @@ def test_raw_messages_are_forgotten_after_retention_days_and_the_row_stays(setti
     new.refresh_from_db()
     assert old.raw is None and old.kind == Kind.HARD_BOUNCE and old.subscriber == sent.subscriber
     assert bytes(new.raw).startswith(b"Delivered-To:")
+
+
+def test_a_value_the_database_refuses_is_recorded_bare_as_rejected(sent, monkeypatch):
+    from newsletter.inbound import classification
+
+    # As if the NUL guard were missing: a value PostgreSQL refuses reaches the row.
+    monkeypatch.setattr(classification, "header", lambda message, name: "a\x00b")
+    raw = b"Message-ID: <x@example.net>\r\nSubject: hello\r\n\r\nbody"
+
+    row = receive(raw, source="imap").row
+
+    assert row.kind == Kind.REJECTED and row.reason.startswith("could not be stored")
+    assert receive(raw, source="imap").created is False
+    _assert_nobody_changed()

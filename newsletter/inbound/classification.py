@@ -259,8 +259,9 @@ def _text(value) -> str:
     """A header as text, whatever bytes it held (non-UTF-8 headers come through as surrogates)."""
     if not isinstance(value, str):
         value = str(value)
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").strip()
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
 
 
 def _bare(address: str) -> str:
-    return address.strip().strip("<>").strip().lower()
+    return address.replace("\x00", "").strip().strip("<>").strip().lower()

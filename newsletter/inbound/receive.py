@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from ..models import InboundMessage
 from . import classification, effects, matching
@@ -37,18 +37,29 @@ def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None 
     row = _classified(
         raw, source=source, digest=digest, envelope_to=envelope_to, size=size or len(raw)
     )
-    if row.message_id:
-        existing = InboundMessage.objects.filter(message_id=row.message_id).first()
-        if existing is not None:
-            # The same message again with other trace headers (redelivered by a relay).
-            return Received(existing, created=False)
     try:
         with transaction.atomic():
+            if row.message_id:
+                existing = InboundMessage.objects.filter(message_id=row.message_id).first()
+                if existing is not None:
+                    # The same message again with other trace headers (redelivered by a relay).
+                    return Received(existing, created=False)
             row.save()
             effects.apply(row)
     except IntegrityError:
         # Recorded by a concurrent poll or pipe run in the meantime.
         return Received(InboundMessage.objects.get(digest=digest), created=False)
+    except DataError as error:
+        # A value the database refuses, which nothing above foresaw: recorded bare, so that a
+        # mailbox's poll does not stop at this message every time.
+        row = InboundMessage.objects.create(
+            source=row.source,
+            digest=digest,
+            size=row.size,
+            raw=raw[:KEPT_OF_REJECTED],
+            kind=InboundMessage.Kind.REJECTED,
+            reason=f"could not be stored: {error}"[:1000].replace("\x00", ""),
+        )
     log.info("inbound %s from %s: %s %s", row.pk, source, row.kind, row.reason)
     return Received(row, created=True)
 
