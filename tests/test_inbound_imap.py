@@ -127,6 +127,22 @@ def test_a_20_mb_message_is_recorded_as_rejected_from_its_start_and_flagged(
 
 
 @pytest.mark.django_db
+def test_bad_messages_in_the_mailbox_do_not_stop_the_poll(dovecot, readers):
+    bad = [
+        b"\x00\x01 not a message",
+        b"From: \xff\xfe <x@example.net>\r\nSubject: \xe9\x00\r\n\r\n\xff",
+        b"Content-Type: multipart/report; boundary=\r\n\r\n--\r\nbroken",
+    ]
+    for raw in [*bad, *_three_reports(readers)]:
+        dovecot.append(raw)
+
+    assert imap.poll(dovecot.url) == 6
+
+    assert _statuses() == AFTER
+    assert all(RECORDED in flags for _, flags, _ in dovecot.messages())
+
+
+@pytest.mark.django_db
 def test_a_wrong_password_is_an_error_and_records_nothing(dovecot):
     dovecot.append(b"From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n")
 
