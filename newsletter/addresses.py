@@ -1,8 +1,10 @@
 """Email addresses and names as they are stored: validated, normalised, never able to inject."""
 
 import hashlib
+import hmac
 import unicodedata
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
@@ -24,11 +26,19 @@ def _has_forbidden_characters(value: str) -> bool:
     return any(unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") for char in value)
 
 
+def _is_invisible(char: str) -> bool:
+    # Format characters (Cf): a right-to-left override or a zero-width space makes a name read
+    # differently from what it is, in admin, exports and the To: header.
+    return unicodedata.category(char) == "Cf"
+
+
 def safe_display_name(name: str) -> str:
     """`name` with everything clean_name refuses turned into spaces: for names stored before a
     rule existed, or set by staff, on their way into a header."""
     kept = (
-        " " if char in NAME_FORBIDDEN or _has_forbidden_characters(char) else char
+        " "
+        if char in NAME_FORBIDDEN or _has_forbidden_characters(char) or _is_invisible(char)
+        else char
         for char in name or ""
     )
     return " ".join("".join(kept).split())
@@ -65,9 +75,19 @@ def normalise_email(raw: str) -> str:
     return value
 
 
+def keyed_hash(text: str) -> str:
+    """HMAC-SHA256 under ADDRESS_HASH_KEY. A plain SHA-256 of an address is as good as the address
+    to anyone with a list of addresses to try; without the key, this one is not."""
+    key = settings.ADDRESS_HASH_KEY.encode()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
 def suppression_hash(email: str) -> str:
-    """What is kept of an erased address: enough to recognise it, not enough to read it."""
-    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+    """What is kept of an erased address: enough to recognise it, not enough to read it.
+
+    Keyed over the plain SHA-256 that earlier versions stored, so migration 0022 could convert
+    those rows without knowing the addresses."""
+    return keyed_hash(hashlib.sha256(normalise_email(email).encode()).hexdigest())
 
 
 def clean_name(raw: str) -> str:
@@ -78,6 +98,12 @@ def clean_name(raw: str) -> str:
     if _has_forbidden_characters(raw):
         raise ValidationError(
             "A name cannot contain line breaks or control characters.", code="control"
+        )
+    if any(_is_invisible(char) for char in raw):
+        raise ValidationError(
+            "A name cannot contain invisible formatting characters "
+            "(such as a right-to-left override or a zero-width space).",
+            code="invisible",
         )
     value = raw.strip()
     if len(value) > MAX_NAME_LENGTH:

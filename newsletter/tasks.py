@@ -59,11 +59,11 @@ def send_batch(self, delivery_ids: list[int]):
     retry_backoff_max=600,
     max_retries=5,
 )
-def send_confirmation(subscriber_id: int):
-    """The double opt-in email; the service decides whether one is due (resend interval)."""
-    from . import subscriptions
+def process_signup(signup_id: int):
+    """A stored signup: the subscriber of a new address, and the confirmation email if one is due."""
+    from . import signups
 
-    subscriptions.send_confirmation(subscriber_id=subscriber_id)
+    signups.signup_process(signup_id=signup_id)
 
 
 @shared_task(
@@ -85,3 +85,11 @@ def process_webhook_event(event_id: int):
     from . import webhooks
 
     webhooks.webhook_event_process(event_id=event_id)
+
+
+@shared_task
+def apply_retention():
+    """Daily from beat: delete or blank what has been kept for its configured period."""
+    from . import retention
+
+    retention.apply_retention()

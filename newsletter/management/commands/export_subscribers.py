@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from newsletter.models import Subscriber
-from newsletter.subscriptions import write_csv
+from newsletter.csvfiles import write_csv
 
 
 class Command(BaseCommand):

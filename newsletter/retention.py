@@ -1,0 +1,80 @@
+"""Retention: what is kept only for a while, deleted or blanked once its period has passed.
+
+Each rule is one function that returns how many rows it changed; `RULES` is the list the daily beat
+task runs (newsletter.tasks.apply_retention). A table that stores personal data for a limited time
+adds its function there. Periods are settings (README, "Data protection").
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Delivery, SignupRequest, Subscriber, WebhookEvent
+
+
+def _before(days: int):
+    return timezone.now() - timedelta(days=days)
+
+
+def purge_webhook_events() -> int:
+    """ESP events: needed to recognise a replay and count a soft-bounce streak, not for ever."""
+    cutoff = _before(settings.RETENTION_WEBHOOK_EVENTS_DAYS)
+    deleted, _ = WebhookEvent.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
+def purge_inbound_messages() -> int:
+    """Mail that came back (bounce reports, complaints, replies): they quote addresses and text."""
+    try:
+        model = apps.get_model("newsletter", "InboundMessage")
+    except LookupError:  # not every version of Engage reads mail that comes back
+        return 0
+    cutoff = _before(settings.RETENTION_INBOUND_MESSAGES_DAYS)
+    deleted, _ = model.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
+def strip_delivery_errors() -> int:
+    """A delivery's last error is an SMTP reply that often quotes the address; the status stays."""
+    cutoff = _before(settings.RETENTION_DELIVERY_ERRORS_DAYS)
+    return (
+        Delivery.objects.filter(updated_at__lt=cutoff)
+        .exclude(last_error="")
+        .update(last_error="")
+    )
+
+
+def strip_consent_network_details() -> int:
+    """The IP address and user agent of a signup: evidence for a while, then only when, where
+    (the page) and which wording remain."""
+    cutoff = _before(settings.RETENTION_CONSENT_NETWORK_DAYS)
+    return (
+        Subscriber.objects.filter(consent_at__lt=cutoff)
+        .filter(Q(consent_ip__isnull=False) | ~Q(consent_user_agent=""))
+        .update(consent_ip=None, consent_user_agent="")
+    )
+
+
+def purge_signup_requests() -> int:
+    """Signup requests older than their confirmation links: nothing can confirm them any more."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CONFIRMATION_MAX_AGE)
+    deleted, _ = SignupRequest.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+RULES: list[Callable[[], int]] = [
+    purge_webhook_events,
+    purge_inbound_messages,
+    strip_delivery_errors,
+    strip_consent_network_details,
+    purge_signup_requests,
+]
+
+
+def apply_retention() -> dict[str, int]:
+    """Run every rule; rows changed, by rule."""
+    return {rule.__name__: rule() for rule in RULES}
