@@ -56,9 +56,7 @@ class Subscriber(TimeStamped):
         # PECR reg. 22 as amended by the Data (Use and Access) Act 2025, s. 114.
         CHARITY_SOFT_OPT_IN = "charity-soft-opt-in", "charity soft opt-in"
 
-    lawful_basis = models.CharField(
-        max_length=24, choices=LawfulBasis, default=LawfulBasis.CONSENT
-    )
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis, default=LawfulBasis.CONSENT)
     lawful_basis_evidence = models.TextField(
         blank=True, help_text="How the basis was established: the confirmation, or the import's."
     )
@@ -83,8 +81,9 @@ class Subscriber(TimeStamped):
 
 
 class ConsentWording(models.Model):
-    """The words a person agreed to, by version: every subscriber's consent record names one, so a
-    version is never changed or deleted once used. A new wording is a new row and CONSENT_VERSION."""
+    """The words a person agreed to, by version: every subscriber's consent record names one, so
+    a version is never changed or deleted once used. A new wording is a new row (and
+    CONSENT_VERSION)."""
 
     version = models.CharField(max_length=40, unique=True)
     text = models.TextField()

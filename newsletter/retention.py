@@ -42,9 +42,7 @@ def strip_delivery_errors() -> int:
     """A delivery's last error is an SMTP reply that often quotes the address; the status stays."""
     cutoff = _before(settings.RETENTION_DELIVERY_ERRORS_DAYS)
     return (
-        Delivery.objects.filter(updated_at__lt=cutoff)
-        .exclude(last_error="")
-        .update(last_error="")
+        Delivery.objects.filter(updated_at__lt=cutoff).exclude(last_error="").update(last_error="")
     )
 
 

@@ -52,7 +52,7 @@ def signup_request(
     user_agent: str = "",
 ) -> SignupRequest:
     """Store a signup (validated and normalised by the caller; `topic_slugs=None` means every
-    topic) and queue its processing. Stored before the caller answers, the same for every address."""
+    topic) and queue its processing: before the caller answers, the same for every address."""
     signup = SignupRequest.objects.create(
         email=email,
         first_name=first_name,

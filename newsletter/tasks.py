@@ -60,7 +60,7 @@ def send_batch(self, delivery_ids: list[int]):
     max_retries=5,
 )
 def process_signup(signup_id: int):
-    """A stored signup: the subscriber of a new address, and the confirmation email if one is due."""
+    """A stored signup: the subscriber of a new address, and its confirmation email if due."""
     from . import signups
 
     signups.signup_process(signup_id=signup_id)

@@ -10,11 +10,13 @@ when; or, for a charity's supporter, the soft opt-in (lawful_basis charity-soft-
 how the details were collected and the opt-out offered then, and a `consent_at` (when they were
 collected) on or after CHARITY_SOFT_OPT_IN_FROM, the day the Data (Use and Access) Act 2025's
 charity soft opt-in came into force. It covers only the charity's own news and appeals, which is
-all Engage sends. A cell with the export's formula guard (a leading ' before = + - @) is read
-without it. Any other row is imported as pending, and no email is sent to it: staff decide whether to ask
-those people to confirm (the admin's "resend confirmation" action). Addresses already subscribed,
+all Engage sends.
+
+Any other row is imported as pending, and no email is sent to it: staff decide whether to ask those
+people to confirm (the admin's "resend confirmation" action). Addresses already subscribed,
 suppressed or erased are refused, as are duplicates within the file. Nothing is stored by
---dry-run, and nothing is stored at all unless every accepted row can be written.
+--dry-run, and nothing is stored at all unless every accepted row can be written. A cell with the
+export's formula guard (a ' before = + - @) is read without it.
 """
 
 import csv
