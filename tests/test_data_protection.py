@@ -213,6 +213,21 @@ def test_suppression_hashes_are_keyed(topics, settings):
     assert len(keyed) == 64
 
 
+def test_webhook_event_ids_use_the_keyed_hash_of_the_recipient(db):
+    from anymail.signals import AnymailTrackingEvent
+
+    from newsletter.addresses import keyed_hash
+    from newsletter.webhooks import webhook_event_store
+
+    event = AnymailTrackingEvent(
+        event_type="delivered", event_id="evt-1", recipient="Reader@Example.org", esp_event={}
+    )
+    stored = webhook_event_store(esp="Postmark", event=event)
+
+    assert stored.event_id == "evt-1/" + keyed_hash("reader@example.org")[:16]
+    assert hashlib.sha256(b"reader@example.org").hexdigest()[:16] not in stored.event_id
+
+
 def test_the_migration_rekeys_stored_hashes_and_drops_events_of_erased_people(db):
     migration = import_module("newsletter.migrations.0021_data_protection_existing_rows")
     plain = hashlib.sha256(b"gone@example.org").hexdigest()

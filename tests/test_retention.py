@@ -89,7 +89,7 @@ def test_the_beat_runs_every_rule_daily(topics, now):
     tasks.apply_retention.delay()
 
     assert entry["task"] == "newsletter.tasks.apply_retention"
-    assert entry["schedule"].remaining_estimate(now) <= timedelta(days=1)
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({3}, {17})
     assert not WebhookEvent.objects.exists()
     assert {rule.__name__ for rule in retention.RULES} == set(retention.apply_retention())
     assert "purge_inbound_messages" in set(retention.apply_retention())
@@ -101,3 +101,13 @@ def test_nothing_recent_is_touched(topics, now):
 
     assert set(retention.apply_retention().values()) == {0}
     assert Subscriber.objects.get().consent_ip == "192.0.2.1"
+
+
+def test_the_periods_the_readme_names_are_the_defaults():
+    assert django_settings.RETENTION_WEBHOOK_EVENTS_DAYS == 90
+    assert django_settings.RETENTION_INBOUND_MESSAGES_DAYS == 90
+    assert django_settings.RETENTION_DELIVERY_ERRORS_DAYS == 30
+    assert django_settings.RETENTION_CONSENT_NETWORK_DAYS == 90
+    assert django_settings.CONFIRMATION_MAX_AGE == 7 * 24 * 3600
+    assert django_settings.CONFIRMATION_DAILY_CAP == 3
+    assert django_settings.CHARITY_SOFT_OPT_IN_FROM is None
