@@ -158,6 +158,8 @@ RETENTION_INBOUND_MESSAGES_DAYS = env.int("RETENTION_INBOUND_MESSAGES_DAYS", def
 RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", default=30)
 # The IP address and browser of a signup: kept as evidence of consent for this long, then blanked.
 RETENTION_CONSENT_NETWORK_DAYS = env.int("RETENTION_CONSENT_NETWORK_DAYS", default=90)
+# Pending subscribers (signed up or imported) whom no one confirmed: deleted after this long.
+RETENTION_UNCONFIRMED_DAYS = env.int("RETENTION_UNCONFIRMED_DAYS", default=30)
 SEND_RATE_PER_SECOND = env.float("SEND_RATE_PER_SECOND", default=0)  # 0 = unlimited
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)

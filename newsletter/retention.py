@@ -57,6 +57,20 @@ def strip_consent_network_details() -> int:
     )
 
 
+def purge_unconfirmed_subscribers() -> int:
+    """Pending subscribers no one confirmed: a signup proves nothing about the address, so the
+    record of someone who never agreed is not kept. Asking again (a signup, a staff resend)
+    restarts the period."""
+    cutoff = _before(settings.RETENTION_UNCONFIRMED_DAYS)
+    recent = SignupRequest.objects.filter(created_at__gte=cutoff).values("email")
+    _, by_model = (
+        Subscriber.objects.filter(status=Subscriber.Status.PENDING, created_at__lt=cutoff)
+        .exclude(email__in=recent)
+        .delete()
+    )
+    return by_model.get(Subscriber._meta.label, 0)  # not counting their topic links
+
+
 def purge_signup_requests() -> int:
     """Signup requests older than their confirmation links: nothing can confirm them any more."""
     cutoff = timezone.now() - timedelta(seconds=settings.CONFIRMATION_MAX_AGE)
@@ -69,6 +83,7 @@ RULES: list[Callable[[], int]] = [
     purge_inbound_messages,
     strip_delivery_errors,
     strip_consent_network_details,
+    purge_unconfirmed_subscribers,
     purge_signup_requests,
 ]
 

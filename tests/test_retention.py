@@ -71,6 +71,22 @@ def test_consent_ip_and_user_agent_are_blanked_and_the_rest_of_the_record_stays(
     assert (recent.consent_ip, recent.consent_user_agent) == ("192.0.2.1", "Mozilla/5.0 (test)")
 
 
+def test_a_pending_subscriber_no_one_confirmed_goes_after_the_period(topics, now, settings):
+    settings.RETENTION_UNCONFIRMED_DAYS = 30
+    stale = SubscriberFactory(email="stale@example.org", topics=[topics["news"]])
+    asked_again = SubscriberFactory(email="again@example.org")
+    active = SubscriberFactory(email="active@example.org", active=True)
+    for person in (stale, asked_again, active):
+        _age(Subscriber, person.pk, "created_at", now - timedelta(days=31))
+    signups.signup_request(email="again@example.org", source="/join/")
+
+    assert retention.purge_unconfirmed_subscribers() == 1
+    assert set(Subscriber.objects.values_list("email", flat=True)) == {
+        "again@example.org",
+        "active@example.org",
+    }
+
+
 def test_signup_requests_go_when_their_links_have_expired(topics, now):
     old = signups.signup_request(email="old@example.org", source="/join/", ip="192.0.2.1")
     signups.signup_request(email="new@example.org", source="/join/", ip="192.0.2.1")
@@ -108,6 +124,7 @@ def test_the_periods_the_readme_names_are_the_defaults():
     assert django_settings.RETENTION_INBOUND_MESSAGES_DAYS == 90
     assert django_settings.RETENTION_DELIVERY_ERRORS_DAYS == 30
     assert django_settings.RETENTION_CONSENT_NETWORK_DAYS == 90
+    assert django_settings.RETENTION_UNCONFIRMED_DAYS == 30
     assert django_settings.CONFIRMATION_MAX_AGE == 7 * 24 * 3600
     assert django_settings.CONFIRMATION_DAILY_CAP == 3
     assert django_settings.CHARITY_SOFT_OPT_IN_FROM is None

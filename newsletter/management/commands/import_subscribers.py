@@ -13,7 +13,8 @@ charity soft opt-in came into force. It covers only the charity's own news and a
 all Engage sends.
 
 Any other row is imported as pending, and no email is sent to it: staff decide whether to ask those
-people to confirm (the admin's "resend confirmation" action). Addresses already subscribed,
+people to confirm (the admin's "resend confirmation" action); unconfirmed, they are deleted after
+RETENTION_UNCONFIRMED_DAYS. Addresses already subscribed,
 suppressed or erased are refused, as are duplicates within the file. Nothing is stored by
 --dry-run, and nothing is stored at all unless every accepted row can be written. A cell with the
 export's formula guard (a ' before = + - @) is read without it.
