@@ -7,6 +7,7 @@ import unicodedata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db.models import CharField, Func
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit for a forward path, and the column's width
 MAX_NAME_LENGTH = 100
@@ -85,9 +86,51 @@ def keyed_hash(text: str) -> str:
 def suppression_hash(email: str) -> str:
     """What is kept of an erased address: enough to recognise it, not enough to read it.
 
-    Keyed over the plain SHA-256 that earlier versions stored, so migration 0022 could convert
+    Keyed over the plain SHA-256 that earlier versions stored, so migration 0021 could convert
     those rows without knowing the addresses."""
-    return keyed_hash(hashlib.sha256(normalise_email(email).encode()).hexdigest())
+    return _hash_of_normalised(normalise_email(email))
+
+
+def _hash_of_normalised(email: str) -> str:
+    return keyed_hash(hashlib.sha256(email.encode()).hexdigest())
+
+
+def _hmac_pads() -> tuple[bytes, bytes]:
+    # HMAC (RFC 2104) as plain SHA-256 calls: H(K ^ opad || H(K ^ ipad || message)).
+    key = settings.ADDRESS_HASH_KEY.encode()
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(byte ^ 0x5C for byte in key), bytes(byte ^ 0x36 for byte in key)
+
+
+class SuppressionHash(Func):
+    """suppression_hash() in SQL, for an address stored normalised (as Subscriber.email is), so a
+    query can match subscribers against the list. PostgreSQL builds the HMAC from its built-in
+    sha256(); SQLite calls the Python function (registered by register_sqlite_functions)."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        address, params = compiler.compile(self.source_expressions[0])
+        inner = f"convert_to(encode(sha256(convert_to({address}, 'UTF8')), 'hex'), 'UTF8')"
+        sql = f"encode(sha256(%s::bytea || sha256(%s::bytea || {inner})), 'hex')"
+        return sql, (*_hmac_pads(), *params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        address, params = compiler.compile(self.source_expressions[0])
+        return f"engage_suppression_hash({address})", params
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    """Receiver of connection_created (NewsletterConfig.ready)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            "engage_suppression_hash",
+            1,
+            lambda email: None if email is None else _hash_of_normalised(email),
+            deterministic=True,
+        )
 
 
 def clean_name(raw: str) -> str:

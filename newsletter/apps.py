@@ -7,7 +7,12 @@ class NewsletterConfig(AppConfig):
 
     def ready(self):
         from anymail.signals import tracking
+        from django.db.backends.signals import connection_created
 
+        from .addresses import register_sqlite_functions
         from .webhooks import handle_tracking
 
         tracking.connect(handle_tracking, dispatch_uid="newsletter.webhooks.handle_tracking")
+        connection_created.connect(
+            register_sqlite_functions, dispatch_uid="newsletter.addresses.sqlite_functions"
+        )

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from newsletter import signups, subscriptions
-from newsletter.addresses import suppression_hash
+from newsletter.addresses import SuppressionHash, suppression_hash
 from newsletter.forms import consent_wording
 from newsletter.models import (
     Campaign,
@@ -211,6 +211,29 @@ def test_suppression_hashes_are_keyed(topics, settings):
     assert keyed != plain
     assert suppression_hash("Someone@Example.org") != keyed
     assert len(keyed) == 64
+
+
+def test_the_keyed_hash_in_sql_is_the_keyed_hash_in_python(topics, settings):
+    settings.ADDRESS_HASH_KEY = "k" * 70  # longer than a SHA-256 block: hashed first, as HMAC does
+    SubscriberFactory(email="sql@example.org")
+
+    (in_sql,) = Subscriber.objects.annotate(h=SuppressionHash("email")).values_list("h", flat=True)
+
+    assert in_sql == suppression_hash("sql@example.org")
+
+
+def test_the_keyed_hash_in_sqlite_is_the_keyed_hash_in_python(django_db_blocker):
+    """SQLite is the database of `make run`."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    wrapper = DatabaseWrapper({**connection.settings_dict, "NAME": ":memory:"}, alias="sqlite")
+    with django_db_blocker.unblock():
+        wrapper.connect()  # connection_created registers the function
+        try:
+            row = wrapper.connection.execute("SELECT engage_suppression_hash('a@example.org')")
+            assert row.fetchone()[0] == suppression_hash("a@example.org")
+        finally:
+            wrapper.close()
 
 
 def test_webhook_event_ids_use_the_keyed_hash_of_the_recipient(db):
