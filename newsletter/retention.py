@@ -27,11 +27,19 @@ def purge_webhook_events() -> int:
     return deleted
 
 
+def inbound_message_model():
+    """newsletter.InboundMessage, or None where this version of Engage reads no mail that comes
+    back."""
+    try:
+        return apps.get_model("newsletter", "InboundMessage")
+    except LookupError:
+        return None
+
+
 def purge_inbound_messages() -> int:
     """Mail that came back (bounce reports, complaints, replies): they quote addresses and text."""
-    try:
-        model = apps.get_model("newsletter", "InboundMessage")
-    except LookupError:  # not every version of Engage reads mail that comes back
+    model = inbound_message_model()
+    if model is None:
         return 0
     cutoff = _before(settings.RETENTION_INBOUND_MESSAGES_DAYS)
     deleted, _ = model.objects.filter(received_at__lt=cutoff).delete()

@@ -23,6 +23,7 @@ from .models import (
     Topic,
     WebhookEvent,
 )
+from .retention import inbound_message_model
 from .signups import ERASED
 
 
@@ -75,6 +76,9 @@ def _forget_address(email: str, subscriber_id: int) -> None:
     WebhookEvent.objects.filter(
         Q(recipient__iexact=email) | Q(delivery__subscriber_id=subscriber_id)
     ).delete()
+    inbound = inbound_message_model()
+    if inbound is not None:  # a bounce report or a reply quotes the address in its bytes
+        inbound.objects.filter(Q(recipient__iexact=email) | Q(subscriber_id=subscriber_id)).delete()
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Subscriber), object_id=str(subscriber_id)
     ).update(object_repr="(erased)")
