@@ -111,12 +111,12 @@ def main() -> int:
                 bare = measure("bare view", wrk, port, args, "/bench/bare/", "get")
                 join = measure("GET /join/", wrk, port, args, "/join/", "get")
                 embed = measure("GET /join/embed/", wrk, port, args, "/join/embed/", "get")
-                before = subscriber_counts(env)["subscribers"]
+                before = subscriber_counts(env)["signup_requests"]
                 signup = measure(
                     "POST /api/subscribe/", wrk, port, args, "/", "subscribe", f"r{number}"
                 )
                 time.sleep(1)  # requests in flight when wrk stopped still complete and store
-                signup["stored"] = subscriber_counts(env)["subscribers"] - before
+                signup["stored"] = subscriber_counts(env)["signup_requests"] - before
                 this_round = {
                     "bare view": bare,
                     "GET /join/": join,

@@ -158,7 +158,9 @@ def subscriber_counts(env: dict) -> dict:
         total, claimed = conn.execute(
             "SELECT count(*), count(confirmation_sent_at) FROM newsletter_subscriber"
         ).fetchone()
-    return {"subscribers": total, "confirmation_sent": claimed}
+        # What a signup stores before its 202 (the subscriber comes later, from the worker).
+        (requests,) = conn.execute("SELECT count(*) FROM newsletter_signuprequest").fetchone()
+    return {"subscribers": total, "confirmation_sent": claimed, "signup_requests": requests}
 
 
 # --- Processes: gunicorn, a Celery worker, an SMTP server ---------------------------------------

@@ -42,7 +42,9 @@ def _stored(env: dict) -> int:
     url = env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT count(*) FROM newsletter_subscriber WHERE email LIKE %s", [f"{PREFIX}-%"]
+            # What a signup stores before its 202; the worker makes the subscriber from it.
+            "SELECT count(*) FROM newsletter_signuprequest WHERE email LIKE %s",
+            [f"{PREFIX}-%"],
         ).fetchone()[0]
 
 

@@ -6,16 +6,29 @@ class NewsletterConfig(AppConfig):
     verbose_name = "Engage"
 
     def ready(self):
-        from anymail.signals import tracking
+        from anymail.signals import inbound, tracking
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_delete, post_save
 
         import engage.checks  # noqa: F401 - registers the deploy checks
 
+        from .addresses import register_sqlite_functions
+        from .inbound.esp import handle_inbound
         from .joinpage import forget_on_change
-        from .models import Topic
+        from .models import ConsentWording, Topic
         from .webhooks import handle_tracking
 
         tracking.connect(handle_tracking, dispatch_uid="newsletter.webhooks.handle_tracking")
-        # The join form lists the topics: a change to one renders the remembered form afresh.
-        post_save.connect(forget_on_change, sender=Topic, dispatch_uid="joinpage-topic-saved")
-        post_delete.connect(forget_on_change, sender=Topic, dispatch_uid="joinpage-topic-gone")
+        inbound.connect(handle_inbound, dispatch_uid="newsletter.inbound.esp.handle_inbound")
+        connection_created.connect(
+            register_sqlite_functions, dispatch_uid="newsletter.addresses.sqlite_functions"
+        )
+        # The join form shows the topics and the consent wording: a change to either renders the
+        # remembered form afresh.
+        for model in (Topic, ConsentWording):
+            post_save.connect(
+                forget_on_change, sender=model, dispatch_uid=f"joinpage-{model}-saved"
+            )
+            post_delete.connect(
+                forget_on_change, sender=model, dispatch_uid=f"joinpage-{model}-gone"
+            )

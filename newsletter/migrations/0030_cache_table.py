@@ -18,6 +18,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("newsletter", "0006_reports_campaignreport")]
+    dependencies = [("newsletter", "0021_data_protection_existing_rows")]
 
     operations = [migrations.RunPython(create, drop)]
