@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import RequestFactory
 
 from newsletter.clientip import client_ip
-from newsletter.models import Subscriber
+from newsletter.models import SignupRequest
 
 from .support import ROOT
 
@@ -43,7 +43,7 @@ def test_without_trusted_proxies_the_header_is_ignored(client, topics, settings)
     ]
 
     assert statuses == [202, 202, 429]  # one bucket: the claimed addresses changed nothing
-    assert set(Subscriber.objects.values_list("consent_ip", flat=True)) == {PROXY}
+    assert set(SignupRequest.objects.values_list("ip", flat=True)) == {PROXY}
 
 
 def test_behind_a_trusted_proxy_each_visitor_has_their_own_bucket_and_record(
@@ -57,7 +57,7 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_bucket_and_record(
 
     assert [r.status_code for r in first] == [202, 202, 429]
     assert other.status_code == 202
-    assert Subscriber.objects.get(email="b@example.org").consent_ip == "203.0.113.2"
+    assert SignupRequest.objects.get(email="b@example.org").ip == "203.0.113.2"
 
 
 def test_a_client_cannot_choose_its_address_through_a_trusted_proxy(settings):

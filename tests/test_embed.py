@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from newsletter import joinpage
-from newsletter.models import Subscriber, Topic
+from newsletter.models import SignupRequest, Subscriber, Topic
 
 CHARITY = "https://www.charity.example"
 
@@ -171,7 +171,7 @@ def test_the_join_page_gives_each_visitor_a_working_csrf_token(topics):
 
     assert response.status_code == 200
     assert "Check your inbox" in response.content.decode()
-    assert Subscriber.objects.filter(email="reader@example.org").exists()
+    assert SignupRequest.objects.filter(email="reader@example.org").exists()
     assert joinpage.CSRF_MARKER not in page
 
 
