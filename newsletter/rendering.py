@@ -5,6 +5,7 @@ each recipient's message is then made by substituting a few placeholders (`perso
 `campaign_headers` is the one source of the list headers every campaign message carries.
 """
 
+import re
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 
@@ -27,6 +28,10 @@ from .models import Campaign, Post, Subscriber
 FIRST_NAME = "%%ENGAGE_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%ENGAGE_UNSUBSCRIBE_URL%%"
 PREFERENCES_URL = "%%ENGAGE_PREFERENCES_URL%%"
+# A reader's own link about one post ("I'll be there", "Count me in"):
+# %%ENGAGE_POSTLINK_rsvp_<post id>%%, replaced by a link signed for (reader, post).
+POST_LINK_MARK = "%%ENGAGE_POSTLINK_"
+_POST_LINK = re.compile(r"%%ENGAGE_POSTLINK_(rsvp|interest)_(\d+)%%")
 
 # Whom a message greets when we do not know the subscriber's name.
 DEFAULT_NAME = "friend"
@@ -116,7 +121,9 @@ def campaign_sections(campaign: Campaign, topic_slugs: frozenset[str] | None) ->
     audience = {topic.slug for topic in campaign.topics.all()}
     wanted = audience if topic_slugs is None else audience & set(topic_slugs)
     sections: dict[str, Section] = {}
-    items = campaign.items.select_related("post__topic").prefetch_related("post__references")
+    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
+        "post__references"
+    )
     for item in items.order_by("position", "id"):
         topic = item.post.topic
         if topic.slug not in wanted:
@@ -164,7 +171,22 @@ def _post_context(post: Post) -> dict:
         "is_event": is_event,
         "ics_url": event_ics_url(post) if is_event else "",
         "references": list(post.references.all()) if post.kind == Post.Kind.EDUCATION else [],
+        **_engagement_links(post),
     }
+
+
+def _engagement_links(post: Post) -> dict:
+    """Placeholders for the reader's own RSVP and "count me in" links (filled by `personalise`),
+    and the public RSVP page for the archive, where there is no reader."""
+    from . import interest, rsvp
+
+    links = {}
+    if rsvp.takes_answers(post):
+        links["rsvp_url"] = f"{POST_LINK_MARK}rsvp_{post.pk}%%"
+        links["public_rsvp_url"] = tokens.absolute_url(reverse("event-rsvp", args=[post.slug]))
+    if interest.takes_interest(post):
+        links["interest_url"] = f"{POST_LINK_MARK}interest_{post.pk}%%"
+    return links
 
 
 def render_body(
@@ -202,14 +224,15 @@ def personalise(
     unsubscribe = tokens.unsubscribe_url(subscriber.pk)
     preferences = tokens.preferences_url(subscriber.pk)
     name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    html, text = _post_links(body.html, subscriber.pk), _post_links(body.text, subscriber.pk)
     html = (
-        tracking.personalise_html(body.html, delivery_id=delivery_id)
+        tracking.personalise_html(html, delivery_id=delivery_id)
         .replace(FIRST_NAME, escape(name))
         .replace(UNSUBSCRIBE_URL, unsubscribe)
         .replace(PREFERENCES_URL, preferences)
     )
     text = (
-        body.text.replace(FIRST_NAME, name)
+        text.replace(FIRST_NAME, name)
         .replace(UNSUBSCRIBE_URL, unsubscribe)
         .replace(PREFERENCES_URL, preferences)
     )
@@ -219,6 +242,14 @@ def personalise(
         text=text,
         unsubscribe_url=unsubscribe,
         preferences_url=preferences,
+    )
+
+
+def _post_links(content: str, subscriber_id: int) -> str:
+    if POST_LINK_MARK not in content:
+        return content
+    return _POST_LINK.sub(
+        lambda match: tokens.post_link(match[1], subscriber_id, int(match[2])), content
     )
 
 
