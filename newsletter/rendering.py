@@ -118,8 +118,12 @@ def campaign_sections(campaign: Campaign, topic_slugs: frozenset[str] | None) ->
     Sections come in the order of their first post in the campaign; a section exists only for a
     topic that is both the reader's and in the campaign's audience.
     """
+    from .event_reminders import is_reminder
+
     audience = {topic.slug for topic in campaign.topics.all()}
-    wanted = audience if topic_slugs is None else audience & set(topic_slugs)
+    # A reminder goes to the event's "yes" list, whatever topics each of them chose.
+    everything = topic_slugs is None or is_reminder(campaign)
+    wanted = audience if everything else audience & set(topic_slugs)
     sections: dict[str, Section] = {}
     items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
         "post__references"

@@ -1,5 +1,5 @@
 """The emails an RSVP sends: its confirmation (with the event's .ics for a "yes"), a waitlisted
-reader's promotion, and a visitor's link. Through emails.make_message, like every transactional
+reader's promotion, a visitor's link and a visitor's day-before reminder. Through emails.make_message, like every transactional
 email; never to a suppressed address (bounced, complained, erased)."""
 
 from datetime import timedelta
@@ -24,6 +24,8 @@ def send(rsvp: Rsvp, kind: str) -> bool:
         return False
     if kind == "link" and not _claim_link(rsvp):
         return False
+    if kind == "reminder" and rsvp.answer != Rsvp.Answer.YES:
+        return False  # changed their mind since the reminder was queued
     post = rsvp.post
     reader = Reader(subscriber_id=rsvp.subscriber_id, rsvp_id=rsvp.pk)
     context = {

@@ -12,9 +12,11 @@ DATABASE_RETRIES = 35
 @shared_task
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
-    from . import delivery, digests
+    from . import delivery, digests, event_reminders
 
     digests.run_due_schedules()
+    event_reminders.schedule_due_reminders()
+    event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
     delivery.sweep_expired_leases()
     delivery.finish_campaigns()
