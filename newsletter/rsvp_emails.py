@@ -1,6 +1,7 @@
 """The emails an RSVP sends: its confirmation (with the event's .ics for a "yes"), a waitlisted
-reader's promotion, a visitor's link and a visitor's day-before reminder. Through emails.make_message, like every transactional
-email; never to a suppressed address (bounced, complained, erased)."""
+reader's promotion, a visitor's link and a visitor's day-before reminder. Through
+emails.make_message, like every transactional email; never to a suppressed address (bounced,
+complained, erased)."""
 
 from datetime import timedelta
 
