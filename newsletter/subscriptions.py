@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import rsvp
 from .addresses import clean_name, normalise_email, suppression_hash
 from .emails import make_message
 from .models import Subscriber, Suppression, Topic, WebhookEvent
@@ -182,6 +183,7 @@ def erase(*, subscriber_id: int) -> bool:
         )
         # ESP events name the recipient; the event stays (it is what makes webhooks idempotent).
         WebhookEvent.objects.filter(recipient__iexact=subscriber.email).update(recipient="")
+        rsvp.forget_subscriber(subscriber_id=subscriber.pk)  # frees their places for the waitlist
         subscriber.delete()
     return True
 
@@ -231,6 +233,7 @@ def export_data(subscriber: Subscriber) -> dict:
             }
             for delivery in subscriber.deliveries.select_related("campaign").order_by("id")
         ],
+        **rsvp.personal_data(subscriber),
     }
 
 

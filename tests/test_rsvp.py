@@ -1,0 +1,377 @@
+"""RSVPs: a reader answers an event from their email, as they would, and staff get true lists."""
+
+import json
+import re
+import threading
+from datetime import timedelta
+
+import icalendar
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from newsletter import rendering, rsvp, subscriptions
+from newsletter.models import Rsvp, Subscriber
+from newsletter.tokens import make_post_token, make_token
+
+from .factories import CampaignFactory, SubscriberFactory, event_taking_rsvps
+
+YES, NO, WAITLIST = Rsvp.Answer.YES, Rsvp.Answer.NO, Rsvp.Answer.WAITLIST
+
+
+@pytest.fixture
+def reader(topics):
+    return SubscriberFactory(
+        email="rita@example.org", first_name="Rita", active=True, topics=[topics["events"]]
+    )
+
+
+@pytest.fixture
+def event(topics):
+    return event_taking_rsvps(topics["events"], title="Walk for research", slug="walk")
+
+
+def links_in_email(campaign, subscriber) -> dict[str, str]:
+    """The reader's "I'll be there" and "Can't make it" links, from the HTML part they get."""
+    body = rendering.render_body(campaign, frozenset({"events"}))
+    html = rendering.personalise(body, subscriber).html
+    found = dict(
+        (label, href)
+        for href, label in re.findall(r'<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>', html)
+    )
+    return {"yes": found["I'll be there"], "no": found["Can't make it"]}
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("http://127.0.0.1:8000").removeprefix("https://engage.example.org")
+
+
+def answer_table() -> list[tuple]:
+    return list(Rsvp.objects.order_by("id").values_list("post_id", "subscriber_id", "answer"))
+
+
+def test_a_reader_answers_from_the_email_and_changes_their_mind(
+    client, reader, event, topics, sink, django_capture_on_commit_callbacks
+):
+    campaign = CampaignFactory(posts=[event], topics=[topics["events"]])
+    links = links_in_email(campaign, reader)
+
+    # A mail scanner, or the reader, opening the link records nothing: one button to press.
+    page = client.get(path_of(links["yes"]))
+    assert page.status_code == 200
+    assert page.content.decode().count("<button") == 1
+    assert "I'll be there" in page.content.decode()
+    assert answer_table() == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(path_of(links["yes"]), {"answer": "yes"})
+    assert done.status_code == 200
+    assert "See you there" in done.content.decode()
+    assert answer_table() == [(event.pk, reader.pk, YES)]
+
+    # Pressing again (a double click, a reload) changes nothing and sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(path_of(links["yes"]), {"answer": "yes"})
+    assert again.status_code == 200
+    assert answer_table() == [(event.pk, reader.pk, YES)]
+    assert len(sink.received) == 1
+
+    # The same email's other link changes the answer.
+    assert client.get(path_of(links["no"])).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path_of(links["no"]), {"answer": "no"})
+    assert answer_table() == [(event.pk, reader.pk, NO)]
+    assert len(sink.received) == 2
+
+
+def test_the_confirmation_carries_the_event_as_a_valid_ics(
+    client, reader, event, sink, django_capture_on_commit_callbacks
+):
+    url = rsvp.rsvp_url(rsvp.Reader(subscriber_id=reader.pk), event.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path_of(url), {"answer": "yes"})
+
+    [received] = sink.received
+    message = received.message
+    assert received.rcpt_tos == ["rita@example.org"]
+    assert message["Subject"] == "You're going to Walk for research"
+    assert "you're going to Walk for research" in message.get_body(("plain",)).get_content()
+    assert "You're going" in message.get_body(("html",)).get_content()
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename() == "walk.ics"
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    [vevent] = calendar.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Walk for research"
+    assert vevent["DTSTART"].dt == event.starts_at
+    assert str(vevent["LOCATION"]) == "Community Hall, Leeds"
+
+
+def test_a_forged_token_is_refused_and_nothing_is_stored(client, reader, event):
+    token = make_post_token("rsvp", reader.pk, event.pk)
+    forged = token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+
+    response = client.post(f"/rsvp/{forged}/", {"answer": "yes"})
+
+    assert response.status_code == 400
+    assert answer_table() == []
+
+
+def test_a_token_for_one_event_cannot_answer_another(client, reader, event, topics):
+    other = event_taking_rsvps(topics["events"], slug="gala")
+    token = make_post_token("rsvp", reader.pk, event.pk)
+    for_other = token.replace(f"{reader.pk}:{event.pk}:", f"{reader.pk}:{other.pk}:", 1)
+
+    response = client.post(f"/rsvp/{for_other}/", {"answer": "yes"})
+
+    assert response.status_code == 400
+    assert answer_table() == []
+
+
+@pytest.mark.parametrize("purpose", ["unsubscribe", "preferences"])
+def test_another_purposes_token_is_refused(client, reader, event, purpose):
+    response = client.post(f"/rsvp/{make_token(purpose, reader.pk)}/", {"answer": "yes"})
+
+    assert response.status_code == 400
+    assert answer_table() == []
+
+
+def test_a_bad_answer_gets_400_and_stores_nothing(client, reader, event):
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(subscriber_id=reader.pk), event.pk))
+
+    response = client.post(url, {"answer": "maybe"})
+
+    assert response.status_code == 400
+    assert "Choose" in response.content.decode()
+    assert answer_table() == []
+
+
+def test_after_the_deadline_answers_are_closed(client, reader, event):
+    event.engagement.rsvp_deadline = timezone.now() - timedelta(minutes=1)
+    event.engagement.save()
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(subscriber_id=reader.pk), event.pk))
+
+    assert client.get(url).status_code == 410
+    response = client.post(url, {"answer": "yes"})
+
+    assert response.status_code == 410
+    assert "closed" in response.content.decode()
+    assert answer_table() == []
+
+
+def test_a_full_event_puts_the_next_reader_on_the_waitlist_and_promotes_them(
+    topics, sink, django_capture_on_commit_callbacks
+):
+    event = event_taking_rsvps(topics["events"], capacity=1, title="Tea party")
+    first, second = SubscriberFactory.create_batch(2, active=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=first.pk), post_id=event.pk, answer=YES)
+        waiting = rsvp.rsvp_answer(
+            reader=rsvp.Reader(subscriber_id=second.pk), post_id=event.pk, answer=YES
+        )
+    assert waiting.answer == WAITLIST
+    assert rsvp.counts(event)["places_left"] == 0
+    sink.reset()
+
+    # The first one can't come after all: the place goes to the first on the waitlist, by email.
+    with django_capture_on_commit_callbacks(execute=True):
+        rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=first.pk), post_id=event.pk, answer=NO)
+
+    assert dict(Rsvp.objects.values_list("subscriber_id", "answer")) == {
+        first.pk: NO,
+        second.pk: YES,
+    }
+    told = {r.rcpt_tos[0]: r.message["Subject"] for r in sink.received}
+    assert told[second.email] == "A place has opened: you're going to Tea party"
+
+
+def test_a_full_event_without_a_waitlist_says_so_and_stores_nothing(client, topics):
+    event = event_taking_rsvps(topics["events"], capacity=1, waitlist=False)
+    first, second = SubscriberFactory.create_batch(2, active=True)
+    rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=first.pk), post_id=event.pk, answer=YES)
+    before = answer_table()
+
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(subscriber_id=second.pk), event.pk))
+    response = client.post(url, {"answer": "yes"})
+
+    assert response.status_code == 409
+    assert "full" in response.content.decode()
+    assert answer_table() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_readers_racing_for_the_last_place_one_gets_it(topics, settings):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    event = event_taking_rsvps(topics["events"], capacity=3)
+    readers = SubscriberFactory.create_batch(8, active=True)
+    start = threading.Barrier(len(readers))
+    errors = []
+
+    def answer_yes(subscriber):
+        try:
+            start.wait()  # every transaction starts at once, each on its own connection
+            rsvp.rsvp_answer(
+                reader=rsvp.Reader(subscriber_id=subscriber.pk), post_id=event.pk, answer=YES
+            )
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=answer_yes, args=[r]) for r in readers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    answers = list(Rsvp.objects.filter(post=event).values_list("answer", flat=True))
+    assert sorted(answers) == [WAITLIST] * 5 + [YES] * 3
+    waitlist = Rsvp.objects.filter(post=event, answer=WAITLIST).order_by("waitlisted_at", "id")
+    # A place freed now goes to the first who joined the waitlist, and to no one else.
+    leaving = Rsvp.objects.filter(post=event, answer=YES).first()
+    first_waiting = waitlist.first().subscriber_id
+    rsvp.rsvp_answer(
+        reader=rsvp.Reader(subscriber_id=leaving.subscriber_id), post_id=event.pk, answer=NO
+    )
+    assert Rsvp.objects.get(post=event, subscriber_id=first_waiting).answer == YES
+    assert Rsvp.objects.filter(post=event, answer=YES).count() == 3
+
+
+def test_the_export_holds_rsvps_and_erasure_deletes_them_and_frees_the_place(
+    client, topics, reader, sink, django_capture_on_commit_callbacks
+):
+    event = event_taking_rsvps(topics["events"], capacity=1, title="Quiz night")
+    waiting = SubscriberFactory(active=True)
+    rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=reader.pk), post_id=event.pk, answer=YES)
+    rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=waiting.pk), post_id=event.pk, answer=YES)
+    page = f"/preferences/{make_token('preferences', reader.pk)}/"
+
+    data = json.loads(client.post(page, {"action": "export"}).content)
+    assert data["rsvps"] == [
+        {
+            "event": "Quiz night",
+            "answer": "yes",
+            "answered_at": data["rsvps"][0]["answered_at"],
+            "checked_in_at": None,
+        }
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(page, {"action": "erase-confirmed"})
+
+    assert not Subscriber.objects.filter(pk=reader.pk).exists()
+    assert list(Rsvp.objects.values_list("subscriber_id", "answer")) == [(waiting.pk, YES)]
+    assert [r.rcpt_tos for r in sink.received] == [[waiting.email]]
+
+
+def test_the_archive_offers_the_public_page_not_a_readers_link(client, topics, event):
+    campaign = CampaignFactory(posts=[event], topics=[topics["events"]], status="sent")
+
+    html = client.get(f"/archive/{campaign.slug}/").content.decode()
+
+    assert "/events/walk/rsvp/" in html
+    assert "/rsvp/" not in html.replace("/events/walk/rsvp/", "")
+    assert "%%ENGAGE" not in html
+
+
+def test_the_text_part_carries_the_same_links(reader, event, topics):
+    campaign = CampaignFactory(posts=[event], topics=[topics["events"]])
+    body = rendering.render_body(campaign, frozenset({"events"}))
+
+    text = rendering.personalise(body, reader).text
+
+    yes = rsvp.rsvp_url(rsvp.Reader(subscriber_id=reader.pk), event.pk, "yes")
+    assert f"I'll be there: {yes}" in text
+    assert "%%ENGAGE" not in text
+
+
+def test_a_post_without_rsvps_has_no_buttons(reader, topics):
+    from .factories import PostFactory
+
+    campaign = CampaignFactory(
+        posts=[PostFactory(topic=topics["events"])], topics=[topics["events"]]
+    )
+    body = rendering.render_body(campaign, frozenset({"events"}))
+
+    assert "I'll be there" not in body.html and "I'll be there" not in body.text
+
+
+# --- Visitors who are not subscribers --------------------------------------------------------
+
+
+def test_a_visitor_answers_from_the_event_page_through_an_emailed_link(
+    client, event, sink, django_capture_on_commit_callbacks
+):
+    assert client.get("/events/walk/rsvp/").status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/events/walk/rsvp/", {"email": "Guest@Example.org", "first_name": "Gus"}
+        )
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    # Nothing counts until the visitor uses the link.
+    assert rsvp.counts(event)[YES] == 0
+    [link_email] = sink.received
+    assert link_email.rcpt_tos == ["guest@example.org"]
+    yes_link = re.search(
+        r"I'll be there: (\S+)", link_email.message.get_body(("plain",)).get_content()
+    )[1]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path_of(yes_link), {"answer": "yes"})
+
+    assert list(Rsvp.objects.values_list("email", "subscriber_id", "answer")) == [
+        ("guest@example.org", None, YES)
+    ]
+    # Answering did not subscribe them to anything.
+    assert not Subscriber.objects.exists()
+    assert sink.received[-1].message["Subject"] == "You're going to Walk for research"
+
+
+def test_a_visitor_who_ticks_join_gets_the_usual_double_opt_in(
+    client, event, sink, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/events/walk/rsvp/", {"email": "joiner@example.org", "join": "on"})
+    visitor = Rsvp.objects.get(email="joiner@example.org")
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(rsvp_id=visitor.pk), event.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"answer": "yes"})
+
+    subscriber = Subscriber.objects.get(email="joiner@example.org")
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert [t.slug for t in subscriber.topics.all()] == ["events"]
+    subjects = [r.message["Subject"] for r in sink.received]
+    assert any(subject.startswith("Please confirm") for subject in subjects)
+
+
+def test_the_event_page_refuses_a_bad_address_with_a_field_error(client, event):
+    response = client.post("/events/walk/rsvp/", {"email": "not an address"})
+
+    assert response.status_code == 400
+    assert "Enter a valid email address." in response.content.decode()
+    assert not Rsvp.objects.exists()
+
+
+def test_asking_twice_for_the_link_sends_one_email(
+    client, event, sink, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post("/events/walk/rsvp/", {"email": "guest@example.org"})
+
+    assert len(sink.received) == 1
+
+
+def test_a_subscriber_unknown_since_gets_404_and_nothing_is_stored(client, reader, event):
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(subscriber_id=reader.pk), event.pk))
+    subscriptions.erase(subscriber_id=reader.pk)
+
+    response = client.post(url, {"answer": "yes"})
+
+    assert response.status_code == 404
+    assert answer_table() == []
