@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from .. import campaigns, digests, rendering, tasks
 from ..models import Campaign, CampaignPost, DigestSchedule, Post, Reference, Subscriber, Topic
 from . import deliveries
+from .events import PostEngagementInline
 
 Status = Campaign.Status
 MAX_TEST_ADDRESSES = 5
@@ -76,7 +77,7 @@ class PostAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "published_at"
-    inlines = [ReferenceInline]
+    inlines = [ReferenceInline, PostEngagementInline]
     fieldsets = [
         (None, {"fields": ["kind", "title", "slug", "topic", "status", "published_at"]}),
         ("Content", {"fields": ["summary", "body", "url", "image_url", "image_alt"]}),
