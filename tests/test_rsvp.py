@@ -375,3 +375,38 @@ def test_a_subscriber_unknown_since_gets_404_and_nothing_is_stored(client, reade
 
     assert response.status_code == 404
     assert answer_table() == []
+
+
+# --- The campaign report ---------------------------------------------------------------------
+
+
+def test_the_campaign_report_shows_answers_per_post_beside_clicks(client, topics):
+    from django.contrib.auth.models import User
+
+    from newsletter import interest, reports
+    from newsletter.models import Click, Post, PostEngagement
+
+    from . import ledger
+
+    event = event_taking_rsvps(topics["events"], capacity=1, title="Gala")
+    call = ledger.post(topics["events"], kind=Post.Kind.GET_INVOLVED, title="Help at the gala")
+    PostEngagement.objects.create(post=call, count_me_in=True)
+    campaign = ledger.campaign(topics["events"], posts=[event, call], started_at=timezone.now())
+    ann, bob, outsider = (ledger.subscriber() for _ in range(3))
+    for person in (ann, bob):
+        row = ledger.delivery(campaign, person)
+    Click.objects.create(delivery=row, post=event, url=event.url)
+    for person in (ann, bob, outsider):
+        rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=person.pk), post_id=event.pk, answer=YES)
+    interest.count_me_in(subscriber_id=ann.pk, post=call)
+
+    answers = reports.campaign_post_answers(campaign_id=campaign.pk)
+
+    # The outsider answered too, but did not get this campaign.
+    assert [(a.post_title, a.clicked, a.yes, a.waitlist, a.count_me_in) for a in answers] == [
+        ("Gala", 1, 1, 1, 0),
+        ("Help at the gala", 0, 0, 0, 1),
+    ]
+    client.force_login(User.objects.create_superuser("boss", "boss@example.org", "pw"))
+    html = client.get(f"/admin/newsletter/campaignreport/{campaign.pk}/change/").content.decode()
+    assert "<td>Gala</td><td>1</td><td>1</td><td>0</td><td>1</td><td>0</td>" in html
