@@ -410,3 +410,88 @@ def test_the_campaign_report_shows_answers_per_post_beside_clicks(client, topics
     client.force_login(User.objects.create_superuser("boss", "boss@example.org", "pw"))
     html = client.get(f"/admin/newsletter/campaignreport/{campaign.pk}/change/").content.decode()
     assert "<td>Gala</td><td>1</td><td>1</td><td>0</td><td>1</td><td>0</td>" in html
+
+
+# --- The day-before reminder -----------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_day_before_each_yes_gets_one_reminder_through_a_real_worker(
+    topics, sink, start_worker
+):
+    import time_machine
+
+    from newsletter import tasks
+    from newsletter.models import Campaign, EventReminder
+
+    from .campaign_runs import per_recipient, tick_until_sent
+
+    start_worker()
+    now = timezone.now()
+    event = event_taking_rsvps(topics["events"], capacity=3, title="Picnic")
+    event.starts_at = now + timedelta(hours=23)  # so the reminder is due an hour ago
+    event.save()
+    events_reader = SubscriberFactory(active=True, topics=[topics["events"]])
+    news_reader = SubscriberFactory(active=True, topics=[topics["news"]])  # yes, other topics
+    leaver = SubscriberFactory(active=True, topics=[topics["events"]])
+    declined = SubscriberFactory(active=True, topics=[topics["events"]])
+    waiting = SubscriberFactory(active=True, topics=[topics["events"]])
+    for person, answer in [
+        (events_reader, YES),
+        (news_reader, YES),
+        (leaver, YES),
+        (declined, NO),
+        (waiting, YES),
+    ]:
+        rsvp.rsvp_answer(
+            reader=rsvp.Reader(subscriber_id=person.pk), post_id=event.pk, answer=answer
+        )
+    subscriptions.unsubscribe(subscriber_id=leaver.pk)  # unsubscribed from everything
+    sink.wait_for(5)  # the five confirmations, sent by the worker
+    sink.reset()
+
+    with time_machine.travel(now - timedelta(days=3), tick=False):
+        tasks.tick()  # four days before: too early to plan a reminder
+    assert not EventReminder.objects.exists()
+
+    with time_machine.travel(now - timedelta(hours=36), tick=False):
+        tasks.tick()  # two and a half days before: planned, not yet due
+        tasks.tick()  # a second tick plans nothing more
+    [reminder] = EventReminder.objects.all()
+    campaign = reminder.campaign
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaign.scheduled_at == event.starts_at - timedelta(days=1)
+    assert sink.received == []
+
+    tick_until_sent(campaign)  # the day before, for real: the worker sends it
+    for _ in range(3):
+        tasks.tick()
+
+    assert per_recipient(sink.received) == {events_reader.email: 1, news_reader.email: 1}
+    assert EventReminder.objects.count() == 1
+    message = sink.received[0].message
+    assert message["Subject"] == "Tomorrow: Picnic"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    html = message.get_body(("html",)).get_content()
+    assert "Can't make it" in html and "/rsvp/" in html
+
+
+def test_a_visitor_who_said_yes_gets_one_reminder_the_day_before(
+    client, event, sink, django_capture_on_commit_callbacks
+):
+    import time_machine
+
+    from newsletter import event_reminders
+
+    Rsvp.objects.create(post=event, email="guest@example.org", answer=YES)
+    Rsvp.objects.create(post=event, email="nope@example.org", answer=NO)
+
+    with time_machine.travel(event.starts_at - timedelta(days=2), tick=False):
+        assert event_reminders.send_guest_reminders() == 0
+    with time_machine.travel(event.starts_at - timedelta(hours=20), tick=False):
+        assert event_reminders.send_guest_reminders() == 1
+        assert event_reminders.send_guest_reminders() == 0
+
+    assert [r.rcpt_tos for r in sink.received] == [["guest@example.org"]]
+    assert sink.received[0].message["Subject"] == "Tomorrow: Walk for research"
