@@ -495,3 +495,21 @@ def test_a_visitor_who_said_yes_gets_one_reminder_the_day_before(
 
     assert [r.rcpt_tos for r in sink.received] == [["guest@example.org"]]
     assert sink.received[0].message["Subject"] == "Tomorrow: Walk for research"
+
+
+def test_the_planned_reminder_is_in_the_campaign_list_for_staff(client, event, reader):
+    import time_machine
+    from django.contrib.auth.models import User
+
+    from newsletter import event_reminders
+
+    rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=reader.pk), post_id=event.pk, answer=YES)
+    with time_machine.travel(event.starts_at - timedelta(days=2, hours=12), tick=False):
+        assert event_reminders.schedule_due_reminders() == 1
+    client.force_login(User.objects.create_superuser("boss", "boss@example.org", "pw"))
+
+    listing = client.get("/admin/newsletter/campaign/").content.decode()
+
+    assert "Tomorrow: Walk for research" in listing
+    # Reminders are for attendees: the public archive does not list them.
+    assert "Tomorrow" not in client.get("/archive/").content.decode()
