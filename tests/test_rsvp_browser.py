@@ -145,3 +145,25 @@ def test_the_event_form_with_its_errors_has_no_serious_accessibility_violations(
     axe_page.get_by_text("Please correct the highlighted fields.").wait_for()
 
     assert violations(axe_page) == []
+
+
+def test_an_email_with_the_buttons_has_no_serious_accessibility_violations(
+    topics,
+    axe_page,  # noqa: F811
+):
+    from newsletter import rendering
+
+    event = event_taking_rsvps(topics["events"], title="Quiz night")
+    call = PostFactory(kind=Post.Kind.GET_INVOLVED, topic=topics["get-involved"], title="Bake")
+    PostEngagement.objects.create(post=call, count_me_in=True)
+    reader = SubscriberFactory(active=True)
+    campaign = CampaignFactory(
+        posts=[event, call], topics=[topics["events"], topics["get-involved"]]
+    )
+    body = rendering.render_body(campaign, frozenset({"events", "get-involved"}))
+    html = rendering.personalise(body, reader).html
+    assert "I'll be there" in html and "Count me in" in html
+
+    axe_page.set_content(html)
+
+    assert violations(axe_page) == []
