@@ -132,3 +132,34 @@ def test_staff_without_post_access_see_nothing(client, event):
 
     assert client.get(reverse("admin:newsletter_eventattendance_changelist")).status_code == 403
     assert client.get(page(event)).status_code == 403
+
+
+def test_staff_set_an_event_to_take_rsvps_on_the_posts_page(client, topics):
+    from newsletter.models import Post
+
+    staff_with(client, "add_post", "view_post", "add_postengagement")
+    response = client.post(
+        reverse("admin:newsletter_post_add"),
+        {
+            "kind": Post.Kind.EVENT,
+            "title": "Walk",
+            "slug": "walk",
+            "topic": topics["events"].pk,
+            "status": Post.Status.PUBLISHED,
+            "starts_at_0": "2030-06-01",
+            "starts_at_1": "10:00",
+            "timezone": "Europe/London",
+            "references-TOTAL_FORMS": "0",
+            "references-INITIAL_FORMS": "0",
+            "engagement-TOTAL_FORMS": "1",
+            "engagement-INITIAL_FORMS": "0",
+            "engagement-0-takes_rsvps": "on",
+            "engagement-0-capacity": "40",
+            "engagement-0-waitlist": "on",
+        },
+    )
+
+    assert response.status_code == 302, response.context["errors"]
+    post = Post.objects.get(slug="walk")
+    assert (post.engagement.takes_rsvps, post.engagement.capacity) == (True, 40)
+    assert rsvp.takes_answers(post)
