@@ -9,7 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import calendar, rendering
-from .emails import display_address, make_message
+from .emails import make_message
+from .messages import display_address
 from .models import Rsvp, Subscriber
 from .subscriptions import is_suppressed
 
