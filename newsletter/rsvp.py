@@ -189,6 +189,19 @@ def promote_from_waitlist(engagement: PostEngagement) -> list[int]:
     return promoted
 
 
+def fill_open_places() -> int:
+    """Promote waiting readers wherever places are free (staff raised the capacity); beat runs
+    it. The number promoted."""
+    waiting = Rsvp.objects.filter(answer=Answer.WAITLIST).values("post_id")
+    promoted = 0
+    events = PostEngagement.objects.filter(post_id__in=waiting, post__starts_at__gt=timezone.now())
+    for post_id in events.values_list("post_id", flat=True):
+        with transaction.atomic():
+            engagement = PostEngagement.objects.select_for_update().get(post_id=post_id)
+            promoted += len(promote_from_waitlist(engagement))
+    return promoted
+
+
 def _join_list(rsvp: Rsvp) -> None:
     """A visitor who ticked "join": the usual double opt-in signup, for the event's topic."""
     from .subscriptions import subscribe

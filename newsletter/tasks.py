@@ -12,9 +12,10 @@ DATABASE_RETRIES = 35
 @shared_task
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
-    from . import delivery, digests, event_reminders
+    from . import delivery, digests, event_reminders, rsvp
 
     digests.run_due_schedules()
+    rsvp.fill_open_places()
     event_reminders.schedule_due_reminders()
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()

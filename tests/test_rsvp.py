@@ -518,3 +518,26 @@ def test_the_planned_reminder_is_in_the_campaign_list_for_staff(client, event, r
         status=Campaign.Status.SENT, finished_at=timezone.now()
     )
     assert "Tomorrow" not in client.get("/archive/").content.decode()
+
+
+def test_raising_the_capacity_gives_the_new_places_to_the_waitlist_in_order(
+    topics, sink, django_capture_on_commit_callbacks
+):
+    from newsletter import tasks
+
+    event = event_taking_rsvps(topics["events"], capacity=1, title="Concert")
+    first, second, third = SubscriberFactory.create_batch(3, active=True)
+    for person in (first, second, third):
+        rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=person.pk), post_id=event.pk, answer=YES)
+    event.engagement.capacity = 2
+    event.engagement.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.tick()
+
+    assert dict(Rsvp.objects.values_list("subscriber_id", "answer")) == {
+        first.pk: YES,
+        second.pk: YES,
+        third.pk: WAITLIST,
+    }
+    assert [r.rcpt_tos for r in sink.received] == [[second.email]]
