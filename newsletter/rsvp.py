@@ -12,7 +12,6 @@ Decisions (the issue leaves them open):
 - Answers are taken until the RSVP deadline, or the event's start when there is none.
 """
 
-import csv
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,8 +25,6 @@ from .addresses import clean_name, normalise_email
 from .models import Post, PostEngagement, Rsvp, Subscriber
 
 Answer = Rsvp.Answer
-PLACES = [Answer.YES]
-ANSWERED = [Answer.YES, Answer.NO, Answer.WAITLIST]
 
 
 class Refusal(StrEnum):
@@ -262,61 +259,11 @@ def send_email(*, rsvp_id: int, kind: str) -> bool:
     return rsvp_emails.send(rsvp, kind)
 
 
-# --- Staff -----------------------------------------------------------------------------------
-
-
-def attendees(post: Post, search: str = ""):
-    rows = (
-        Rsvp.objects.filter(post=post, answer__in=ANSWERED)
-        .select_related("subscriber")
-        .order_by("answer", "waitlisted_at", "id")
-    )
-    if search:
-        rows = rows.filter(
-            Q(email__icontains=search)
-            | Q(name__icontains=search)
-            | Q(subscriber__email__icontains=search)
-            | Q(subscriber__first_name__icontains=search)
-        )
-    return rows
-
-
-def check_in(*, rsvp_id: int, present: bool) -> bool:
-    """Tick (or untick) a "yes" at the door; True when the row changed."""
-    rows = Rsvp.objects.filter(pk=rsvp_id, answer=Answer.YES)
-    if present:
-        return bool(rows.filter(checked_in_at=None).update(checked_in_at=timezone.now()))
-    return bool(rows.exclude(checked_in_at=None).update(checked_in_at=None))
-
-
-ATTENDEE_FIELDS = ["email", "name", "answer", "answered_at", "waitlisted_at", "checked_in_at"]
-
-
-def write_attendees_csv(post: Post, out, search: str = "") -> int:
-    from .subscriptions import _spreadsheet_safe
-
-    writer = csv.writer(out)
-    writer.writerow(ATTENDEE_FIELDS)
-    count = 0
-    for rsvp in attendees(post, search).iterator(2000):
-        row = [
-            rsvp.address,
-            rsvp.display_name,
-            rsvp.answer,
-            _iso(rsvp.answered_at),
-            _iso(rsvp.waitlisted_at),
-            _iso(rsvp.checked_in_at),
-        ]
-        writer.writerow([_spreadsheet_safe(value) for value in row])
-        count += 1
-    return count
+# --- The subscriber's own data ---------------------------------------------------------------
 
 
 def _iso(value) -> str:
     return value.isoformat() if value else ""
-
-
-# --- The subscriber's own data ---------------------------------------------------------------
 
 
 def personal_data(subscriber: Subscriber) -> dict:

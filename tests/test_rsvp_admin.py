@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from newsletter import rsvp
+from newsletter import attendance, rsvp
 from newsletter.models import Rsvp
 
 from .factories import SubscriberFactory, event_taking_rsvps
@@ -71,7 +71,7 @@ def test_the_csv_export_is_formula_safe(client, event):
     response = client.get(page(event, "csv"))
 
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == rsvp.ATTENDEE_FIELDS
+    assert rows[0] == attendance.ATTENDEE_FIELDS
     by_email = {row[0]: row for row in rows[1:]}
     assert set(by_email) == {
         "ann@example.org",

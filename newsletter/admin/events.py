@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from .. import interest, rsvp
+from .. import attendance, interest, rsvp
 from ..models import EventAttendance, InvolvementInterest, Post, PostEngagement
 from .readonly import ReadOnlyAdmin
 
@@ -132,7 +132,7 @@ class EventAttendanceAdmin(_EngagementListAdmin):
             "counts": rsvp.counts(post),
             "may_see_people": may_see_people,
             "search": search,
-            "attendees": list(rsvp.attendees(post, search)[:1000]) if may_see_people else [],
+            "attendees": list(attendance.attendees(post, search)[:1000]) if may_see_people else [],
             "csv_url": reverse("admin:newsletter_eventattendance_csv", args=[post.pk]),
             "checkin_url": reverse("admin:newsletter_eventattendance_checkin", args=[post.pk]),
         }
@@ -143,7 +143,7 @@ class EventAttendanceAdmin(_EngagementListAdmin):
         _require(request, SUBSCRIBER_DATA_PERMISSION)
         post = self._post(request, object_id)
         response = self._csv_response(f"attendees-{post.slug}"[:80])
-        rsvp.write_attendees_csv(post, response, request.GET.get("q", "").strip())
+        attendance.write_attendees_csv(post, response, request.GET.get("q", "").strip())
         return response
 
     def check_in_view(self, request, object_id):
@@ -158,8 +158,8 @@ class EventAttendanceAdmin(_EngagementListAdmin):
             "opts": self.opts,
             "original": post,
             "post": post,
-            "attendees": rsvp.attendees(post).filter(answer=rsvp.Answer.YES),
-            "arrived": rsvp.attendees(post).filter(checked_in_at__isnull=False).count(),
+            "attendees": attendance.attendees(post).filter(answer=rsvp.Answer.YES),
+            "arrived": attendance.attendees(post).filter(checked_in_at__isnull=False).count(),
         }
         return TemplateResponse(request, "admin/newsletter/eventattendance/checkin.html", context)
 
@@ -172,7 +172,7 @@ class EventAttendanceAdmin(_EngagementListAdmin):
         present = request.POST.get("present") == "1"
         if not post.rsvps.filter(pk=rsvp_id, answer=rsvp.Answer.YES).exists():
             return HttpResponse("That person has no place at this event.", status=400)
-        rsvp.check_in(rsvp_id=rsvp_id, present=present)
+        attendance.check_in(rsvp_id=rsvp_id, present=present)
         url = reverse("admin:newsletter_eventattendance_checkin", args=[post.pk])
         return HttpResponseRedirect(f"{url}#rsvp-{rsvp_id}")
 
