@@ -233,7 +233,7 @@ def personalise(
     unsubscribe = tokens.unsubscribe_url(subscriber.pk)
     preferences = tokens.preferences_url(subscriber.pk)
     name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
-    html, text = _post_links(body.html, subscriber.pk), _post_links(body.text, subscriber.pk)
+    html, text = _post_links(body, subscriber.pk)
     html = (
         tracking.personalise_html(html, delivery_id=delivery_id)
         .replace(FIRST_NAME, escape(name))
@@ -254,9 +254,16 @@ def personalise(
     )
 
 
-def _post_links(content: str, subscriber_id: int) -> str:
-    if POST_LINK_MARK not in content:
-        return content
-    return _POST_LINK.sub(
-        lambda match: tokens.post_link(match[1], subscriber_id, int(match[2])), content
-    )
+def _post_links(body: RenderedBody, subscriber_id: int) -> tuple[str, str]:
+    """The reader's own post links put in, each signed once per message (a link appears twice
+    in each part: "I'll be there" and "Can't make it")."""
+    if POST_LINK_MARK not in body.html and POST_LINK_MARK not in body.text:
+        return body.html, body.text
+    links = {}
+
+    def link(match: re.Match) -> str:
+        if match[0] not in links:
+            links[match[0]] = tokens.post_link(match[1], subscriber_id, int(match[2]))
+        return links[match[0]]
+
+    return _POST_LINK.sub(link, body.html), _POST_LINK.sub(link, body.text)

@@ -1,4 +1,4 @@
-"""RSVPs to events: answers, capacity and the waitlist, visitors' RSVPs, emails and check-in.
+"""RSVPs to events: answers, capacity and the waitlist, visitors' RSVPs and their emails.
 
 Decisions (the issue leaves them open):
 - A reader is a subscriber (their link is signed for (subscriber, event)) or a visitor who gave an
