@@ -131,6 +131,14 @@ ORGANISATION_ADDRESS = env.str(
 # The mailbox that receives mailto: unsubscribe requests (List-Unsubscribe's second URI).
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="unsubscribe@engage.example.org")
 LIST_ID = env.str("LIST_ID", default="news.engage.example.org")
+# Mail that comes back (newsletter.inbound). BOUNCE_ADDRESS turns VERP on: each campaign message's
+# envelope sender becomes bounces+<token>@domain. INBOUND_MAILBOX_URL is polled by beat.
+BOUNCE_ADDRESS = env.str("BOUNCE_ADDRESS", default="")
+BOUNCE_TOKEN_MAX_AGE_DAYS = env.int("BOUNCE_TOKEN_MAX_AGE_DAYS", default=90)
+INBOUND_MAILBOX_URL = env.str("INBOUND_MAILBOX_URL", default="")
+INBOUND_POLL_SECONDS = env.float("INBOUND_POLL_SECONDS", default=60.0)
+INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=10 * 1024 * 1024)
+INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=30)
 DKIM_PRIVATE_KEY_PATH = env.str("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
@@ -184,7 +192,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "tick": {"task": "newsletter.tasks.tick", "schedule": env.float("TICK_SECONDS", default=60.0)},
+    "inbound-retention": {"task": "newsletter.tasks.inbound_retention", "schedule": 3600.0},
 }
+if INBOUND_MAILBOX_URL:
+    CELERY_BEAT_SCHEDULE["inbound-poll"] = {
+        "task": "newsletter.tasks.inbound_poll",
+        "schedule": INBOUND_POLL_SECONDS,
+    }
 
 # --- Security --------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -214,4 +228,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # flufl.bounce logs every detector it tries, for every inbound message, at INFO.
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},
 }

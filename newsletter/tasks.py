@@ -114,3 +114,30 @@ def notify_interest(interest_id: int):
     from . import interest
 
     interest.notify_contact(interest_id=interest_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OSError, OperationalError, InterfaceError),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def inbound_poll(self):
+    """Every INBOUND_POLL_SECONDS from beat: the mailbox's new messages, recorded and acted on.
+    A failure half-way (the mailbox or the database away) loses nothing: what was not recorded
+    is not flagged, and the next poll takes it."""
+    from django.conf import settings
+
+    from .inbound import imap
+
+    if settings.INBOUND_MAILBOX_URL:
+        imap.poll(settings.INBOUND_MAILBOX_URL)
+
+
+@shared_task
+def inbound_retention():
+    """Hourly from beat: raw inbound messages older than INBOUND_RETENTION_DAYS lose their bytes."""
+    from .inbound import retention
+
+    retention.forget_raw_messages()

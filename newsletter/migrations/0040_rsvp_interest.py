@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0006_reports_campaignreport'),
+        ('newsletter', '0070_inbound_message'),
     ]
 
     operations = [
