@@ -8,13 +8,14 @@ ahead, so staff see it among the campaigns and can cancel it. Visitors (no subsc
 ledger) get the same day-before email once each, claimed by a conditional UPDATE on their row.
 """
 
+import contextlib
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .campaigns import campaign_schedule, unique_slug
+from .campaigns import IllegalTransition, campaign_cancel, campaign_schedule, unique_slug
 from .models import Campaign, CampaignPost, EventReminder, Post, PostEngagement, Rsvp, Subscriber
 
 REMINDER_LEAD = timedelta(days=1)  # sent this long before the event starts
@@ -59,6 +60,28 @@ def schedule_reminder(*, post_id: int, now: datetime) -> bool:
         EventReminder.objects.create(post=post, campaign=campaign)
         campaign_schedule(campaign=campaign, at=max(now, post.starts_at - REMINDER_LEAD))
     return True
+
+
+def follow_moved_events(now: datetime | None = None) -> int:
+    """A reminder not yet started moves with its event (staff changed the start time); one whose
+    event was unpublished or lost its RSVPs is cancelled. How many changed."""
+    now = now or timezone.now()
+    changed = 0
+    waiting = EventReminder.objects.filter(campaign__status=Campaign.Status.SCHEDULED)
+    for reminder in waiting.select_related("campaign", "post__engagement"):
+        post, campaign = reminder.post, reminder.campaign
+        if post.status != Post.Status.PUBLISHED or not post.engagement.takes_rsvps:
+            with contextlib.suppress(IllegalTransition):  # it started meanwhile
+                campaign_cancel(campaign=campaign)
+                changed += 1
+            continue
+        due = max(now, post.starts_at - REMINDER_LEAD)
+        if campaign.scheduled_at != due and campaign.scheduled_at > now:
+            # Conditional on the status we saw: a tick starting it meanwhile wins.
+            changed += Campaign.objects.filter(
+                pk=campaign.pk, status=Campaign.Status.SCHEDULED
+            ).update(scheduled_at=due, updated_at=now)
+    return changed
 
 
 def is_reminder(campaign: Campaign) -> bool:

@@ -16,6 +16,7 @@ def tick():
 
     digests.run_due_schedules()
     rsvp.fill_open_places()
+    event_reminders.follow_moved_events()
     event_reminders.schedule_due_reminders()
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()

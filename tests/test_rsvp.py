@@ -541,3 +541,25 @@ def test_raising_the_capacity_gives_the_new_places_to_the_waitlist_in_order(
         third.pk: WAITLIST,
     }
     assert [r.rcpt_tos for r in sink.received] == [[second.email]]
+
+
+def test_a_planned_reminder_moves_with_its_event_and_goes_when_the_event_does(event, reader):
+    import time_machine
+
+    from newsletter import event_reminders
+    from newsletter.models import Campaign, Post
+
+    planned_at = event.starts_at - timedelta(days=2, hours=12)
+    with time_machine.travel(planned_at, tick=False):
+        event_reminders.schedule_due_reminders()
+        event.starts_at += timedelta(hours=5)  # staff move the event
+        event.save()
+        assert event_reminders.follow_moved_events() == 1
+        campaign = Campaign.objects.get(event_reminder__post=event)
+        assert campaign.scheduled_at == event.starts_at - timedelta(days=1)
+        assert event_reminders.follow_moved_events() == 0
+
+        Post.objects.filter(pk=event.pk).update(status=Post.Status.DRAFT)  # and withdraw it
+        assert event_reminders.follow_moved_events() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
