@@ -285,6 +285,15 @@ def personal_data(subscriber: Subscriber) -> dict:
     }
 
 
+def forget_visitor(*, rsvp_id: int, post_id: int) -> bool:
+    """A visitor's answer and address deleted at their request, their place given away."""
+    with transaction.atomic():
+        engagement = PostEngagement.objects.select_for_update().get(post_id=post_id)
+        deleted, _ = Rsvp.objects.filter(pk=rsvp_id, post_id=post_id, subscriber=None).delete()
+        promote_from_waitlist(engagement)
+    return bool(deleted)
+
+
 def forget_subscriber(*, subscriber_id: int) -> None:
     """Delete the subscriber's RSVPs and interest (erasure), giving their places away first."""
     from .models import Interest

@@ -17,6 +17,7 @@ from newsletter.tokens import make_post_token, make_token
 from .factories import CampaignFactory, SubscriberFactory, event_taking_rsvps
 
 YES, NO, WAITLIST = Rsvp.Answer.YES, Rsvp.Answer.NO, Rsvp.Answer.WAITLIST
+UNCONFIRMED = Rsvp.Answer.UNCONFIRMED
 
 
 @pytest.fixture
@@ -563,3 +564,43 @@ def test_a_planned_reminder_moves_with_its_event_and_goes_when_the_event_does(ev
         assert event_reminders.follow_moved_events() == 1
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
+
+
+def test_a_visitor_can_have_their_answer_and_address_forgotten(client, topics):
+    event = event_taking_rsvps(topics["events"], capacity=1, slug="fair")
+    visitor = Rsvp.objects.create(post=event, email="guest@example.org", answer=UNCONFIRMED)
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(rsvp_id=visitor.pk), event.pk))
+    client.post(url, {"answer": "yes"})
+    waiting = SubscriberFactory(active=True)
+    rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=waiting.pk), post_id=event.pk, answer=YES)
+
+    page = client.get(url, {"answer": "forget"})
+    assert page.content.decode().count("<button") == 1
+    assert Rsvp.objects.filter(email="guest@example.org").exists()  # a GET forgets nothing
+    response = client.post(url, {"answer": "forget"})
+
+    assert "Your answer is forgotten" in response.content.decode()
+    assert list(Rsvp.objects.values_list("email", "subscriber_id", "answer")) == [
+        ("", waiting.pk, YES)  # the freed place went to the waitlist
+    ]
+
+
+def test_a_subscriber_cannot_use_forget_on_the_rsvp_page(client, reader, event):
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(subscriber_id=reader.pk), event.pk))
+    client.post(url, {"answer": "yes"})
+
+    response = client.post(url, {"answer": "forget"})
+
+    assert response.status_code == 400
+    assert answer_table() == [(event.pk, reader.pk, YES)]
+
+
+def test_a_visitor_can_still_be_forgotten_once_answers_are_closed(client, event):
+    visitor = Rsvp.objects.create(post=event, email="guest@example.org", answer=YES)
+    url = path_of(rsvp.rsvp_url(rsvp.Reader(rsvp_id=visitor.pk), event.pk))
+    event.engagement.rsvp_deadline = timezone.now() - timedelta(minutes=1)
+    event.engagement.save()
+
+    assert client.get(url, {"answer": "forget"}).status_code == 200
+    assert client.post(url, {"answer": "forget"}).status_code == 200
+    assert not Rsvp.objects.exists()

@@ -45,6 +45,9 @@ def answer(request, token):
     if reader.rsvp_id and current is None:
         return _bad_link(request, GONE, status=404)
     context = {"post": post, "current": current, "closes_at": rsvp.closes_at(post)}
+    # A visitor has no preference centre: this page forgets their answer, even once closed.
+    if reader.rsvp_id and "forget" in (request.GET.get("answer"), request.POST.get("answer")):
+        return _forget_visitor(request, current, context)
     if not rsvp.takes_answers(post):
         return render(request, "rsvp/closed.html", context, status=410)
 
@@ -52,6 +55,7 @@ def answer(request, token):
         offered = request.GET.get("answer")
         if offered not in ANSWERS:
             offered = "no" if current and current.answer == rsvp.Answer.YES else "yes"
+        context["visitor"] = bool(reader.rsvp_id)
         return render(request, "rsvp/answer.html", {**context, "offered": offered})
 
     chosen = ANSWERS.get(request.POST.get("answer", ""))
@@ -69,6 +73,13 @@ def answer(request, token):
     except LookupError:
         return _bad_link(request, GONE, status=404)
     return render(request, "rsvp/answered.html", {**context, "current": recorded})
+
+
+def _forget_visitor(request, current, context):
+    if request.method == "GET":
+        return render(request, "rsvp/answer.html", {**context, "offered": "forget"})
+    rsvp.forget_visitor(rsvp_id=current.pk, post_id=current.post_id)
+    return render(request, "rsvp/forgotten.html", context)
 
 
 @never_cache
