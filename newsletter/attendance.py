@@ -6,8 +6,8 @@ import csv
 from django.db.models import Q
 from django.utils import timezone
 
+from .csvfiles import spreadsheet_safe
 from .models import Post, Rsvp
-from .subscriptions import _spreadsheet_safe
 
 Answer = Rsvp.Answer
 ANSWERED = [Answer.YES, Answer.NO, Answer.WAITLIST]
@@ -53,7 +53,7 @@ def write_attendees_csv(post: Post, out, search: str = "") -> int:
             _iso(rsvp.waitlisted_at),
             _iso(rsvp.checked_in_at),
         ]
-        writer.writerow([_spreadsheet_safe(value) for value in row])
+        writer.writerow([spreadsheet_safe(value) for value in row])
         count += 1
     return count
 

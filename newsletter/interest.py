@@ -6,6 +6,7 @@ import csv
 from django.db import IntegrityError, transaction
 
 from . import tokens
+from .csvfiles import spreadsheet_safe
 from .emails import make_message
 from .models import Interest, Post, PostEngagement, Subscriber
 
@@ -75,14 +76,12 @@ INTEREST_FIELDS = ["email", "first_name", "status", "at"]
 
 
 def write_interested_csv(post: Post, out) -> int:
-    from .subscriptions import _spreadsheet_safe
-
     writer = csv.writer(out)
     writer.writerow(INTEREST_FIELDS)
     count = 0
     for interest in interested(post).iterator(2000):
         reader = interest.subscriber
         row = [reader.email, reader.first_name, reader.status, interest.created_at.isoformat()]
-        writer.writerow([_spreadsheet_safe(value) for value in row])
+        writer.writerow([spreadsheet_safe(value) for value in row])
         count += 1
     return count

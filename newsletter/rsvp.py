@@ -201,13 +201,13 @@ def fill_open_places() -> int:
 
 def _join_list(rsvp: Rsvp) -> None:
     """A visitor who ticked "join": the usual double opt-in signup, for the event's topic."""
-    from .subscriptions import subscribe
+    from .signups import signup_request
 
-    subscribe(
+    signup_request(
         email=rsvp.email,
         first_name=rsvp.name,
         topic_slugs=[rsvp.post.topic.slug],
-        source=f"rsvp:{rsvp.post.slug}"[:200],
+        source=f"rsvp:{rsvp.post.slug}",
     )
 
 
@@ -294,19 +294,17 @@ def forget_visitor(*, rsvp_id: int, post_id: int) -> bool:
     return bool(deleted)
 
 
-def forget_subscriber(*, subscriber_id: int) -> None:
-    """Delete the subscriber's RSVPs and interest (erasure), giving their places away first."""
+def forget_subscriber(*, subscriber_id: int, email: str) -> None:
+    """Delete the subscriber's RSVPs and interest (erasure), and any visitor's RSVP made with
+    their address, giving their places to the waitlist."""
     from .models import Interest
 
+    theirs = Rsvp.objects.filter(Q(subscriber_id=subscriber_id) | Q(subscriber=None, email=email))
     with transaction.atomic():
-        post_ids = list(
-            Rsvp.objects.filter(subscriber_id=subscriber_id, answer=Answer.YES).values_list(
-                "post_id", flat=True
-            )
-        )
+        post_ids = list(theirs.filter(answer=Answer.YES).values_list("post_id", flat=True))
         engagements = PostEngagement.objects.select_for_update().filter(post_id__in=post_ids)
         locked = list(engagements.order_by("pk"))
-        Rsvp.objects.filter(subscriber_id=subscriber_id).delete()
+        theirs.delete()
         Interest.objects.filter(subscriber_id=subscriber_id).delete()
         for engagement in locked:
             promote_from_waitlist(engagement)

@@ -63,11 +63,11 @@ def send_batch(self, delivery_ids: list[int]):
     retry_backoff_max=600,
     max_retries=5,
 )
-def send_confirmation(subscriber_id: int):
-    """The double opt-in email; the service decides whether one is due (resend interval)."""
-    from . import subscriptions
+def process_signup(signup_id: int):
+    """A stored signup: the subscriber of a new address, and its confirmation email if due."""
+    from . import signups
 
-    subscriptions.send_confirmation(subscriber_id=subscriber_id)
+    signups.signup_process(signup_id=signup_id)
 
 
 @shared_task(
@@ -137,8 +137,8 @@ def inbound_poll(self):
 
 
 @shared_task
-def inbound_retention():
-    """Hourly from beat: raw inbound messages older than INBOUND_RETENTION_DAYS lose their bytes."""
-    from .inbound import retention
+def apply_retention():
+    """Daily from beat: delete or blank what has been kept for its configured period."""
+    from . import retention
 
-    retention.forget_raw_messages()
+    retention.apply_retention()

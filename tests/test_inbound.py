@@ -274,19 +274,13 @@ def test_an_auto_reply_names_no_one_and_changes_nothing(sent):
 # --- Retention -------------------------------------------------------------------------------
 
 
-def test_beat_runs_the_retention_task(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["inbound-retention"]
-
-    assert entry["task"] == tasks.inbound_retention.name
-
-
 def test_raw_messages_are_forgotten_after_retention_days_and_the_row_stays(settings, sent):
     settings.INBOUND_RETENTION_DAYS = 30
     with time_machine.travel(timezone.now() - timedelta(days=31)):
         old = receive(corpus("hard_bounce--postfix.txt", sent), source="test").row
     new = receive(corpus("other--reply.txt", sent), source="test").row
 
-    tasks.inbound_retention.delay()
+    tasks.apply_retention.delay()
 
     old.refresh_from_db()
     new.refresh_from_db()

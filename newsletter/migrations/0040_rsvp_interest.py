@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0070_inbound_message'),
+        ('newsletter', '0021_data_protection_existing_rows'),
     ]
 
     operations = [
