@@ -604,3 +604,15 @@ def test_a_visitor_can_still_be_forgotten_once_answers_are_closed(client, event)
     assert client.get(url, {"answer": "forget"}).status_code == 200
     assert client.post(url, {"answer": "forget"}).status_code == 200
     assert not Rsvp.objects.exists()
+
+
+def test_erasure_also_forgets_an_answer_given_as_a_visitor_with_the_same_address(
+    reader, event, topics
+):
+    other = event_taking_rsvps(topics["events"], slug="other")
+    Rsvp.objects.create(post=other, email=reader.email, answer=YES)
+    Rsvp.objects.create(post=other, email="someone-else@example.org", answer=YES)
+
+    subscriptions.erase(subscriber_id=reader.pk)
+
+    assert list(Rsvp.objects.values_list("email", flat=True)) == ["someone-else@example.org"]
