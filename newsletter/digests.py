@@ -97,7 +97,8 @@ def compose_digest(
 ) -> Campaign | None:
     """A draft campaign of everything published for `topics` in (since, until], or None when
     there is nothing. `since` None: since the previous digest of these topics (or, for a first
-    digest, the last FIRST_WINDOW). `until` None: now. "{date}" in the subject becomes the local date."""
+    digest, the last FIRST_WINDOW). `until` None: now. "{date}" in the subject becomes the local
+    date."""
     topics = list(Topic.objects.filter(pk__in=[topic.pk for topic in topics]))
     until = until or timezone.now()
     if since is None:
