@@ -210,3 +210,12 @@ def test_a_draft_previews_its_live_content(client, topics, clinic):
 def test_a_reader_of_other_topics_only_is_sent_nothing(scheduled):
     SubscriberFactory(active=True)
     assert rendering.render_body(scheduled, frozenset({"events"})) is None
+
+
+def test_an_editor_test_sends_a_draft(client, topics, clinic, django_capture_on_commit_callbacks):
+    draft = CampaignFactory(topics=[topics["news"]], posts=[clinic])
+    client.force_login(user_in("editor"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("campaign-test", draft), {"addresses": ""})
+    assert response.status_code == 302
+    assert [m.to[0] for m in mail.outbox] == ["editor@engage.example.org"]
