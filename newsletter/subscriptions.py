@@ -7,9 +7,10 @@ Decisions (DESIGN.md leaves them open):
 - A signup for a pending or unsubscribed address records the new consent and (re)sends the
   confirmation, subject to the resend interval; an unsubscribed address stays out of every audience
   until its owner confirms again. Bounced and complained addresses are left as they are.
-- An erased address leaves a Suppression(reason="erased"). Imports refuse it; a fresh double opt-in
-  signup may create a new pending subscriber, and confirming it lifts the suppression, because
-  confirming proves the owner of the address wants mail again.
+- An erased address stays on the suppression list (newsletter.policy). Imports refuse it; a fresh
+  double opt-in signup may create a new pending subscriber, and confirming it lifts an erasure or
+  an unsubscription by mail, because confirming proves the owner of the address wants mail again.
+  Nothing lifts a bounce or a complaint: such an address gets no confirmation email.
 """
 
 import csv
@@ -22,12 +23,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .addresses import clean_name, normalise_email, suppression_hash
+from . import policy
+from .addresses import clean_name, normalise_email
 from .emails import make_message
 from .models import Subscriber, Suppression, Topic, WebhookEvent
 from .tokens import confirm_url
-
-ERASED = "erased"
 
 
 class Confirmation(StrEnum):
@@ -96,7 +96,7 @@ def send_confirmation(*, subscriber_id: int) -> bool:
     subscriber = Subscriber.objects.filter(
         pk=subscriber_id, status=Subscriber.Status.PENDING
     ).first()
-    if subscriber is None or _suppressed(subscriber.email, ignore_erased=True):
+    if subscriber is None or policy.blocks_signup(subscriber.email):
         return False
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.CONFIRMATION_RESEND_INTERVAL)
@@ -139,8 +139,10 @@ def confirm(*, subscriber_id: int) -> Confirmation:
         ).update(status=Subscriber.Status.ACTIVE, confirmed_at=now, updated_at=now)
         if activated:
             email = Subscriber.objects.values_list("email", flat=True).get(pk=subscriber_id)
-            Suppression.objects.filter(email_hash=suppression_hash(email), reason=ERASED).delete()
-            return Confirmation.CONFIRMED
+            if policy.lift_on_confirmation(email):
+                return Confirmation.CONFIRMED
+            transaction.set_rollback(True)  # a bounce or a complaint: nothing lifts it
+            return Confirmation.GONE
     status = Subscriber.objects.filter(pk=subscriber_id).values_list("status", flat=True).first()
     if status == Subscriber.Status.ACTIVE:
         return Confirmation.ALREADY_CONFIRMED
@@ -177,24 +179,11 @@ def erase(*, subscriber_id: int) -> bool:
         subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
         if subscriber is None:
             return False
-        Suppression.objects.get_or_create(
-            email_hash=suppression_hash(subscriber.email), defaults={"reason": ERASED}
-        )
+        policy.suppress(subscriber.pk, Suppression.Reason.ERASED)
         # ESP events name the recipient; the event stays (it is what makes webhooks idempotent).
         WebhookEvent.objects.filter(recipient__iexact=subscriber.email).update(recipient="")
         subscriber.delete()
     return True
-
-
-def is_suppressed(email: str) -> bool:
-    return _suppressed(email, ignore_erased=False)
-
-
-def _suppressed(email: str, *, ignore_erased: bool) -> bool:
-    rows = Suppression.objects.filter(email_hash=suppression_hash(email))
-    if ignore_erased:
-        rows = rows.exclude(reason=ERASED)
-    return rows.exists()
 
 
 def export_data(subscriber: Subscriber) -> dict:

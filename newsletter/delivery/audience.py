@@ -2,17 +2,22 @@
 
 from django.db.models import Exists, OuterRef
 
+from newsletter import policy, rendering
 from newsletter.models import Campaign, Subscriber
 
 SubscriberTopic = Subscriber.topics.through
 
 
 def audience(campaign: Campaign):
-    """Subscribers the campaign goes to: active, subscribed to any of its topics, not suppressed."""
-    topic_ids = list(campaign.topics.values_list("pk", flat=True))
+    """Subscribers the campaign goes to: active, subscribed to any of its topics (as approved,
+    once it is scheduled), and not on the suppression list."""
+    if campaign.status == Campaign.Status.DRAFT:
+        topic_ids = list(campaign.topics.values_list("pk", flat=True))
+    else:
+        topic_ids = rendering.frozen(campaign).topic_ids
     chose = SubscriberTopic.objects.filter(subscriber_id=OuterRef("pk"), topic_id__in=topic_ids)
     return Subscriber.objects.filter(
-        Exists(chose), status=Subscriber.Status.ACTIVE, suppressed_at=None
+        Exists(chose), policy.unlisted(), status=Subscriber.Status.ACTIVE, suppressed_at=None
     ).order_by("pk")
 
 
