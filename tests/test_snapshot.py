@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import campaigns, rendering
+from newsletter import campaigns, delivery, rendering
 from newsletter.models import Campaign, CampaignPost, Post, Snapshot
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
@@ -162,15 +162,47 @@ def test_the_start_sends_back_to_draft_a_campaign_whose_post_was_unpublished(
     assert "some of its posts are not published" in page.content.decode()
 
 
-def test_an_unpublished_post_added_after_scheduling_never_goes_out(scheduled, topics):
+def due(campaign) -> None:
+    Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(1))
+
+
+def test_an_unpublished_post_added_after_scheduling_never_goes_out(
+    scheduled, topics, django_capture_on_commit_callbacks
+):
+    SubscriberFactory(active=True, topics=[topics["news"]])
     secret = PostFactory(topic=topics["news"], status=Post.Status.DRAFT, title="Not yet public")
     # Past the admin (which refuses it): a shell, a script, a race.
     CampaignPost.objects.create(campaign=scheduled, post=secret, position=9)
     assert "Not yet public" not in what_goes_out(scheduled)
-    assert not campaigns.campaign_check_start(campaign=scheduled)
+    due(scheduled)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.start_due_campaigns() == 0
     campaign = Campaign.objects.get(pk=scheduled.pk)
     assert campaign.status == Status.DRAFT
     assert "its posts changed after it was approved" in campaign.status_reason
+    assert mail.outbox == [] and not campaign.deliveries.exists()
+
+
+def test_what_goes_out_is_what_was_approved(
+    scheduled, clinic, topics, django_capture_on_commit_callbacks
+):
+    reader = SubscriberFactory(active=True, topics=[topics["news"], topics["events"]])
+    Post.objects.filter(pk=clinic.pk).update(title="Clinic closes", summary="Rewritten.")
+    topics["events"].campaigns.add(scheduled)  # behind the admin's back: the start refuses it
+    due(scheduled)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.start_due_campaigns() == 0
+    assert "its audience changed" in Campaign.objects.get(pk=scheduled.pk).status_reason
+
+    scheduled.refresh_from_db()
+    campaigns.campaign_schedule(campaign=scheduled)  # approved again, as it now stands
+    Post.objects.filter(pk=clinic.pk).update(title="Clinic reopens", summary="Edited again.")
+    due(scheduled)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.start_due_campaigns() == 1
+    [message] = mail.outbox
+    assert reader.email in message.to[0]
+    assert "Clinic closes" in message.body and "Clinic reopens" not in message.body
 
 
 def test_a_campaign_changed_behind_the_admins_back_does_not_start(scheduled, topics):
