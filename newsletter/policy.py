@@ -4,14 +4,13 @@
   message is rendered and when they act, and an ESP's tracking events).
 - `suppress`: stop mailing an address for good, on the one suppression list (a bounce at send
   time, an ESP's bounce, complaint or unsubscribe, an erasure); `is_suppressed`, `blocks_signup`,
-  `lift_on_confirmation` and `unlisted` are how the import, signup and the audience read it.
+  `lift_on_confirmation` and `listed` are how the import, signup and the audience read it.
 """
 
+import hashlib
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.db.models.functions import SHA256
 from django.utils import timezone
 
 from .addresses import suppression_hash
@@ -110,19 +109,9 @@ def lift_on_confirmation(email: str) -> bool:
     return True
 
 
-class AddressHash(SHA256):
-    """suppression_hash() in SQL, for an address stored normalised (as Subscriber.email is).
-    PostgreSQL's built-in sha256() needs no extension (Django's SHA256 uses pgcrypto's)."""
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')",
-            **extra_context,
-        )
-
-
-def unlisted() -> Exists:
-    """A filter for Subscriber querysets: their address is not on the list."""
-    return ~Exists(Suppression.objects.filter(email_hash=AddressHash(OuterRef("email"))))
+def listed(emails: list[str]) -> set[str]:
+    """Those of `emails` (stored addresses, so already normalised) that are on the list: one
+    indexed lookup for the lot."""
+    by_hash = {hashlib.sha256(email.encode()).hexdigest(): email for email in emails}
+    found = Suppression.objects.filter(email_hash__in=list(by_hash))
+    return {by_hash[digest] for digest in found.values_list("email_hash", flat=True)}

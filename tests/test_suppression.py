@@ -179,12 +179,18 @@ def test_erasing_a_reader_lists_the_address_as_erased(topics):
 
 
 @pytest.mark.parametrize("reason", list(Reason))
-def test_the_audience_leaves_out_a_listed_address_even_when_the_reader_is_active(
-    topics, campaign, reason
+def test_a_listed_address_is_not_mailed_even_when_the_reader_is_active(
+    topics, campaign, reason, django_capture_on_commit_callbacks
 ):
-    listed, other = (SubscriberFactory(active=True, topics=[topics["news"]]) for _ in range(2))
+    readers = [SubscriberFactory(active=True, topics=[topics["news"]]) for _ in range(3)]
+    listed = readers[1]
     Suppression.objects.create(email_hash=suppression_hash(listed.email), reason=reason)
-    assert list(delivery.audience(campaign)) == [other]
+    send_to(campaign, django_capture_on_commit_callbacks)
+    assert sorted(m.to[0].rpartition("<")[2].rstrip(">") for m in mail.outbox) == sorted(
+        r.email for r in readers if r != listed
+    )
+    row = Delivery.objects.get(subscriber=listed)
+    assert row.status == Delivery.Status.SKIPPED and "suppression list" in row.last_error
 
 
 @pytest.mark.parametrize("reason", list(Reason))
