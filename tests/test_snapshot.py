@@ -146,6 +146,8 @@ def test_a_sender_reopens_a_scheduled_campaign_as_a_draft_and_must_schedule_it_a
     Post.objects.filter(pk=clinic.pk).update(title="Clinic moves")
     campaigns.campaign_schedule(campaign=Campaign.objects.get(pk=scheduled.pk))
     assert "Clinic moves" in what_goes_out(scheduled)
+    assert client.post(url("campaign-action", scheduled, "cancel")).status_code == 302
+    assert Campaign.objects.get(pk=scheduled.pk).status == Status.CANCELLED
 
 
 def test_the_start_sends_back_to_draft_a_campaign_whose_post_was_unpublished(
