@@ -7,13 +7,12 @@
   `lift_on_confirmation` and `listed` are how the import, signup and the audience read it.
 """
 
-import hashlib
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from .addresses import suppression_hash
+from .addresses import stored_address_hash, suppression_hash
 from .models import Subscriber, Suppression
 
 OPENS = "opens"
@@ -112,6 +111,6 @@ def lift_on_confirmation(email: str) -> bool:
 def listed(emails: list[str]) -> set[str]:
     """Those of `emails` (stored addresses, so already normalised) that are on the list: one
     indexed lookup for the lot."""
-    by_hash = {hashlib.sha256(email.encode()).hexdigest(): email for email in emails}
+    by_hash = {stored_address_hash(email): email for email in emails}
     found = Suppression.objects.filter(email_hash__in=list(by_hash))
     return {by_hash[digest] for digest in found.values_list("email_hash", flat=True)}

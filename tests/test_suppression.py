@@ -11,9 +11,9 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
 from django.utils import timezone
 
-from newsletter import delivery, subscriptions
+from newsletter import delivery, signups, subscriptions
 from newsletter.addresses import suppression_hash
-from newsletter.models import Campaign, Delivery, Subscriber, Suppression
+from newsletter.models import Campaign, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.webhooks import webhook_event_process, webhook_event_store
 
 from . import ledger
@@ -203,10 +203,14 @@ def test_the_import_refuses_a_listed_address(tmp_path, topics, reason, capsys):
     assert not Subscriber.objects.exists()
 
 
-def signup(email, capture):
+def signup(email, capture) -> SignupRequest:
     with capture(execute=True):
-        subscriptions.subscribe(email=email, source="/join/")
-    return Subscriber.objects.get(email=email)
+        request = signups.signup_request(email=email, source="/join/")
+    return request
+
+
+def confirm(request) -> str:
+    return signups.confirm(signup_id=request.pk)[0]
 
 
 @pytest.mark.parametrize("reason", [Reason.BOUNCED, Reason.COMPLAINED])
@@ -214,11 +218,11 @@ def test_a_signup_never_gets_past_a_bounce_or_a_complaint(
     topics, django_capture_on_commit_callbacks, reason
 ):
     Suppression.objects.create(email_hash=suppression_hash("gone@example.org"), reason=reason)
-    person = signup("gone@example.org", django_capture_on_commit_callbacks)
+    request = signup("gone@example.org", django_capture_on_commit_callbacks)
     assert mail.outbox == []  # no confirmation email
     # Even a link sent before the address was listed does not bring it back.
-    assert subscriptions.confirm(subscriber_id=person.pk) == subscriptions.Confirmation.GONE
-    assert status_of(person) == Status.PENDING
+    assert confirm(request) == signups.Confirmation.GONE
+    assert Subscriber.objects.get(email="gone@example.org").status == Status.PENDING
     assert reason_for("gone@example.org") == reason
 
 
@@ -227,9 +231,21 @@ def test_a_fresh_confirmed_signup_lifts_an_unsubscription_by_mail_or_an_erasure(
     topics, django_capture_on_commit_callbacks, reason
 ):
     Suppression.objects.create(email_hash=suppression_hash("back@example.org"), reason=reason)
-    person = signup("back@example.org", django_capture_on_commit_callbacks)
+    request = signup("back@example.org", django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1  # the confirmation
     assert reason_for("back@example.org") == reason  # until the owner confirms
-    assert subscriptions.confirm(subscriber_id=person.pk) == subscriptions.Confirmation.CONFIRMED
-    assert status_of(person) == Status.ACTIVE
+    assert confirm(request) == signups.Confirmation.CONFIRMED
+    assert Subscriber.objects.get(email="back@example.org").status == Status.ACTIVE
     assert reason_for("back@example.org") is None
+
+
+def test_someone_who_unsubscribed_by_mail_comes_back_only_by_a_confirmed_signup(
+    sent_to, topics, django_capture_on_commit_callbacks
+):
+    sent = sent_to(email="leaver@example.org")
+    esp_event(sent, EventType.UNSUBSCRIBED)
+    request = signup("leaver@example.org", django_capture_on_commit_callbacks)
+    assert status_of(sent.subscriber) == Status.UNSUBSCRIBED  # a request proves nothing
+    assert confirm(request) == signups.Confirmation.CONFIRMED
+    assert status_of(sent.subscriber) == Status.ACTIVE
+    assert reason_for("leaver@example.org") is None

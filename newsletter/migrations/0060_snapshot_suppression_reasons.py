@@ -27,7 +27,8 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0006_reports_campaignreport'),
+        ('newsletter', '0021_data_protection_existing_rows'),
+        ('newsletter', '0070_inbound_message'),
     ]
 
     operations = [
