@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from newsletter import delivery, signups, subscriptions
 from newsletter.addresses import suppression_hash
+from newsletter.inbound.receive import receive
 from newsletter.models import Campaign, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.webhooks import webhook_event_process, webhook_event_store
 
 from . import ledger
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from .inbound_mail import BOUNCE_ADDRESS, corpus
 
 pytestmark = pytest.mark.django_db
 Status = Subscriber.Status
@@ -142,6 +144,22 @@ def test_an_esp_unsubscribe_is_listed_as_unsubscribed_by_mail(sent_to):
     esp_event(sent, EventType.UNSUBSCRIBED)
     assert status_of(sent.subscriber) == Status.UNSUBSCRIBED
     assert reason_for(sent.subscriber.email) == Reason.UNSUBSCRIBED
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("hard_bounce--postfix.txt", Reason.BOUNCED),
+        ("complaint--yahoo.txt", Reason.COMPLAINED),
+        ("unsubscribe--mailto.txt", Reason.UNSUBSCRIBED),
+    ],
+)
+def test_mail_that_comes_back_lists_the_address_with_its_reason(sent_to, settings, name, reason):
+    settings.BOUNCE_ADDRESS = BOUNCE_ADDRESS
+    sent = sent_to(email="ann@example.org")
+    receive(corpus(name, sent), source="test")
+    assert reason_for("ann@example.org") == reason
+    assert status_of(sent.subscriber) == reason
 
 
 def test_the_strongest_reason_stays(sent_to):
