@@ -122,11 +122,19 @@ class SignupRequest(models.Model):
 
 
 class Suppression(models.Model):
-    """An address that must never be mailed again, kept as a keyed hash after the person is erased
-    (newsletter.addresses.suppression_hash)."""
+    """The one list of addresses never to mail again, kept as a keyed hash (it outlives an
+    erasure; newsletter.addresses.suppression_hash). newsletter.policy writes and reads it: one
+    row per address, with the strongest reason."""
+
+    class Reason(models.TextChoices):
+        # Strongest first: a fresh, confirmed signup lifts only the last two.
+        COMPLAINED = "complained"
+        BOUNCED = "bounced"
+        UNSUBSCRIBED = "unsubscribed", "unsubscribed by mail"
+        ERASED = "erased"
 
     email_hash = models.CharField(max_length=64, unique=True)
-    reason = models.CharField(max_length=40)
+    reason = models.CharField(max_length=40, choices=Reason)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -260,6 +268,11 @@ class Campaign(TimeStamped):
     digest_schedule = models.ForeignKey(
         DigestSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
+    # Composed by "compose a digest" (by hand or by a schedule): the next digest of the same
+    # topics starts where it stopped.
+    is_digest = models.BooleanField(default=False)
+    # Why the system moved it to its current status (e.g. sent back to draft at the start).
+    status_reason = models.CharField(max_length=500, blank=True)
     track_opens = models.BooleanField(default=False)
     track_clicks = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -289,9 +302,35 @@ class Campaign(TimeStamped):
     def __str__(self):
         return self.subject
 
+
+class Snapshot(models.Model):
+    """What a sender approved when scheduling: taken on draft → scheduled, dropped on the way back
+    to draft. Delivery, previews, test sends and the archive render from it, never from live
+    posts, so editing a post afterwards changes nothing that goes out or was sent."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="snapshot")
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    intro = models.TextField(blank=True)
+    # The audience: [{"id": 1, "slug": "news"}, …]
+    topics = models.JSONField(default=list)
+    # The posts' rendered sections, in order: [{"topic_slug", "heading", "posts": [{"post_id",
+    # "title", "link", "html", "text"}]}]; html and text are the email's fragments for the post.
+    sections = models.JSONField(default=list)
+    # Every post of the campaign when approved, in order (the start checks they are unchanged).
+    post_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"snapshot of {self.campaign_id}"
+
     @property
-    def is_digest(self):
-        return self.digest_schedule_id is not None
+    def topic_ids(self) -> list[int]:
+        return [topic["id"] for topic in self.topics]
+
+    @property
+    def topic_slugs(self) -> frozenset[str]:
+        return frozenset(topic["slug"] for topic in self.topics)
 
 
 class CampaignPost(models.Model):

@@ -12,7 +12,7 @@ from . import calendar, rendering
 from .emails import make_message
 from .messages import display_address
 from .models import Rsvp, Subscriber
-from .subscriptions import is_suppressed
+from .policy import is_suppressed
 
 # A visitor asking twice for their link within this many seconds gets one email (list bombing).
 LINK_RESEND_SECONDS = 600
