@@ -18,6 +18,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("newsletter", "0021_data_protection_existing_rows")]
+    dependencies = [("newsletter", "0060_snapshot_suppression_reasons")]
 
     operations = [migrations.RunPython(create, drop)]
