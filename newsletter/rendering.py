@@ -196,29 +196,46 @@ def render_archive(campaign: Campaign) -> dict:
     return _context(campaign, campaign_sections(campaign, None), archive=True)
 
 
+def recipient_values(subscriber: Subscriber, *, delivery_id: int | None = None) -> dict:
+    """A recipient's value for each placeholder, as (in the HTML part, in the text part).
+
+    The one rule for what a placeholder becomes: `personalise` substitutes these here, and an
+    ESP's batch call hands them over as merge data to be substituted there.
+    """
+    name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    unsubscribe = tokens.unsubscribe_url(subscriber.pk)
+    preferences = tokens.preferences_url(subscriber.pk)
+    values = {
+        FIRST_NAME: (escape(name), name),
+        UNSUBSCRIBE_URL: (unsubscribe, unsubscribe),
+        PREFERENCES_URL: (preferences, preferences),
+    }
+    if delivery_id is not None:
+        token = tracking.delivery_token(delivery_id)
+        values[tracking.TRACK_PLACEHOLDER] = (token, token)
+    return values
+
+
 def personalise(
     body: RenderedBody, subscriber: Subscriber, *, delivery_id: int | None = None
 ) -> Personalised:
-    unsubscribe = tokens.unsubscribe_url(subscriber.pk)
-    preferences = tokens.preferences_url(subscriber.pk)
-    name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    values = recipient_values(subscriber, delivery_id=delivery_id)
+    # Without a delivery (a test send, a preview) tracked links go straight to their targets.
     html = (
-        tracking.personalise_html(body.html, delivery_id=delivery_id)
-        .replace(FIRST_NAME, escape(name))
-        .replace(UNSUBSCRIBE_URL, unsubscribe)
-        .replace(PREFERENCES_URL, preferences)
+        body.html
+        if delivery_id is not None
+        else tracking.personalise_html(body.html, delivery_id=None)
     )
-    text = (
-        body.text.replace(FIRST_NAME, name)
-        .replace(UNSUBSCRIBE_URL, unsubscribe)
-        .replace(PREFERENCES_URL, preferences)
-    )
+    text = body.text
+    for placeholder, (in_html, in_text) in values.items():
+        html = html.replace(placeholder, in_html)
+        text = text.replace(placeholder, in_text)
     return Personalised(
         subject=body.subject,
         html=html,
         text=text,
-        unsubscribe_url=unsubscribe,
-        preferences_url=preferences,
+        unsubscribe_url=values[UNSUBSCRIBE_URL][1],
+        preferences_url=values[PREFERENCES_URL][1],
     )
 
 
