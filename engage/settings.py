@@ -140,7 +140,14 @@ CONSENT_VERSION = env.str("CONSENT_VERSION", default="2026-11")
 CONFIRMATION_MAX_AGE = env.int("CONFIRMATION_MAX_AGE", default=7 * 24 * 3600)
 CONFIRMATION_RESEND_INTERVAL = env.int("CONFIRMATION_RESEND_INTERVAL", default=10 * 60)
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/m")
-SEND_RATE_PER_SECOND = env.float("SEND_RATE_PER_SECOND", default=0)  # 0 = unlimited
+# 0 = unlimited; through an ESP the default is the cap it documents (engage/mail_config.py).
+SEND_RATE_PER_SECOND = env.float(
+    "SEND_RATE_PER_SECOND", default=mail_config.default_send_rate(env.ENVIRON)
+)
+# Through an ESP: batch calls where it personalises them (newsletter/esp_sender.py), else this
+# many calls at once per batch; ESP_BATCH_CALLS=false forces one call per message.
+ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=4)
+ESP_BATCH_CALLS = env.bool("ESP_BATCH_CALLS", default=True)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)

@@ -1,0 +1,363 @@
+"""Sending through an ESP at its speed: batch calls with each recipient's own data, concurrent
+calls where there is no batch, each recipient's result on their own row, the ESP's limits.
+
+The Postmark tests talk real HTTP on loopback to bench/esp_standin.py, anymail pointed at it
+through POSTMARK_API_URL. SendGrid, Mailgun and SES cannot be pointed at the stand-in (their
+answers differ), so for them the test captures the request anymail makes at the transport.
+"""
+
+import json
+import re
+from email import message_from_bytes, policy
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+from django.core.mail import mailers
+
+from bench.esp_standin import EspStandin, Fault
+from newsletter import esp_sender, rendering, sendrate, tokens
+from newsletter.models import Delivery
+
+from . import ledger
+
+pytestmark = pytest.mark.django_db
+
+UNSUBSCRIBE_PATH = re.compile(r"/unsubscribe/([^/\s\"<>]+)/")
+PREFERENCES_PATH = re.compile(r"/preferences/([^/\s\"<>]+)/")
+
+
+@pytest.fixture(scope="module")
+def running_standin():
+    standin = EspStandin(latency=0.0).start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def standin(running_standin, settings):
+    """The stand-in, emptied, and anymail's Postmark backend (Engage's) pointed at it."""
+    running_standin.reset()
+    settings.MAILERS = {"default": {"BACKEND": "newsletter.esp_backends.EmailBackend"}}
+    settings.ANYMAIL = {
+        "POSTMARK_SERVER_TOKEN": "test-token",
+        "POSTMARK_API_URL": running_standin.url,
+        "REQUESTS_TIMEOUT": 1,
+    }
+    settings.SEND_RATE_PER_SECOND = 0
+    settings.CELERY_BROKER_URL = settings.CELERY_BROKER_URL  # pauses live in the broker's Redis
+    sendrate.PAUSE_KEY = f"engage:test:paused:{id(running_standin)}"
+    yield running_standin
+    _clear_pause()
+    running_standin.reset()
+
+
+def _clear_pause():
+    url = sendrate._redis_url()
+    if url:
+        sendrate._client(url).delete(sendrate.PAUSE_KEY)
+    sendrate._paused_until = 0.0
+
+
+def readers(topic, count, **fields):
+    return [
+        ledger.subscriber(f"reader{n}-{id(topic)}@example.org", first_name=f"Reader{n}", **fields)
+        for n in range(count)
+    ]
+
+
+def outgoing(campaign, subscribers, *, tracked=False):
+    body = rendering.render_body(
+        campaign, frozenset(campaign.topics.values_list("slug", flat=True)), tracked=tracked
+    )
+    items = []
+    for subscriber in subscribers:
+        row = Delivery.objects.create(
+            campaign=campaign, subscriber=subscriber, status=Delivery.Status.SENDING
+        )
+        items.append(
+            esp_sender.Outgoing(
+                delivery_id=row.pk,
+                subscriber=subscriber,
+                body=body,
+                tracked=tracked,
+                message_id=rendering.new_message_id(),
+            )
+        )
+    return items
+
+
+@pytest.fixture
+def campaign(topics):
+    news = topics["news"]
+    return ledger.campaign(
+        news, posts=[ledger.post(news, title="Walk for research")], status="sending"
+    )
+
+
+def send(campaign, items, **kwargs):
+    sender = esp_sender.EspSender(campaign, **kwargs)
+    try:
+        return sender.send_all(items)
+    finally:
+        sender.close()
+
+
+# --- Postmark: batch calls on real HTTP ------------------------------------------------------
+
+
+def test_a_postmark_batch_is_one_call_and_every_recipient_gets_their_own_links_and_headers(
+    standin, campaign, topics
+):
+    subscribers = readers(topics["news"], 7)
+    items = outgoing(campaign, subscribers, tracked=True)
+
+    outcomes = send(campaign, items)
+
+    assert dict(standin.calls) == {"email/batch": 1}
+    assert len(standin.accepted) == 7
+    for item in items:
+        subscriber = item.subscriber
+        (message,) = standin.received_by(subscriber.email)
+        own_unsubscribe = tokens.unsubscribe_url(subscriber.pk)
+        own_preferences = tokens.preferences_url(subscriber.pk)
+        assert message.to == f"{subscriber.first_name} <{subscriber.email}>"
+        assert message.headers["List-Unsubscribe"].startswith(f"<{own_unsubscribe}>, <mailto:")
+        assert message.headers["Message-ID"] == item.message_id
+        assert message.metadata == {"delivery": str(item.delivery_id)}
+        for part in (message.html, message.text):
+            assert {m for m in UNSUBSCRIBE_PATH.findall(part)} == {
+                UNSUBSCRIBE_PATH.search(own_unsubscribe).group(1)
+            }
+            assert {m for m in PREFERENCES_PATH.findall(part)} == {
+                PREFERENCES_PATH.search(own_preferences).group(1)
+            }
+            assert subscriber.first_name in part
+            assert "%%" not in part
+            others = [s for s in subscribers if s != subscriber]
+            assert not any(
+                other.first_name + " " in part or other.email in part for other in others
+            )
+        # The body is exactly what personalise makes for this reader, tracking token and all.
+        own = rendering.personalise(item.body, subscriber, delivery_id=item.delivery_id)
+        assert message.html == own.html
+        assert message.text.strip() == own.text.strip()
+        assert outcomes[item.delivery_id] == esp_sender.Outcome(
+            "sent", message_id=message.message_id
+        )
+
+
+def test_recipients_beyond_postmarks_500_go_in_a_second_call(standin, campaign, topics):
+    items = outgoing(campaign, readers(topics["news"], 501))
+
+    outcomes = send(campaign, items)
+
+    assert standin.calls["email/batch"] == 1 and standin.calls["email"] == 1
+    assert standin.recipients == 501
+    assert {o.status for o in outcomes.values()} == {"sent"}
+
+
+def test_a_partly_failed_batch_settles_each_recipient_on_their_own(standin, campaign, topics):
+    subscribers = readers(topics["news"], 5)
+    standin.refuse[subscribers[1].email] = 406  # inactive at Postmark: a hard bounce
+    standin.refuse[subscribers[3].email] = 701  # an error for this one message only
+    items = outgoing(campaign, subscribers)
+
+    outcomes = send(campaign, items)
+
+    statuses = [outcomes[item.delivery_id].status for item in items]
+    assert statuses == ["sent", "bounced", "sent", "retry", "sent"]
+    for item in (items[0], items[2], items[4]):
+        (message,) = standin.received_by(item.subscriber.email)
+        assert outcomes[item.delivery_id].message_id == message.message_id
+    assert len(standin.accepted) == 3
+
+
+def test_a_429_pauses_every_worker_for_retry_after_and_nothing_is_sent_meanwhile(
+    standin, campaign, topics
+):
+    standin.script.append(Fault(status=429, retry_after=30))
+    items = outgoing(campaign, readers(topics["news"], 3))
+
+    outcomes = send(campaign, items)
+
+    assert {o.status for o in outcomes.values()} == {"retry"}
+    assert {o.retry_after for o in outcomes.values()} == {30}
+    # The pause is in Redis, where every worker's sender looks before each call.
+    assert 25 < sendrate.paused_for() <= 30
+    again = send(campaign, outgoing(campaign, readers(topics["events"], 2)))
+    assert {o.status for o in again.values()} == {"retry"}
+    assert standin.recipients == 0 and sum(standin.calls.values()) == 1
+
+
+def test_a_5xx_is_retried_and_not_held_against_the_recipient(standin, campaign, topics):
+    standin.script.append(Fault(status=503))
+    items = outgoing(campaign, readers(topics["news"], 3))
+
+    outcomes = send(campaign, items)
+
+    assert {o.status for o in outcomes.values()} == {"retry"}
+    assert all("503" in o.error for o in outcomes.values())
+    assert sendrate.paused_for() == 0
+
+
+def test_a_timed_out_batch_is_retried_so_its_recipients_get_it_at_most_twice(
+    standin, campaign, topics
+):
+    """The ESP accepted the call but answered after the client gave up (1 s here)."""
+    subscribers = readers(topics["news"], 4)
+    standin.script.append(Fault(delay=1.5))
+    items = outgoing(campaign, subscribers)
+
+    first = send(campaign, items)
+    assert {o.status for o in first.values()} == {"retry"}
+    second = send(campaign, items)  # the ledger hands the same rows to the next try
+    assert {o.status for o in second.values()} == {"sent"}
+
+    for subscriber in subscribers:
+        assert len(standin.received_by(subscriber.email)) == 2  # one batch duplicated, no more
+
+
+def test_without_batch_calls_each_message_is_its_own_call_over_a_few_connections(
+    standin, campaign, topics
+):
+    items = outgoing(campaign, readers(topics["news"], 6))
+
+    outcomes = send(campaign, items, batch=False, concurrency=3)
+
+    assert dict(standin.calls) == {"email": 6}
+    assert {o.status for o in outcomes.values()} == {"sent"}
+    for item in items:
+        (message,) = standin.received_by(item.subscriber.email)
+        assert tokens.unsubscribe_url(item.subscriber.pk) in message.headers["List-Unsubscribe"]
+
+
+def test_anymails_own_postmark_backend_falls_back_to_concurrent_calls(
+    standin, campaign, topics, settings
+):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.postmark.EmailBackend"}}
+    items = outgoing(campaign, readers(topics["news"], 3))
+
+    outcomes = send(campaign, items)
+
+    assert dict(standin.calls) == {"email": 3}
+    assert {o.status for o in outcomes.values()} == {"sent"}
+
+
+# --- The other ESPs: the request anymail builds -------------------------------------------------
+
+
+class Captured(Exception):
+    pass
+
+
+@pytest.fixture
+def capture(monkeypatch):
+    """The requests anymail makes, stopped at the transport with a canned success."""
+    calls = []
+
+    def send(self, request, **kwargs):
+        calls.append(request)
+        response = requests.Response()
+        response.status_code = 200
+        response.request = request
+        response._content = b'{"id": "<mg-1@example.org>", "message": "Queued"}'
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+    return calls
+
+
+def _recipient_body(template: str, values: dict, field: str) -> str:
+    for name, value in values.items():
+        template = template.replace(field.format(name), value)
+    return template
+
+
+def test_sendgrid_gets_one_call_with_a_personalization_per_recipient(
+    capture, campaign, topics, settings
+):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.sendgrid.EmailBackend"}}
+    settings.ANYMAIL = {"SENDGRID_API_KEY": "key"}
+    subscribers = readers(topics["news"], 3)
+    items = outgoing(campaign, subscribers)
+
+    outcomes = send(campaign, items)
+
+    (request,) = capture
+    payload = json.loads(request.body)
+    assert len(payload["personalizations"]) == 3
+    html = next(c["value"] for c in payload["content"] if c["type"] == "text/html")
+    for item, personalization in zip(items, payload["personalizations"], strict=True):
+        subscriber = item.subscriber
+        assert personalization["to"] == [{"email": subscriber.email, "name": subscriber.first_name}]
+        assert personalization["headers"]["List-Unsubscribe"].startswith(
+            f"<{tokens.unsubscribe_url(subscriber.pk)}>"
+        )
+        assert personalization["custom_args"]["delivery"] == str(item.delivery_id)
+        own = _recipient_body(html, personalization["substitutions"], "{}")
+        assert own == rendering.personalise(item.body, subscriber).html
+    assert {o.status for o in outcomes.values()} == {"sent"}
+
+
+def test_mailgun_gets_one_call_with_recipient_variables(capture, campaign, topics, settings):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.mailgun.EmailBackend"}}
+    settings.ANYMAIL = {"MAILGUN_API_KEY": "key", "MAILGUN_SENDER_DOMAIN": "example.org"}
+    subscribers = readers(topics["news"], 3)
+    items = outgoing(campaign, subscribers)
+
+    outcomes = send(campaign, items)
+
+    (request,) = capture
+    form = parse_qs(request.body)  # no attachments: a plain form
+    assert sorted(form["to"]) == sorted(f"{s.first_name} <{s.email}>" for s in subscribers)
+    variables = json.loads(form["recipient-variables"][0])
+    html = form["html"][0]
+    assert form["h:List-Unsubscribe"] == ["%recipient.h:List-Unsubscribe%"]
+    for item in items:
+        subscriber = item.subscriber
+        mine = variables[subscriber.email]
+        assert mine["h:List-Unsubscribe"].startswith(f"<{tokens.unsubscribe_url(subscriber.pk)}>")
+        own = _recipient_body(html, mine, "%recipient.{}%")
+        assert own == rendering.personalise(item.body, subscriber).html
+    assert {o.status for o in outcomes.values()} == {"sent"}
+
+
+def test_amazon_ses_personalises_only_stored_templates_so_each_message_is_its_own_call(
+    campaign, topics, settings, monkeypatch
+):
+    from botocore.client import BaseClient
+
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.amazon_ses.EmailBackend"}}
+    settings.ANYMAIL = {
+        "AMAZON_SES_CLIENT_PARAMS": {
+            "region_name": "eu-west-1",
+            "aws_access_key_id": "test",
+            "aws_secret_access_key": "test",
+        }
+    }
+    calls = []
+
+    def make_api_call(self, operation, params):
+        calls.append((operation, params))
+        return {"MessageId": f"ses-{len(calls)}"}
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    subscribers = readers(topics["news"], 3)
+    items = outgoing(campaign, subscribers)
+
+    outcomes = send(campaign, items)
+
+    assert esp_sender.profile_for(mailers.default).batch_size == 0
+    assert [operation for operation, _ in calls] == ["SendEmail"] * 3
+    by_recipient = {}
+    for _, params in calls:
+        raw = message_from_bytes(params["Content"]["Raw"]["Data"], policy=policy.default)
+        by_recipient[params["Destination"]["ToAddresses"][0]] = raw
+    for item in items:
+        subscriber = item.subscriber
+        raw = by_recipient[subscriber.email]
+        assert raw["To"] == f"{subscriber.first_name} <{subscriber.email}>"
+        assert raw["List-Unsubscribe"].startswith(f"<{tokens.unsubscribe_url(subscriber.pk)}>")
+    assert sorted(o.message_id for o in outcomes.values()) == ["ses-1", "ses-2", "ses-3"]
