@@ -75,7 +75,7 @@ def environment(args, standin: StandinProcess, own_redis) -> dict:
     del env["EMAIL_URL"]
     env.update(
         ESP="postmark",
-        ANYMAIL_POSTMARK_SERVER_TOKEN="bench-token",
+        ANYMAIL_POSTMARK_SERVER_TOKEN="bench-token",  # noqa: S106 - the stand-in's
         ANYMAIL_POSTMARK_API_URL=standin.url,
         SEND_RATE_PER_SECOND="0",
     )
