@@ -51,12 +51,24 @@ def default_mailer(environment: Mapping[str, str], *, outbox_dir: str, timeout: 
     }
 
 
+# anymail settings that are numbers: the environment gives strings, and requests refuses a
+# string timeout.
+NUMERIC_ANYMAIL_SETTINGS = ("REQUESTS_TIMEOUT",)
+
+
 def anymail_settings(environment: Mapping[str, str]) -> dict:
-    return {
+    found = {
         key.removeprefix("ANYMAIL_"): value
         for key, value in environment.items()
         if key.startswith("ANYMAIL_")
     }
+    for key in NUMERIC_ANYMAIL_SETTINGS:
+        if key in found:
+            try:
+                found[key] = float(found[key])
+            except ValueError:
+                raise ImproperlyConfigured(f"ANYMAIL_{key} must be a number of seconds.")
+    return found
 
 
 def default_send_rate(environment: Mapping[str, str]) -> float:

@@ -6,6 +6,7 @@ through POSTMARK_API_URL. SendGrid, Mailgun and SES cannot be pointed at the sta
 answers differ), so for them the test captures the request anymail makes at the transport.
 """
 
+import collections
 import json
 import re
 from email import message_from_bytes, policy
@@ -16,10 +17,12 @@ import requests
 from django.core.mail import mailers
 
 from bench.esp_standin import EspStandin, Fault
-from newsletter import esp_sender, rendering, sendrate, tokens
+from newsletter import esp_sender, rendering, sendrate, tasks, tokens
 from newsletter.models import Delivery
 
 from . import ledger
+from .campaign_runs import audience, due_campaign, tick_until_sent
+from .support import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -361,3 +364,87 @@ def test_amazon_ses_personalises_only_stored_templates_so_each_message_is_its_ow
         assert raw["To"] == f"{subscriber.first_name} <{subscriber.email}>"
         assert raw["List-Unsubscribe"].startswith(f"<{tokens.unsubscribe_url(subscriber.pk)}>")
     assert sorted(o.message_id for o in outcomes.values()) == ["ses-1", "ses-2", "ses-3"]
+
+
+# --- Real workers ------------------------------------------------------------------------------
+
+LEASE_SECONDS = 10
+BATCH = 50
+
+
+def esp_worker_env(standin) -> dict:
+    return {
+        "ESP": "postmark",
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": "test-token",
+        "ANYMAIL_POSTMARK_API_URL": standin.url,
+        "ANYMAIL_REQUESTS_TIMEOUT": "60",
+        "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
+        "SEND_BATCH_SIZE": str(BATCH),
+    }
+
+
+@pytest.fixture
+def worker_standin(running_standin, settings):
+    running_standin.reset()
+    settings.DELIVERY_LEASE_SECONDS = LEASE_SECONDS
+    settings.SEND_BATCH_SIZE = BATCH
+    yield running_standin
+    running_standin.reset()
+
+
+def received_counts(standin) -> collections.Counter:
+    return collections.Counter(_addr(m.to) for m in standin.accepted)
+
+
+def _addr(to: str) -> str:
+    return to.rpartition("<")[2].rstrip(">")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_through_the_esp_goes_in_batch_calls_once_to_each_reader(
+    topics, worker_standin, start_worker
+):
+    start_worker(extra_env=esp_worker_env(worker_standin))
+    people = audience(topics, 300)
+    campaign = due_campaign(topics)
+
+    tick_until_sent(campaign)
+
+    assert received_counts(worker_standin) == {person.email: 1 for person in people}
+    assert worker_standin.calls == {"email/batch": 300 // BATCH}
+    ids = {m.to: m.message_id for m in worker_standin.accepted}
+    for row in Delivery.objects.filter(campaign=campaign).select_related("subscriber"):
+        assert row.status == Delivery.Status.SENT
+        to = f"{row.subscriber.first_name} <{row.subscriber.email}>"
+        assert row.message_id == ids[to]  # the ESP's id, which its webhooks name
+    assert campaign.sent_count == 300
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_call_loses_nothing_and_repeats_at_most_that_one_batch(
+    topics, worker_standin, start_worker
+):
+    # The third call is accepted by the ESP and then answered only after the worker is dead.
+    worker_standin.script.extend([Fault(), Fault(), Fault(delay=30)])
+    doomed = start_worker(extra_env=esp_worker_env(worker_standin), concurrency=1)
+    people = audience(topics, 300)
+    campaign = due_campaign(topics)
+    tasks.tick()
+
+    try:
+        wait_until(lambda: sum(worker_standin.calls.values()) >= 3, 60, message="the third call")
+    except AssertionError:
+        print(doomed.output()[-5000:], worker_standin.calls)
+        raise
+    doomed.kill()
+    start_worker(extra_env=esp_worker_env(worker_standin))
+    tick_until_sent(campaign)
+
+    received = received_counts(worker_standin)
+    assert set(received) == {person.email for person in people}
+    duplicated = [address for address, count in received.items() if count > 1]
+    assert len(duplicated) == BATCH  # the batch of the call in flight, and no other
+    assert max(received.values()) == 2
+    assert campaign.sent_count == 300

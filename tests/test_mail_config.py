@@ -116,3 +116,9 @@ def test_the_delivery_engine_sending_through_an_esp_stores_the_esps_message_id(
         post_postmark(client, postmark_delivery(row.message_id, reader.email))
     row.refresh_from_db()
     assert row.delivered_at is not None
+
+
+def test_anymails_request_timeout_from_the_environment_is_a_number():
+    assert anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "7.5"}) == {"REQUESTS_TIMEOUT": 7.5}
+    with pytest.raises(ImproperlyConfigured, match="REQUESTS_TIMEOUT"):
+        anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "soon"})
