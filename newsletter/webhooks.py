@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from . import policy
 from .models import Delivery, Subscriber, WebhookEvent
 from .subscriptions import unsubscribe
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 # Our own kind for a temporary failure reported as a bounce, so the stored row says what it meant.
 SOFT_BOUNCE = EventType.DEFERRED
-_SUPPRESSIBLE = [Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
 
 
 def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
@@ -73,10 +73,10 @@ def webhook_event_process(*, event_id: int) -> None:
 
     if kind == EventType.BOUNCED:
         _record(delivery, status=Delivery.Status.BOUNCED)
-        _suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+        policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
     elif kind == EventType.COMPLAINED:
         _record_first(delivery, "complained_at", at)
-        _suppress(subscriber_id, Subscriber.Status.COMPLAINED, at)
+        policy.suppress(subscriber_id, Subscriber.Status.COMPLAINED, at)
     elif kind == SOFT_BOUNCE:
         _count_soft_bounces(subscriber_id, at)
     elif kind == EventType.DELIVERED:
@@ -164,16 +164,6 @@ def _record_first(delivery: Delivery, field: str, at) -> None:
     )
 
 
-def _suppress(subscriber_id: int | None, status: str, at) -> bool:
-    if subscriber_id is None:  # erased since the send
-        return False
-    return bool(
-        Subscriber.objects.filter(pk=subscriber_id, status__in=_SUPPRESSIBLE).update(
-            status=status, suppressed_at=at, updated_at=timezone.now()
-        )
-    )
-
-
 def _count_soft_bounces(subscriber_id: int | None, at) -> None:
     """soft_bounces = campaigns in a row that soft-bounced since the last delivered one.
 
@@ -193,13 +183,10 @@ def _count_soft_bounces(subscriber_id: int | None, at) -> None:
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber_id).update(soft_bounces=min(streak, 32767))
         if streak >= settings.SOFT_BOUNCE_LIMIT:
-            _suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+            policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
 
 
 def _may_track(delivery: Delivery, kind: str) -> bool:
-    """An ESP's own open/click tracking is recorded only where ours would be: the campaign asked
-    for it and the subscriber did not decline."""
-    campaign = delivery.campaign
-    wanted = campaign.track_opens if kind == EventType.OPENED else campaign.track_clicks
-    subscriber = delivery.subscriber
-    return wanted and subscriber is not None and subscriber.allow_tracking
+    """An ESP's own open/click tracking is recorded only where ours would be."""
+    what = policy.OPENS if kind == EventType.OPENED else policy.CLICKS
+    return policy.may_track(delivery.campaign, delivery.subscriber, what)
