@@ -17,7 +17,9 @@ import requests
 from django.core.mail import mailers
 
 from bench.esp_standin import EspStandin, Fault
-from newsletter import esp_sender, rendering, sendrate, tasks, tokens
+from newsletter import rendering, sendrate, tasks, tokens
+from newsletter.delivery.senders import esp as esp_sender
+from newsletter.messages import new_message_id
 from newsletter.models import Delivery
 
 from . import ledger
@@ -84,7 +86,7 @@ def outgoing(campaign, subscribers, *, tracked=False):
                 subscriber=subscriber,
                 body=body,
                 tracked=tracked,
-                message_id=rendering.new_message_id(),
+                message_id=new_message_id(),
             )
         )
     return items
@@ -101,7 +103,7 @@ def campaign(topics):
 def send(campaign, items, **kwargs):
     sender = esp_sender.EspSender(campaign, **kwargs)
     try:
-        return sender.send_all(items)
+        return sender.send_many(items)
     finally:
         sender.close()
 

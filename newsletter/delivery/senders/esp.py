@@ -9,8 +9,8 @@ latency. Two ways out, chosen per ESP (PROFILES):
   ESP's webhooks echo back). The body carries merge fields where `rendering.personalise` would put
   values, written the way the ESP substitutes them.
 - **Concurrent calls** where the ESP personalises only inside a stored template (Amazon SES's
-  SendBulkEmail; any ESP without a profile): each message built by `emails.campaign_message` and
-  sent over ESP_CONCURRENCY HTTP connections at once.
+  SendBulkEmail; any ESP without a profile): each message built by messages.MessageBuilder
+  and sent over ESP_CONCURRENCY HTTP connections at once.
 
 Either way, every recipient gets an Outcome of their own, so the ledger settles each row: a
 partly failed call settles what was accepted and retries only the rest.
@@ -35,9 +35,10 @@ from anymail.exceptions import (
 from django.conf import settings
 from django.core.mail import mailers
 
-from . import emails, rendering, sendrate, tracking
-from .esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
-from .esp_backends import EmailBackend as PostmarkBatchBackend
+from newsletter import rendering, sendrate, tracking
+from newsletter.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
+from newsletter.esp_backends import EmailBackend as PostmarkBatchBackend
+from newsletter.messages import MessageBuilder, campaign_headers, display_address
 
 # The headers that differ per recipient; the others are the same for the whole batch.
 RECIPIENT_HEADERS = ("List-Unsubscribe", "Message-ID")
@@ -98,18 +99,26 @@ SENT, BOUNCED, REJECTED, RETRY = "sent", "bounced", "rejected", "retry"
 class EspSender:
     """Sends Outgoing messages over an anymail backend; one instance per send_batch task."""
 
-    def __init__(self, campaign, *, batch: bool | None = None, concurrency: int | None = None):
+    batches = True  # the batch loop hands it many messages at once (send_many)
+
+    def __init__(self, campaign, backend=None, *, batch=None, concurrency=None):
         self.campaign = campaign
-        probe = mailers.default
-        self.esp_name = getattr(probe, "esp_name", "")
-        self.profile = profile_for(probe)
+        self.builder = MessageBuilder(campaign)
+        backend = backend or mailers.default
+        self.esp_name = getattr(backend, "esp_name", "")
+        self.profile = profile_for(backend)
         if not (settings.ESP_BATCH_CALLS if batch is None else batch):
             self.profile = NO_BATCH
         self.concurrency = max(1, concurrency or settings.ESP_CONCURRENCY)
+        # Messages handed over at a time: every connection busy with a full call.
+        self.round_size = max(self.profile.batch_size, 10) * self.concurrency
         self._local = threading.local()
         self._backends = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="esp")
+
+    def open(self) -> None:
+        """Connections open in each pool thread on its first call."""
 
     def close(self) -> None:
         self._pool.shutdown()
@@ -117,7 +126,7 @@ class EspSender:
             with contextlib.suppress(Exception):
                 backend.close()
 
-    def send_all(self, items: list[Outgoing]) -> dict[int, Outcome]:
+    def send_many(self, items: list[Outgoing]) -> dict[int, Outcome]:
         """Every item's outcome, by delivery id. Calls run ESP_CONCURRENCY at a time."""
         limiter = sendrate.limiter()
         calls, outcomes = [], {}
@@ -170,28 +179,24 @@ class EspSender:
         personalised = rendering.personalise(
             item.body, item.subscriber, delivery_id=item.delivery_id if item.tracked else None
         )
-        return emails.campaign_message(
-            self.campaign, item.subscriber, personalised, message_id=item.message_id
-        )
+        return self.builder.as_email(item.subscriber, personalised, item.message_id)
 
     def _batch_message(self, chunk: list[Outgoing]):
         first = chunk[0]
         template = merge_template(first.body, first.tracked, self.profile.merge_field)
-        message = emails.campaign_message(
-            self.campaign, first.subscriber, template, message_id=first.message_id
-        )
+        message = self.builder.as_email(first.subscriber, template, first.message_id)
         for name in RECIPIENT_HEADERS:
             message.extra_headers.pop(name, None)
         message.to = []
         message.merge_data, message.merge_headers, message.merge_metadata = {}, {}, {}
         for item in chunk:
             subscriber = item.subscriber
-            message.to.append(emails.display_address(subscriber.first_name, subscriber.email))
+            message.to.append(display_address(subscriber.first_name, subscriber.email))
             values = rendering.recipient_values(
                 subscriber, delivery_id=item.delivery_id if item.tracked else None
             )
             message.merge_data[subscriber.email] = merge_values(values)
-            headers = rendering.campaign_headers(
+            headers = campaign_headers(
                 self.campaign,
                 unsubscribe_url=values[rendering.UNSUBSCRIBE_URL][1],
                 message_id=item.message_id,
