@@ -61,6 +61,8 @@ class EspStandin:
     script: list[Fault] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)  # path -> calls answered
     recipients: int = 0  # messages accepted
+    in_flight: int = 0  # calls being answered now
+    most_in_flight: int = 0  # the most calls at once
     accepted: list[Accepted] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -105,6 +107,7 @@ class EspStandin:
         with self.lock:
             self.calls.clear()
             self.recipients = 0
+            self.most_in_flight = 0
             self.accepted.clear()
             self.refuse.clear()
             self.script.clear()
@@ -120,6 +123,15 @@ class EspStandin:
         path = request.path.strip("/")
         with self.lock:
             fault = self.script.pop(0) if self.script else Fault()
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self._answer_call(request, path, body, fault)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer_call(self, request, path: str, body: bytes, fault: Fault) -> None:
         time.sleep(self.latency)
         if fault.status != 200:
             headers = {}

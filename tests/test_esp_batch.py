@@ -40,7 +40,7 @@ def running_standin():
 
 
 @pytest.fixture
-def standin(running_standin, settings):
+def standin(running_standin, settings, monkeypatch):
     """The stand-in, emptied, and anymail's Postmark backend (Engage's) pointed at it."""
     running_standin.reset()
     settings.MAILERS = {"default": {"BACKEND": "newsletter.esp_backends.EmailBackend"}}
@@ -50,8 +50,8 @@ def standin(running_standin, settings):
         "REQUESTS_TIMEOUT": 1,
     }
     settings.SEND_RATE_PER_SECOND = 0
-    settings.CELERY_BROKER_URL = settings.CELERY_BROKER_URL  # pauses live in the broker's Redis
-    sendrate.PAUSE_KEY = f"engage:test:paused:{id(running_standin)}"
+    # Pauses live in the broker's Redis; this test session's own key.
+    monkeypatch.setattr(sendrate, "PAUSE_KEY", f"engage:test:paused:{id(running_standin)}")
     yield running_standin
     _clear_pause()
     running_standin.reset()
@@ -226,11 +226,16 @@ def test_a_timed_out_batch_is_retried_so_its_recipients_get_it_at_most_twice(
 def test_without_batch_calls_each_message_is_its_own_call_over_a_few_connections(
     standin, campaign, topics
 ):
-    items = outgoing(campaign, readers(topics["news"], 6))
+    standin.latency = 0.2  # long enough for calls to overlap
+    items = outgoing(campaign, readers(topics["news"], 9))
 
-    outcomes = send(campaign, items, batch=False, concurrency=3)
+    try:
+        outcomes = send(campaign, items, batch=False, concurrency=3)
+    finally:
+        standin.latency = 0.0
 
-    assert dict(standin.calls) == {"email": 6}
+    assert dict(standin.calls) == {"email": 9}
+    assert standin.most_in_flight == 3  # ESP_CONCURRENCY calls at once, never more
     assert {o.status for o in outcomes.values()} == {"sent"}
     for item in items:
         (message,) = standin.received_by(item.subscriber.email)

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, mailers
 from django.utils import timezone
 
-from engage.mail_config import anymail_settings, default_mailer
+from engage.mail_config import anymail_settings, default_mailer, default_send_rate
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
 
@@ -122,3 +122,9 @@ def test_anymails_request_timeout_from_the_environment_is_a_number():
     assert anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "7.5"}) == {"REQUESTS_TIMEOUT": 7.5}
     with pytest.raises(ImproperlyConfigured, match="REQUESTS_TIMEOUT"):
         anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "soon"})
+
+
+def test_the_send_rate_defaults_to_the_cap_the_esp_documents():
+    assert default_send_rate({"ESP": "amazon_ses"}) == 14
+    assert default_send_rate({"ESP": "postmark"}) == 0  # none documented: its 429s slow us
+    assert default_send_rate({}) == 0
