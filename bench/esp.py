@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import run  # noqa: E402 - after the path is set
 
 ROOT = run.ROOT
+# A database of its own: bench/run.py drops engage_bench (WITH FORCE) when it starts.
+run.BENCH_DB = "engage_bench_esp"
 
 
 class StandinProcess:
