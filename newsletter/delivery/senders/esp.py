@@ -179,7 +179,9 @@ class EspSender:
         personalised = rendering.personalise(
             item.body, item.subscriber, delivery_id=item.delivery_id if item.tracked else None
         )
-        return self.builder.as_email(item.subscriber, personalised, item.message_id)
+        return self.builder.as_email(
+            item.subscriber, personalised, item.message_id, item.delivery_id
+        )
 
     def _batch_message(self, chunk: list[Outgoing]):
         first = chunk[0]
@@ -200,6 +202,7 @@ class EspSender:
                 self.campaign,
                 unsubscribe_url=values[rendering.UNSUBSCRIBE_URL][1],
                 message_id=item.message_id,
+                delivery_id=item.delivery_id,
             )
             message.merge_headers[subscriber.email] = {k: headers[k] for k in RECIPIENT_HEADERS}
             message.merge_metadata[subscriber.email] = {"delivery": str(item.delivery_id)}
