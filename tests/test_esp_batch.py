@@ -42,6 +42,8 @@ def running_standin():
 @pytest.fixture
 def standin(running_standin, settings, monkeypatch):
     """The stand-in, emptied, and anymail's Postmark backend (Engage's) pointed at it."""
+    # A call an earlier test gave up on (a timeout) may still be being answered.
+    wait_until(lambda: running_standin.in_flight == 0, 10, message="the stand-in to be idle")
     running_standin.reset()
     settings.MAILERS = {"default": {"BACKEND": "newsletter.esp_backends.EmailBackend"}}
     settings.ANYMAIL = {
