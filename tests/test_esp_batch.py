@@ -9,18 +9,20 @@ answers differ), so for them the test captures the request anymail makes at the 
 import collections
 import json
 import re
+from datetime import timedelta
 from email import message_from_bytes, policy
 from urllib.parse import parse_qs
 
 import pytest
 import requests
 from django.core.mail import mailers
+from django.utils import timezone
 
 from bench.esp_standin import EspStandin, Fault
-from newsletter import rendering, sendrate, tasks, tokens
+from newsletter import delivery, rendering, sendrate, tasks, tokens
 from newsletter.delivery.senders import esp as esp_sender
 from newsletter.messages import new_message_id
-from newsletter.models import Delivery
+from newsletter.models import Campaign, Delivery
 
 from . import ledger
 from .campaign_runs import audience, due_campaign, tick_until_sent
@@ -195,6 +197,25 @@ def test_a_429_pauses_every_worker_for_retry_after_and_nothing_is_sent_meanwhile
     again = send(campaign, outgoing(campaign, readers(topics["events"], 2)))
     assert {o.status for o in again.values()} == {"retry"}
     assert standin.recipients == 0 and sum(standin.calls.values()) == 1
+
+
+def test_after_a_429_the_batchs_rows_wait_for_retry_after_in_the_ledger(standin, topics):
+    people = audience(topics, 5)
+    campaign = due_campaign(topics)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    delivery.prepare(campaign.pk)
+    ids = list(Delivery.objects.filter(campaign=campaign).values_list("pk", flat=True))
+    standin.script.append(Fault(status=429, retry_after=120))
+
+    outcome = delivery.send_batch(ids)
+
+    assert (outcome.sent, len(outcome.retry_ids)) == (0, len(people))
+    earliest = timezone.now() + timedelta(seconds=120)
+    for row in Delivery.objects.filter(pk__in=ids):
+        assert row.status == Delivery.Status.QUEUED
+        assert row.lease_expires_at >= earliest  # the sweeper leaves it alone until then
+        assert "429" in row.last_error
+    assert standin.recipients == 0
 
 
 def test_a_5xx_is_retried_and_not_held_against_the_recipient(standin, campaign, topics):
