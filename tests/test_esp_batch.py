@@ -26,6 +26,7 @@ from newsletter.models import Campaign, Delivery
 
 from . import ledger
 from .campaign_runs import audience, due_campaign, tick_until_sent
+from .factories import event_taking_rsvps
 from .support import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -99,9 +100,9 @@ def outgoing(campaign, subscribers, *, tracked=False):
 @pytest.fixture
 def campaign(topics):
     news = topics["news"]
-    return ledger.campaign(
-        news, posts=[ledger.post(news, title="Walk for research")], status="sending"
-    )
+    # An event taking RSVPs: each reader's section carries their own "I'll be there" links.
+    posts = [ledger.post(news, title="Walk for research"), event_taking_rsvps(news)]
+    return ledger.campaign(news, posts=posts, status="sending")
 
 
 def send(campaign, items, **kwargs):
@@ -147,7 +148,9 @@ def test_a_postmark_batch_is_one_call_and_every_recipient_gets_their_own_links_a
             assert not any(
                 other.first_name + " " in part or other.email in part for other in others
             )
-        # The body is exactly what personalise makes for this reader, tracking token and all.
+        assert "/rsvp/" in message.html and "/rsvp/" in message.text
+        # The body is exactly what personalise makes for this reader, tracking token, RSVP
+        # links and all.
         own = rendering.personalise(item.body, subscriber, delivery_id=item.delivery_id)
         assert message.html == own.html
         assert message.text.strip() == own.text.strip()

@@ -195,7 +195,7 @@ class EspSender:
             subscriber = item.subscriber
             message.to.append(display_address(subscriber.first_name, subscriber.email))
             values = rendering.recipient_values(
-                subscriber, delivery_id=item.delivery_id if item.tracked else None
+                subscriber, delivery_id=item.delivery_id if item.tracked else None, body=item.body
             )
             message.merge_data[subscriber.email] = merge_values(values)
             headers = campaign_headers(
@@ -237,6 +237,7 @@ def merge_template(body: rendering.RenderedBody, tracked: bool, merge_field: str
     placeholders = [rendering.FIRST_NAME, rendering.UNSUBSCRIBE_URL, rendering.PREFERENCES_URL]
     if tracked:
         placeholders.append(tracking.TRACK_PLACEHOLDER)
+    placeholders.extend(mark for mark, _, _ in rendering.post_link_marks(body))
     for placeholder in placeholders:
         html = html.replace(placeholder, merge_field.format(_field(placeholder, "html")))
         text = text.replace(placeholder, merge_field.format(_field(placeholder, "text")))
