@@ -150,17 +150,18 @@ def test_resubscribe_from_the_page_after_unsubscribing(client, reader, page):
     assert not Suppression.objects.exists()
 
 
-def test_resubscribe_never_passes_a_complaint(client, reader, page):
+@pytest.mark.parametrize("reason", [Suppression.Reason.BOUNCED, Suppression.Reason.COMPLAINED])
+def test_resubscribe_never_passes_a_bounce_or_a_complaint(client, reader, page, reason):
     client.post(page, {"action": "unsubscribe"})
-    policy.suppress(reader.pk, Suppression.Reason.COMPLAINED)
+    policy.suppress(reader.pk, reason)
     before = subscriber_table()
 
     response = client.post(page, {"action": "resubscribe"})
 
     assert response.status_code == 409
-    assert "reported as spam" in response.content.decode()
+    assert "bounced or was reported as spam" in response.content.decode()
     assert subscriber_table() == before
-    assert Suppression.objects.get().reason == Suppression.Reason.COMPLAINED
+    assert Suppression.objects.get().reason == reason
 
 
 def test_resubscribe_does_nothing_for_an_active_reader(client, reader, page):
