@@ -160,6 +160,7 @@ ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
 # Staff sign in with a code from an authenticator app (or a recovery code) as well as a password.
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Engage")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # an authenticator's key is shown once, at enrolment
 # Test sends: how many a sender may start per hour (each to their own and a few named addresses).
 SEND_TEST_RATE = env.str("SEND_TEST_RATE", default="5/h")
 

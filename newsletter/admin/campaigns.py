@@ -349,7 +349,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
         self._require(request, "send_campaign")
-        form = SendTestForm(request.POST or None, campaign=campaign)
+        form = SendTestForm(request.POST if request.method == "POST" else None, campaign=campaign)
         status = 200
         if request.method == "POST" and form.is_valid():
             own = request.user.email.lower()
