@@ -7,6 +7,8 @@ must be declared in the tables below; a route nobody declared fails the walk. A 
 answers 403 (or the login page) and changes nothing: no row, no email, no audit entry.
 """
 
+import re
+
 import pytest
 from auditlog.models import LogEntry
 from django.contrib import admin
@@ -450,3 +452,112 @@ def test_an_editor_sees_no_address_on_any_page_they_may_open(client, world, peop
 def test_the_walk_covers_every_registered_model():
     labels = {_label(model) for model in admin.site._registry}
     assert labels == set(MODELS)
+
+
+# --- Test sends ---------------------------------------------------------------------------------
+
+
+def send_test(client, campaign, addresses: str, capture):
+    with capture(execute=True):
+        return client.post(
+            reverse("admin:campaign-test", args=[campaign.pk]), {"addresses": addresses}
+        )
+
+
+@pytest.mark.parametrize(
+    ("who", "says"),
+    [
+        ({"unsubscribed": True}, "has unsubscribed"),
+        ({"status": Subscriber.Status.BOUNCED}, "has bounced"),
+        ({"status": Subscriber.Status.COMPLAINED}, "has complained about our mail"),
+    ],
+)
+def test_a_test_send_refuses_an_address_that_asked_not_to_be_mailed(
+    client, world, people, who, says, django_capture_on_commit_callbacks
+):
+    SubscriberFactory(email="no@example.org", **who)
+    client.force_login(people[SENDER])
+    response = send_test(
+        client, world["draft"], "no@example.org", django_capture_on_commit_callbacks
+    )
+    assert response.status_code == 200
+    assert (
+        f"“no@example.org” {says}: we do not mail it, not even a test." in response.content.decode()
+    )
+    assert mail.outbox == []
+
+
+def test_a_test_send_refuses_an_erased_address(
+    client, world, people, django_capture_on_commit_callbacks
+):
+    from newsletter import subscriptions
+
+    gone = SubscriberFactory(email="erased@example.org", active=True)
+    subscriptions.erase(subscriber_id=gone.pk)
+    client.force_login(people[SENDER])
+    response = send_test(
+        client, world["draft"], "Erased@Example.org", django_capture_on_commit_callbacks
+    )
+    assert "is on the suppression list" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_a_test_send_goes_to_staff_and_at_most_three_other_addresses(
+    client, world, people, django_capture_on_commit_callbacks
+):
+    client.force_login(people[SENDER])
+    four = "a@example.org, b@example.org, c@example.org, d@example.org"
+    response = send_test(client, world["draft"], four, django_capture_on_commit_callbacks)
+    assert "At most 3 addresses outside the staff" in response.content.decode()
+    assert mail.outbox == []
+    staff = "editor@engage.example.org, superuser@engage.example.org"
+    send_test(
+        client,
+        world["draft"],
+        f"{staff}, a@example.org, b@example.org, c@example.org",
+        django_capture_on_commit_callbacks,
+    )
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [
+            "sender@engage.example.org",
+            "editor@engage.example.org",
+            "superuser@engage.example.org",
+            "a@example.org",
+            "b@example.org",
+            "c@example.org",
+        ]
+    )
+
+
+def test_test_sends_are_rate_limited_per_sender(
+    client, world, people, settings, django_capture_on_commit_callbacks
+):
+    settings.SEND_TEST_RATE = "2/h"
+    client.force_login(people[SENDER])
+    for _ in range(2):
+        assert (
+            send_test(client, world["draft"], "", django_capture_on_commit_callbacks).status_code
+            == 302
+        )
+    refused = send_test(client, world["draft"], "", django_capture_on_commit_callbacks)
+    assert refused.status_code == 429
+    assert "You have sent as many tests as allowed for now (2/h)" in refused.content.decode()
+    assert len(mail.outbox) == 2
+    client.force_login(people[SUPERUSER])  # another sender has a budget of their own
+    assert (
+        send_test(client, world["draft"], "", django_capture_on_commit_callbacks).status_code == 302
+    )
+
+
+def test_a_test_send_carries_list_unsubscribe_as_a_plain_list_of_uris(
+    client, world, people, django_capture_on_commit_callbacks
+):
+    client.force_login(people[SENDER])
+    send_test(client, world["draft"], "active@example.org", django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        raw = message.message().as_bytes().decode()
+        header = re.search(r"^List-Unsubscribe: (.*(?:\r?\n[ \t].*)*)", raw, re.MULTILINE).group(1)
+        unfolded = re.sub(r"\r?\n[ \t]", " ", header)
+        assert "=?" not in unfolded  # no RFC 2047 encoded word
+        assert re.fullmatch(r"<https?://[^<>]+>, ?<mailto:[^<>]+>", unfolded.strip()), unfolded
