@@ -172,3 +172,45 @@ def test_deleting_an_account_keeps_what_it_did(client, boss):
 def test_staff_who_are_not_superusers_cannot_read_the_trail(client, manager):
     assert client.get(reverse("admin:newsletter_auditevent_changelist")).status_code == 403
     assert client.get(reverse("admin:auditlog_logentry_changelist")).status_code == 403
+
+
+def test_changes_to_every_audited_model_are_logged(topics):
+    from django.contrib.contenttypes.models import ContentType
+
+    from newsletter.models import DigestSchedule, Post, Suppression, Topic
+
+    from .factories import DigestScheduleFactory
+
+    rows = [
+        CampaignFactory(),
+        PostFactory(topic=topics["news"]),
+        DigestScheduleFactory(),
+        Topic.objects.create(slug="als", name="ALS"),
+        Suppression.objects.create(email_hash="1" * 64, reason="erased"),
+        SubscriberFactory(),
+        User.objects.create_user("newbie"),
+        Group.objects.create(name="helpers"),
+    ]
+    assert [type(row) for row in rows[:5]] == [Campaign, Post, DigestSchedule, Topic, Suppression]
+    for row in rows:
+        kind = ContentType.objects.get_for_model(row)
+        logged = LogEntry.objects.filter(content_type=kind, object_pk=str(row.pk))
+        assert logged.filter(action=LogEntry.Action.CREATE).exists(), type(row)
+
+
+def test_a_retry_is_recorded(client, boss, topics, django_capture_on_commit_callbacks):
+    from newsletter.campaigns import transition
+    from newsletter.models import Delivery
+
+    campaign = CampaignFactory(topics=[topics["news"]], posts=[PostFactory(topic=topics["news"])])
+    transition(campaign, Campaign.Status.SCHEDULED)
+    transition(campaign, Campaign.Status.SENDING)
+    reader = SubscriberFactory(active=True, topics=[topics["news"]])
+    failed = Delivery.objects.create(
+        campaign=campaign, subscriber=reader, status=Delivery.Status.FAILED, attempts=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/admin/newsletter/delivery/", {"action": "retry", "_selected_action": [failed.pk]}
+        )
+    assert (entry("retry").actor, entry("retry").target) == (boss, "1 deliveries")

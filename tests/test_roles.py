@@ -532,6 +532,7 @@ def test_a_test_send_goes_to_staff_and_at_most_three_other_addresses(
 def test_test_sends_are_rate_limited_per_sender(
     client, world, people, settings, django_capture_on_commit_callbacks
 ):
+    assert settings.SEND_TEST_RATE == "5/h"  # the default
     settings.SEND_TEST_RATE = "2/h"
     client.force_login(people[SENDER])
     for _ in range(2):
