@@ -242,19 +242,21 @@ def sample_messages(count: int) -> list[tuple[str, bytes]]:
 
 
 def _messages(campaign, count: int) -> list[tuple[str, bytes]]:
-    from newsletter import delivery, rendering
+    from newsletter import rendering
+    from newsletter.delivery.audience import topics_of
+    from newsletter.messages import MessageBuilder, new_message_id
     from newsletter.models import Subscriber
 
-    sender = delivery._sender_for(campaign)
+    builder = MessageBuilder(campaign)
     people = list(Subscriber.objects.order_by("pk")[:count])
-    topics = delivery._topics_of([p.pk for p in people])
+    topics = topics_of([p.pk for p in people])
     bodies, out = {}, []
     for person in people:
         key = topics.get(person.pk, frozenset())
         if key not in bodies:
             bodies[key] = rendering.render_body(campaign, key)
         personalised = rendering.personalise(bodies[key], person)
-        data = sender.message_bytes(person, bodies[key], personalised, rendering.new_message_id())
+        data = builder.as_bytes(person, personalised, new_message_id())
         out.append((person.email, data))
     return out
 

@@ -2,16 +2,15 @@
 
 Each distinct body (one per set of topics a subscriber can see) is rendered and CSS-inlined once;
 each recipient's message is then made by substituting a few placeholders (`personalise`).
-`campaign_headers` is the one source of the list headers every campaign message carries.
+The message around a body (headers, MIME) is built by newsletter.messages.
 """
 
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
+import css_inline
 import markdown
 import nh3
 from django.conf import settings
-from django.core.mail import make_msgid
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
@@ -19,7 +18,6 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from . import tokens, tracking
-from .emails import inline_css
 from .models import Campaign, Post, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
@@ -46,6 +44,13 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
 }
+
+
+_inliner = css_inline.CSSInliner(keep_style_tags=True)
+
+
+def inline_css(html: str) -> str:
+    return _inliner.inline(html)
 
 
 @dataclass(frozen=True)
@@ -220,33 +225,3 @@ def personalise(
         unsubscribe_url=unsubscribe,
         preferences_url=preferences,
     )
-
-
-def new_message_id() -> str:
-    """A unique Message-ID on the sending domain (not the host name, which leaks and varies)."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or settings.LIST_ID
-    return make_msgid(domain=domain)
-
-
-def campaign_headers(
-    campaign: Campaign, *, unsubscribe_url: str, message_id: str
-) -> dict[str, str]:
-    """The headers every campaign message carries, whoever builds the message.
-
-    List-Unsubscribe has both URIs: mail clients that support RFC 8058 POST to the https one (no
-    login, no form); older ones send mail to the mailto one. Precedence: bulk is not a standard,
-    but RFC 3834 tells auto-responders to stay quiet for it, which spares the sender hundreds of
-    "out of office" replies per issue.
-    """
-    # The list's name is ours, not the campaign's: List-Id names the list (RFC 2919), and a
-    # subject is free text that must not be able to shape a header.
-    name = " ".join(settings.ORGANISATION_NAME.replace('"', "").replace("\\", "").split())
-    return {
-        "List-Unsubscribe": (
-            f"<{unsubscribe_url}>, <mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
-        ),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f'"{name}" <{settings.LIST_ID}>',
-        "Message-ID": message_id,
-        "Precedence": "bulk",
-    }

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from . import policy
 from .models import Campaign, Click, Delivery, Subscriber
 
 TRACK_PLACEHOLDER = "%%ENGAGE_TRACK%%"
@@ -44,7 +45,7 @@ class BadLink(Exception):
 
 def is_tracked(campaign: Campaign, subscriber: Subscriber) -> bool:
     """Whether this subscriber's copy of the campaign is the tracked variant."""
-    return (campaign.track_clicks or campaign.track_opens) and subscriber.allow_tracking
+    return policy.may_track(campaign, subscriber)
 
 
 def instrument_html(html: str, *, campaign: Campaign, tracked: bool) -> str:
@@ -161,7 +162,7 @@ def click_follow(*, token: str, url: str, signature: str, record: bool = True) -
         raise BadLink("This link is not valid.")
     if not (_is_web_url(url) and link_signature_valid(delivery.campaign_id, url, signature)):
         raise BadLink("This link does not lead anywhere we sent.")
-    if record and _may_track(delivery, delivery.campaign.track_clicks):
+    if record and policy.may_track(delivery.campaign, delivery.subscriber, policy.CLICKS):
         click_record(delivery=delivery, url=url)
     return url
 
@@ -190,19 +191,15 @@ def open_record(*, token: str) -> bool:
         return False
     delivery = Delivery.objects.select_related("campaign", "subscriber").filter(pk=delivery_id)
     delivery = delivery.first()
-    if delivery is None or not _may_track(delivery, delivery.campaign.track_opens):
+    if delivery is None or not policy.may_track(
+        delivery.campaign, delivery.subscriber, policy.OPENS
+    ):
         return False
     return bool(
         Delivery.objects.filter(pk=delivery.pk, opened_at__isnull=True).update(
             opened_at=timezone.now()
         )
     )
-
-
-def _may_track(delivery: Delivery, campaign_tracks: bool) -> bool:
-    # Checked again when the reader acts: they may have declined since the message was sent.
-    subscriber = delivery.subscriber
-    return campaign_tracks and subscriber is not None and subscriber.allow_tracking
 
 
 def _post_for(campaign: Campaign, url: str):

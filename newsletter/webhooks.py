@@ -7,7 +7,6 @@ commit. A replayed webhook finds its row and changes nothing. The processing is 
 so a redelivered task is harmless.
 """
 
-import hashlib
 import json
 import logging
 
@@ -18,6 +17,8 @@ from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from . import policy
+from .addresses import keyed_hash
 from .models import Delivery, Subscriber, WebhookEvent
 from .subscriptions import unsubscribe
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 # Our own kind for a temporary failure reported as a bounce, so the stored row says what it meant.
 SOFT_BOUNCE = EventType.DEFERRED
-_SUPPRESSIBLE = [Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
 
 
 def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
@@ -73,10 +73,10 @@ def webhook_event_process(*, event_id: int) -> None:
 
     if kind == EventType.BOUNCED:
         _record(delivery, status=Delivery.Status.BOUNCED)
-        _suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+        policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
     elif kind == EventType.COMPLAINED:
         _record_first(delivery, "complained_at", at)
-        _suppress(subscriber_id, Subscriber.Status.COMPLAINED, at)
+        policy.suppress(subscriber_id, Subscriber.Status.COMPLAINED, at)
     elif kind == SOFT_BOUNCE:
         _count_soft_bounces(subscriber_id, at)
     elif kind == EventType.DELIVERED:
@@ -100,11 +100,12 @@ def _event_id(event: AnymailTrackingEvent) -> str:
         payload = event.esp_event
         if hasattr(payload, "lists"):  # a QueryDict from a form-encoded webhook
             payload = dict(payload.lists())
+        # Keyed, like the recipient below: the payload names the address.
         canonical = json.dumps(payload, sort_keys=True, default=str)
-        base = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        base = "hmac:" + keyed_hash(canonical)
     if not event.recipient:
         return base[:255]
-    recipient = hashlib.sha256(event.recipient.strip().lower().encode()).hexdigest()[:16]
+    recipient = keyed_hash(event.recipient.strip().lower())[:16]
     return f"{base[:238]}/{recipient}"
 
 
@@ -164,16 +165,6 @@ def _record_first(delivery: Delivery, field: str, at) -> None:
     )
 
 
-def _suppress(subscriber_id: int | None, status: str, at) -> bool:
-    if subscriber_id is None:  # erased since the send
-        return False
-    return bool(
-        Subscriber.objects.filter(pk=subscriber_id, status__in=_SUPPRESSIBLE).update(
-            status=status, suppressed_at=at, updated_at=timezone.now()
-        )
-    )
-
-
 def _count_soft_bounces(subscriber_id: int | None, at) -> None:
     """soft_bounces = campaigns in a row that soft-bounced since the last delivered one.
 
@@ -193,13 +184,10 @@ def _count_soft_bounces(subscriber_id: int | None, at) -> None:
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber_id).update(soft_bounces=min(streak, 32767))
         if streak >= settings.SOFT_BOUNCE_LIMIT:
-            _suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+            policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
 
 
 def _may_track(delivery: Delivery, kind: str) -> bool:
-    """An ESP's own open/click tracking is recorded only where ours would be: the campaign asked
-    for it and the subscriber did not decline."""
-    campaign = delivery.campaign
-    wanted = campaign.track_opens if kind == EventType.OPENED else campaign.track_clicks
-    subscriber = delivery.subscriber
-    return wanted and subscriber is not None and subscriber.allow_tracking
+    """An ESP's own open/click tracking is recorded only where ours would be."""
+    what = policy.OPENS if kind == EventType.OPENED else policy.CLICKS
+    return policy.may_track(delivery.campaign, delivery.subscriber, what)

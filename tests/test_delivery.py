@@ -9,9 +9,10 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone
 
-from newsletter import delivery, emails, rendering, sendrate
+from newsletter import delivery, messages, rendering, sendrate
 from newsletter.admin import deliveries as delivery_admin
 from newsletter.campaigns import transition
+from newsletter.delivery import batch
 from newsletter.models import Campaign, Delivery, Subscriber
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
@@ -130,7 +131,7 @@ def test_a_batch_sends_each_row_once_and_a_second_run_sends_nothing(
 
     assert (outcome.sent, again.sent) == (3, 0)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
-        emails.display_address(p.first_name, p.email) for p in people
+        messages.display_address(p.first_name, p.email) for p in people
     )
     rows = Delivery.objects.filter(campaign=campaign)
     assert {r.status for r in rows} == {Status.SENT}
@@ -189,8 +190,8 @@ def test_each_reader_gets_only_the_sections_of_their_topics(
 
     by_reader = {m.to[0]: m.body for m in mail.outbox}
     news, event = (item.post.title for item in campaign.items.order_by("position"))
-    mine = by_reader[emails.display_address(news_only.first_name, news_only.email)]
-    theirs = by_reader[emails.display_address(both.first_name, both.email)]
+    mine = by_reader[messages.display_address(news_only.first_name, news_only.email)]
+    theirs = by_reader[messages.display_address(both.first_name, both.email)]
     assert news in mine and event not in mine
     assert news in theirs and event in theirs
 
@@ -205,7 +206,7 @@ def test_a_subscriber_who_left_before_their_turn_is_skipped(
     delivery.send_batch(ids)
 
     assert [m.to[0] for m in mail.outbox] == [
-        emails.display_address(stayer.first_name, stayer.email)
+        messages.display_address(stayer.first_name, stayer.email)
     ]
     assert Delivery.objects.get(subscriber=leaver).status == Status.SKIPPED
 
@@ -226,7 +227,7 @@ class StatusChangingBackend(LocmemBackend):
 @pytest.fixture
 def operator_mid_batch(settings, monkeypatch):
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.StatusChangingBackend"}}
-    monkeypatch.setattr(delivery, "STATUS_CHECK_SECONDS", 0)
+    monkeypatch.setattr(batch, "STATUS_CHECK_SECONDS", 0)
 
     def change_to(status):
         monkeypatch.setattr(StatusChangingBackend, "change_to", status)
@@ -390,10 +391,10 @@ def test_both_send_paths_produce_the_same_headers_and_parts(topics, sink):
     [person] = readers(topics, 1, first_name='Zoë "Z" O\'Brien')
     body = rendering.render_body(campaign, frozenset({"news"}))
     personalised = rendering.personalise(body, person)
-    message_id = rendering.new_message_id()
+    message_id = messages.new_message_id()
 
-    django_built = emails.campaign_message(campaign, person, personalised, message_id=message_id)
-    ours = delivery._sender_for(campaign).message_bytes(person, body, personalised, message_id)
+    django_built = messages.campaign_message(campaign, person, personalised, message_id=message_id)
+    ours = messages.MessageBuilder(campaign).as_bytes(person, personalised, message_id)
 
     # What Django's SMTP backend puts on the wire (CRLF line ends), next to ours.
     on_the_wire = django_built.message(policy=policy.SMTP).as_bytes()
@@ -549,5 +550,5 @@ def test_an_operator_retries_failed_deliveries_from_the_ledger(
     assert "1 deliveries queued again." in response.content.decode()
     assert statuses(campaign) == {Status.SENT: 2}
     assert [m.to[0] for m in mail.outbox] == [
-        emails.display_address(failing.first_name, failing.email)
+        messages.display_address(failing.first_name, failing.email)
     ]

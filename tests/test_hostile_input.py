@@ -19,17 +19,17 @@ from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.mail import mailers
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from newsletter import delivery, rendering, subscriptions, tokens
+from newsletter import rendering, subscriptions, tokens
 from newsletter.addresses import clean_name, normalise_email
 from newsletter.campaigns import transition
-from newsletter.emails import campaign_message, make_message
-from newsletter.models import Campaign, Post, Subscriber, Suppression
+from newsletter.emails import make_message
+from newsletter.messages import MessageBuilder, campaign_message, new_message_id
+from newsletter.models import Campaign, Post, SignupRequest, Subscriber, Suppression
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
@@ -276,7 +276,7 @@ def test_any_user_agent_is_stored_without_control_characters(client, topics, use
             "/api/subscribe/", payload, "application/json", HTTP_USER_AGENT=user_agent
         )
         assert response.status_code == 202
-        stored_agent = Subscriber.objects.get().consent_user_agent
+        stored_agent = SignupRequest.objects.get().user_agent
         assert not any(unicodedata.category(char) in ("Cc", "Cs") for char in stored_agent)
         assert len(stored_agent) <= 400
 
@@ -651,8 +651,7 @@ def test_the_bytes_sent_over_smtp_carry_one_recipient_and_no_injected_header(
             email="reader@example.org", first_name=name, active=True, topics=[topics["news"]]
         )
         body, personalised = render_for(campaign, reader)
-        sender = delivery.SmtpSender(campaign, mailers.default)
-        data = sender.message_bytes(reader, body, personalised, rendering.new_message_id())
+        data = MessageBuilder(campaign).as_bytes(reader, personalised, new_message_id())
 
         assert_one_clean_message(data, to="reader@example.org", subject=subject)
 
@@ -673,16 +672,14 @@ def test_the_bytes_sent_over_smtp_carry_one_recipient_and_no_injected_header(
 def test_a_campaign_message_built_by_django_carries_one_recipient_and_no_injected_header(
     hostile_campaign, topics, name, subject, title, summary, intro
 ):
-    # The ESP path and test sends build the message with Django (emails.campaign_message).
+    # The ESP path and test sends build the message with Django (messages.campaign_message).
     with rolled_back():
         campaign = hostile_campaign(subject=subject, title=title, summary=summary, intro=intro)
         reader = SubscriberFactory(
             email="reader@example.org", first_name=name, active=True, topics=[topics["news"]]
         )
         body, personalised = render_for(campaign, reader)
-        message = campaign_message(
-            campaign, reader, personalised, message_id=rendering.new_message_id()
-        )
+        message = campaign_message(campaign, reader, personalised, message_id=new_message_id())
 
         assert_one_clean_message(
             message.message().as_bytes(), to="reader@example.org", subject=subject

@@ -3,7 +3,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from newsletter import rendering
-from newsletter.emails import campaign_message
+from newsletter.messages import campaign_message, new_message_id
 from newsletter.models import Post, Reference
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
@@ -39,9 +39,7 @@ def build(campaign, subscriber):
     slugs = frozenset(subscriber.topics.values_list("slug", flat=True))
     body = rendering.render_body(campaign, slugs)
     personalised = rendering.personalise(body, subscriber)
-    message = campaign_message(
-        campaign, subscriber, personalised, message_id=rendering.new_message_id()
-    )
+    message = campaign_message(campaign, subscriber, personalised, message_id=new_message_id())
     return message_from_bytes(message.message().as_bytes(), policy=policy.default)
 
 

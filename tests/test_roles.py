@@ -27,6 +27,7 @@ from newsletter.models import (
     Campaign,
     Delivery,
     DigestSchedule,
+    InboundMessage,
     Post,
     Subscriber,
     Suppression,
@@ -71,6 +72,7 @@ MODELS = {
         {EDITOR, SENDER, MANAGER, SUPERUSER}, LIST_KEEPERS, LIST_KEEPERS, ONLY_SUPERUSER
     ),
     "newsletter.suppression": _model(LIST_KEEPERS, NOBODY, NOBODY, NOBODY),
+    "newsletter.inboundmessage": _model(LIST_KEEPERS, NOBODY, NOBODY, NOBODY),
     # The report's "change" page is the report itself: a POST shows it and changes nothing.
     "newsletter.campaignreport": _model(WRITERS, NOBODY, WRITERS, NOBODY),
     "newsletter.auditevent": RECORDS,
@@ -99,6 +101,7 @@ ACTIONS = {
     ("newsletter.subscriber", "unsubscribe_selected"): LIST_KEEPERS,
     ("newsletter.topic", "delete_selected"): ONLY_SUPERUSER,
     ("newsletter.suppression", "delete_selected"): NOBODY,
+    ("newsletter.inboundmessage", "delete_selected"): NOBODY,
     ("newsletter.campaignreport", "delete_selected"): NOBODY,
     ("newsletter.auditevent", "delete_selected"): NOBODY,
     ("auditlog.logentry", "delete_selected"): NOBODY,
@@ -124,6 +127,8 @@ CUSTOM = {
     ("newsletter.delivery", "newsletter_delivery_progress"): WRITERS,
     ("newsletter.delivery", "newsletter_delivery_progress_json"): WRITERS,
     ("newsletter.campaignreport", "newsletter_campaignreport_csv"): WRITERS,
+    # Other people's mail, as it arrived.
+    ("newsletter.inboundmessage", "newsletter_inboundmessage_raw"): ONLY_SUPERUSER,
     # The key of an authenticator is shown once, by `manage.py enrol_2fa`, never again.
     ("otp_totp.totpdevice", "otp_totp_totpdevice_config"): NOBODY,
     ("otp_totp.totpdevice", "otp_totp_totpdevice_qrcode"): NOBODY,
@@ -212,6 +217,9 @@ def world(topics):
         "victim": victim,
         "victims": Group.objects.create(name="victims"),
         "audit event": AuditEvent.objects.get(actor_name="someone"),
+        "inbound": InboundMessage.objects.create(
+            source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
+        ),
     }
 
 
@@ -241,6 +249,7 @@ def target(world, label: str):
         "newsletter.subscriber": world["pending"],
         "newsletter.topic": world["spare topic"],
         "newsletter.suppression": world["suppression"],
+        "newsletter.inboundmessage": world["inbound"],
         "newsletter.auditevent": world["audit event"],
         "auditlog.logentry": LogEntry.objects.order_by("id").first(),
         "auth.user": world["victim"],
@@ -363,6 +372,7 @@ def try_custom(attempt, world, name, action=None) -> bool:
         "otp_totp_totpdevice_config": [TOTPDevice.objects.get().pk],
         "otp_totp_totpdevice_qrcode": [TOTPDevice.objects.get().pk],
         "auth_user_password_change": [world["victim"].pk],
+        "newsletter_inboundmessage_raw": [world["inbound"].pk],
     }[name]
     return attempt("get", reverse(f"admin:{name}", args=args)).response.status_code == 200
 

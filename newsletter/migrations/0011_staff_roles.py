@@ -21,6 +21,7 @@ SUBSCRIBER_MANAGER = [
     ("subscriber", ["add", "change", "delete", "view", "export_subscribers"]),
     ("topic", ["add", "change", "view"]),
     ("suppression", ["view"]),
+    ("inboundmessage", ["view"]),  # bounces and complaints name addresses; raw bytes: superusers
 ]
 ROLES = {"editor": EDITOR, "sender": SENDER, "subscriber manager": SUBSCRIBER_MANAGER}
 

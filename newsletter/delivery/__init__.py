@@ -1,0 +1,49 @@
+"""The delivery pipeline: every scheduled campaign to every subscriber, once, fast, through crashes.
+
+The Delivery ledger, not Celery, is the record of what was sent. Celery only carries ids: a task
+that is lost, redelivered or run twice changes nothing that the ledger has already settled, because
+every step claims its rows with a conditional UPDATE and acts only on what it won.
+
+    start_due_campaigns → prepare → send_batch (× n) → finish_campaigns
+                                       ↑
+                            sweep_expired_leases (crashed workers, lost tasks)
+
+    lifecycle   start, prepare, resume, retry a row, finish (campaign states)
+    audience    who a campaign goes to, and their topics
+    ledger      every write to Delivery rows (all raw SQL)
+    batch       send_batch: the send loop, a step per function
+    bodies      rendered bodies per process
+    senders/    SMTP fast path, any Django backend; the failure classes
+    retries     when a transient failure is tried again
+    sweeper     lost work found again
+    progress    counts and live figures
+    enqueue     every task queued, after commit (the only imports of tasks)
+"""
+
+from .audience import audience
+from .batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
+from .lifecycle import finish_campaigns, prepare, resume, retry_delivery, start_due_campaigns
+from .progress import campaign_counts, progress, record_counts
+from .retries import RETRY_BASE_SECONDS
+from .senders import Refused, Rejected, Transient
+from .sweeper import sweep_expired_leases
+
+__all__ = [
+    "BATCH_TIME_BUDGET_SECONDS",
+    "RETRY_BASE_SECONDS",
+    "BatchOutcome",
+    "Refused",
+    "Rejected",
+    "Transient",
+    "audience",
+    "campaign_counts",
+    "finish_campaigns",
+    "prepare",
+    "progress",
+    "record_counts",
+    "resume",
+    "retry_delivery",
+    "send_batch",
+    "start_due_campaigns",
+    "sweep_expired_leases",
+]

@@ -1,0 +1,208 @@
+"""send_batch: a batch's rows, claimed, rendered and sent over one connection.
+
+The loop is a sequence of named steps per row: skip a reader who left, pick their body, check in
+(pause, cancel, time budget, lease), connect, pace to the global rate, send one, and classify the
+result. Every write to the rows goes through the ledger; the outcome is only counted here.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from newsletter import rendering, sendrate
+from newsletter.messages import new_message_id
+from newsletter.models import Campaign, Delivery, Subscriber
+
+from . import ledger, progress, retries
+from .audience import topics_of
+from .bodies import Bodies
+from .senders import Refused, Rejected, Transient, sender_for
+
+Status = Delivery.Status
+CampaignStatus = Campaign.Status
+
+# How often a batch looks at its campaign's status, so pause and cancel act mid-batch without a
+# query per message.
+STATUS_CHECK_SECONDS = 0.5
+# A batch stops and hands its remaining rows to a fresh task after this long (a slow global rate),
+# well inside the task's time limit and the rows' lease.
+BATCH_TIME_BUDGET_SECONDS = 240
+
+
+@dataclass
+class BatchOutcome:
+    sent: int = 0
+    bounced: int = 0
+    failed: int = 0
+    skipped: int = 0
+    released: int = 0
+    # Rows to try again in a new task after `retry_in` seconds.
+    retry_ids: list[int] = field(default_factory=list)
+    retry_in: float = 0.0
+
+
+def send_batch(delivery_ids: list[int]) -> BatchOutcome:
+    """Send the rows among `delivery_ids` that are still queued, over one connection."""
+    outcome = BatchOutcome()
+    campaign_id = (
+        Delivery.objects.filter(pk__in=delivery_ids).values_list("campaign_id", flat=True).first()
+    )
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return outcome
+    if campaign.status == CampaignStatus.CANCELLED:
+        outcome.skipped = ledger.skip_cancelled(delivery_ids, Status.QUEUED)
+        return outcome
+    # A sent campaign still takes rows an operator retried after it finished.
+    if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.SENT):
+        # Paused: the rows wait, and the sweeper hands them to a new task after resume.
+        ledger.hold(delivery_ids)
+        return outcome
+    won = ledger.claim(delivery_ids)
+    if not won:
+        return outcome
+    rows = ledger.claimed_rows(won)
+    try:
+        _Run(campaign, rows, outcome).send_all()
+    finally:
+        # Whatever stopped the loop early (pause, a dropped connection, an exception), rows this
+        # batch claimed but did not settle go back to the queue instead of waiting for the lease.
+        outcome.released += ledger.release([row.pk for row in rows])
+    if outcome.retry_ids and outcome.retry_in:
+        ledger.book_retry(outcome.retry_ids, outcome.retry_in)
+    if campaign.status == CampaignStatus.SENT:
+        progress.record_counts(campaign)
+    return outcome
+
+
+class _Run:
+    """One pass over a batch's claimed rows. Each step returns False when the batch must stop."""
+
+    def __init__(self, campaign: Campaign, rows: list[Delivery], outcome: BatchOutcome):
+        self.campaign = campaign
+        self.rows = rows
+        self.outcome = outcome
+        self.topics = topics_of([row.subscriber_id for row in rows if row.subscriber_id])
+        self.bodies = Bodies(campaign)
+        self.sender = None
+        self.started = self.last_check = self.renewed = time.monotonic()
+        self.budget = min(BATCH_TIME_BUDGET_SECONDS, 0.8 * settings.DELIVERY_LEASE_SECONDS)
+        self.limiter = sendrate.limiter()
+        self.allowance = 0
+
+    def send_all(self) -> None:
+        try:
+            for index, row in enumerate(self.rows):
+                if self.reader_left(row):
+                    continue
+                body, tracked = self.bodies.for_reader(
+                    row.subscriber, self.topics.get(row.subscriber_id, frozenset())
+                )
+                if body is None:
+                    self.skip(row, "Nothing in this campaign for their topics.")
+                    continue
+                if not (self.check_in(index) and self.connect(index)):
+                    return
+                self.pace(index)
+                if not self.send_one(index, row, body, tracked):
+                    return
+        finally:
+            if self.sender is not None:
+                self.sender.close()
+
+    def reader_left(self, row: Delivery) -> bool:
+        subscriber = row.subscriber
+        if subscriber is None or subscriber.status != Subscriber.Status.ACTIVE:
+            # Erased, unsubscribed or suppressed after the ledger was written.
+            self.skip(row, "The subscriber left before their turn.")
+            return True
+        return False
+
+    def skip(self, row: Delivery, reason: str) -> None:
+        ledger.mark(row, Status.SKIPPED, error=reason)
+        self.outcome.skipped += 1
+
+    def rest(self, index: int) -> list[int]:
+        return [row.pk for row in self.rows[index:]]
+
+    def check_in(self, index: int) -> bool:
+        """Now and then: stop for a pause or cancel, hand on at the time budget, renew leases."""
+        now = time.monotonic()
+        if now - self.last_check < STATUS_CHECK_SECONDS:
+            return True
+        self.last_check = now
+        status = Campaign.objects.filter(pk=self.campaign.pk).values_list("status", flat=True)
+        status = status.first()
+        if status in (CampaignStatus.CANCELLED, None):
+            self.outcome.skipped += ledger.skip_cancelled(self.rest(index), Status.SENDING)
+            return False
+        if status == CampaignStatus.PAUSED:
+            return False  # send_batch puts the rest back in the queue
+        if now - self.started >= self.budget:
+            self.outcome.retry_ids = self.rest(index)
+            return False
+        if now - self.renewed >= settings.DELIVERY_LEASE_SECONDS / 3:
+            # Still at work (a slow server, a low global rate): keep the sweeper away.
+            self.renewed = now
+            ledger.renew(self.rest(index))
+        return True
+
+    def connect(self, index: int) -> bool:
+        if self.sender is not None:
+            return True
+        sender = sender_for(self.campaign)
+        try:
+            sender.open()
+        except Transient as error:
+            for row in self.rows[index:]:
+                self.retry(row, str(error))
+            return False
+        self.sender = sender
+        return True
+
+    def pace(self, index: int) -> None:
+        """Wait for the global send rate (a few messages' permission at a time)."""
+        if self.allowance == 0:
+            self.allowance = self.limiter.take(len(self.rows) - index)
+        self.allowance -= 1
+
+    def send_one(self, index: int, row: Delivery, body, tracked: bool) -> bool:
+        subscriber = row.subscriber
+        personalised = rendering.personalise(
+            body, subscriber, delivery_id=row.pk if tracked else None
+        )
+        try:
+            message_id = self.sender.send(subscriber, personalised, new_message_id(), row.pk)
+        except Refused as error:
+            ledger.bounce(row, str(error))
+            self.outcome.bounced += 1
+        except Rejected as error:
+            ledger.mark(row, Status.FAILED, error=str(error), attempted=True)
+            self.outcome.failed += 1
+        except Transient as error:
+            self.retry(row, str(error))
+            if error.connection_lost:
+                self.outcome.retry_ids.extend(self.rest(index + 1))
+                return False
+        else:
+            ledger.mark_sent(row, message_id)
+            self.outcome.sent += 1
+        return True
+
+    def retry(self, row: Delivery, error: str) -> None:
+        """A transient failure of this row: back to the queue for a later task, or failed."""
+        attempts = row.attempts + 1
+        if retries.gives_up(attempts):
+            ledger.mark(
+                row,
+                Status.FAILED,
+                error=f"Gave up after {attempts} attempts: {error}",
+                attempted=True,
+            )
+            self.outcome.failed += 1
+            return
+        delay = retries.retry_delay(attempts)
+        ledger.retry_later(row, error, delay)
+        self.outcome.retry_ids.append(row.pk)
+        self.outcome.retry_in = max(self.outcome.retry_in, delay)

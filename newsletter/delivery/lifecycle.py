@@ -1,0 +1,127 @@
+"""A campaign's way through delivery: start when due, prepare the ledger, resume after a pause,
+retry a failed row, finish. Status changes go through campaigns.transition (a conditional
+UPDATE); pause and cancel are plain transitions that the batches notice."""
+
+import itertools
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from newsletter.campaigns import IllegalTransition, transition
+from newsletter.models import Campaign, Delivery
+
+from . import enqueue, ledger
+from .audience import audience
+from .progress import campaign_counts, count_fields
+
+Status = Delivery.Status
+CampaignStatus = Campaign.Status
+
+
+def start_due_campaigns(now: datetime | None = None) -> int:
+    """Move every due scheduled campaign to sending and queue its preparation. Returns how many.
+
+    Two ticks running at once both see the campaign, but transition() is a conditional UPDATE:
+    only one wins, and only the winner queues the preparation.
+    """
+    now = now or timezone.now()
+    due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
+    started = 0
+    for campaign in due.order_by("scheduled_at", "pk"):
+        with transaction.atomic():
+            try:
+                transition(campaign, CampaignStatus.SENDING)
+            except IllegalTransition:
+                continue
+            enqueue.preparation(campaign.pk)
+        started += 1
+    return started
+
+
+def prepare(campaign_id: int) -> int:
+    """Write the campaign's ledger and queue its batches. Returns the number of rows written.
+
+    Streams the audience in primary-key chunks, so memory does not grow with the list. Re-runnable:
+    existing rows are left alone, and queueing a row twice is harmless because send_batch claims
+    before it sends.
+    """
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+        return 0
+    lease = ledger.lease(timezone.now())
+    chunk = settings.PREPARE_CHUNK_SIZE
+    # One query streamed through a server-side cursor: the audience is read once, in pk order,
+    # PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest every time).
+    subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
+    written = 0
+    for ids in itertools.batched(subscribers, chunk):
+        written += ledger.write_rows(campaign_id, list(ids), lease)
+    Campaign.objects.filter(pk=campaign_id, prepared_at=None).update(prepared_at=timezone.now())
+    if campaign.status == CampaignStatus.SENDING:
+        # Every row still waiting to go, whether just written or by an earlier run.
+        waiting = (
+            Delivery.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for ids in itertools.batched(waiting.iterator(chunk_size=chunk), chunk):
+            enqueue.batches(list(ids))
+    return written
+
+
+def finish_campaigns() -> int:
+    """A sending campaign whose ledger is complete and has nothing queued or sending is sent."""
+    finished = 0
+    now = timezone.now()
+    ready = Campaign.objects.filter(status=CampaignStatus.SENDING).exclude(prepared_at=None)
+    for campaign in ready:
+        pending = Delivery.objects.filter(
+            campaign=campaign, status__in=[Status.QUEUED, Status.SENDING]
+        )
+        if pending.exists():
+            continue
+        try:
+            transition(campaign, CampaignStatus.SENT, **count_fields(campaign_counts(campaign)))
+        except IllegalTransition:
+            continue
+        finished += 1
+    ledger.skip_abandoned(now)
+    return finished
+
+
+def resume(campaign: Campaign) -> None:
+    """Paused → sending, and its waiting rows queued at once (the sweeper would find them too, but
+    only after a quiet lease period). Raises IllegalTransition like transition()."""
+    with transaction.atomic():
+        transition(campaign, CampaignStatus.SENDING)
+        if campaign.prepared_at is None:
+            enqueue.preparation(campaign.pk)
+        else:
+            requeue(Delivery.objects.filter(campaign=campaign, status=Status.QUEUED))
+
+
+def requeue(rows, now: datetime | None = None) -> int:
+    """Give `rows` a fresh lease and new send_batch tasks, a chunk at a time in pk order."""
+    now = now or timezone.now()
+    total, after = 0, 0
+    chunk = settings.PREPARE_CHUNK_SIZE
+    while True:
+        ids = list(rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:chunk])
+        if not ids:
+            return total
+        after = ids[-1]
+        with transaction.atomic():
+            ledger.requeue(ids, now)
+            enqueue.batches(ids)
+        total += len(ids)
+
+
+def retry_delivery(delivery_id: int) -> bool:
+    """Send a failed delivery again (an operator's decision). False when it is not failed."""
+    with transaction.atomic():
+        retried = ledger.retry_failed(delivery_id)
+        if retried:
+            enqueue.batches([delivery_id])
+    return retried

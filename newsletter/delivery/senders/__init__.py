@@ -1,0 +1,25 @@
+"""Senders hand a batch's messages to the mail system over one connection per batch.
+
+Each has `open()`, `send(subscriber, personalised, message_id, delivery_id) -> message id` and
+`close()`, and
+raises the failures of `failures` so the batch never sees an SMTP or ESP exception. Every sender
+builds its messages with newsletter.messages.MessageBuilder.
+"""
+
+from django.core.mail import mailers
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+
+from .backend import BackendSender
+from .failures import Refused, Rejected, Transient
+from .smtp import SmtpSender
+
+__all__ = ["BackendSender", "Refused", "Rejected", "SmtpSender", "Transient", "sender_for"]
+
+
+def sender_for(campaign):
+    """The fast SMTP path when mail goes over Django's SMTP backend; any other backend builds
+    Django messages."""
+    backend = mailers.default
+    if isinstance(backend, SmtpBackend):
+        return SmtpSender(campaign, backend)
+    return BackendSender(campaign, backend)
