@@ -5,6 +5,7 @@ each recipient's message is then made by substituting a few placeholders (`perso
 The message around a body (headers, MIME) is built by newsletter.messages.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import css_inline
@@ -18,13 +19,18 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from . import tokens, tracking
-from .models import Campaign, Post, Subscriber
+from .models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
 # (post text is escaped, and '%%' followed by these names is vanishingly unlikely in prose).
 FIRST_NAME = "%%ENGAGE_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%ENGAGE_UNSUBSCRIBE_URL%%"
 PREFERENCES_URL = "%%ENGAGE_PREFERENCES_URL%%"
+
+# A reader's own link about one post ("I'll be there", "Count me in"):
+# %%ENGAGE_POSTLINK_rsvp_<post id>%%, replaced by a link signed for (reader, post).
+POST_LINK_MARK = "%%ENGAGE_POSTLINK_"
+_POST_LINK = re.compile(r"%%ENGAGE_POSTLINK_(rsvp|interest)_(\d+)%%")
 
 # Whom a message greets when we do not know the subscriber's name.
 DEFAULT_NAME = "friend"
@@ -71,13 +77,6 @@ class Personalised:
     preferences_url: str = ""
 
 
-@dataclass(frozen=True)
-class Section:
-    topic_slug: str
-    heading: str
-    posts: list[Post]
-
-
 def render_markdown(text: str) -> SafeString:
     """Markdown to HTML that is safe to put in an email or a page: nh3 drops scripts, handlers,
     styles and unknown tags, and every link gets rel="noopener"."""
@@ -112,38 +111,96 @@ def event_ics_url(post: Post) -> str:
     return tokens.absolute_url(reverse("event-ics", args=[post.slug]))
 
 
-def campaign_sections(campaign: Campaign, topic_slugs: frozenset[str] | None) -> list[Section]:
-    """The campaign's posts grouped by topic, for a reader of `topic_slugs` (None: every topic).
+def build_snapshot(campaign: Campaign) -> Snapshot:
+    """The campaign's content as it stands, frozen (unsaved): what scheduling stores.
 
-    Sections come in the order of their first post in the campaign; a section exists only for a
-    topic that is both the reader's and in the campaign's audience.
+    Sections come in the order of their first post in the campaign, one per audience topic that
+    has posts; each post is kept as the email's HTML and text fragments, rendered now.
     """
-    audience = {topic.slug for topic in campaign.topics.all()}
-    wanted = audience if topic_slugs is None else audience & set(topic_slugs)
-    sections: dict[str, Section] = {}
-    items = campaign.items.select_related("post__topic").prefetch_related("post__references")
+    audience = list(campaign.topics.order_by("position", "name").values("id", "slug"))
+    slugs = {topic["slug"] for topic in audience}
+    sections: dict[str, dict] = {}
+    post_ids = []
+    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
+        "post__references"
+    )
     for item in items.order_by("position", "id"):
-        topic = item.post.topic
-        if topic.slug not in wanted:
+        post, topic = item.post, item.post.topic
+        post_ids.append(post.pk)
+        if topic.slug not in slugs:
             continue
-        if topic.slug not in sections:
-            sections[topic.slug] = Section(topic.slug, topic.name, [])
-        sections[topic.slug].posts.append(item.post)
-    return list(sections.values())
+        section = sections.setdefault(
+            topic.slug, {"topic_slug": topic.slug, "heading": topic.name, "posts": []}
+        )
+        section["posts"].append(_post_fragments(post))
+    return Snapshot(
+        campaign=campaign,
+        subject=campaign.subject,
+        preheader=campaign.preheader,
+        intro=campaign.intro,
+        topics=audience,
+        sections=list(sections.values()),
+        post_ids=post_ids,
+    )
 
 
-def _context(campaign: Campaign, sections: list[Section], *, archive: bool) -> dict:
+def frozen(campaign: Campaign) -> Snapshot:
+    """What goes out for `campaign`: the snapshot taken when it was scheduled. A draft has none
+    yet: previews and test sends see its live content."""
+    if campaign.status == Campaign.Status.DRAFT:
+        return build_snapshot(campaign)
+    try:
+        return campaign.snapshot
+    except Snapshot.DoesNotExist:
+        pass
+    snapshot = build_snapshot(campaign)
+    if campaign.status != Campaign.Status.CANCELLED:
+        # Scheduled before snapshots existed: frozen at its first use, and kept from then on.
+        fields = {f.name: getattr(snapshot, f.name) for f in Snapshot._meta.concrete_fields}
+        for name in ("id", "campaign", "created_at"):
+            fields.pop(name)
+        snapshot, _ = Snapshot.objects.get_or_create(campaign=campaign, defaults=fields)
+        campaign.snapshot = snapshot
+    return snapshot
+
+
+def _post_fragments(post: Post) -> dict:
+    context = _post_context(post)
+    return {
+        "post_id": post.pk,
+        "title": post.title,
+        "link": context["link"],
+        "html": render_to_string("emails/_post.html", {"item": context, "post": post}),
+        "text": render_to_string("emails/_post.txt", {"item": context}),
+        **_engagement_links(post),
+    }
+
+
+def snapshot_sections(snapshot: Snapshot, topic_slugs: frozenset[str] | None) -> list[dict]:
+    """The snapshot's sections a reader of `topic_slugs` sees (None: every section)."""
+    return [
+        section
+        for section in snapshot.sections
+        if topic_slugs is None or section["topic_slug"] in topic_slugs
+    ]
+
+
+def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, archive: bool):
     return {
         "campaign": campaign,
-        "subject": campaign.subject,
-        "preheader": campaign.preheader,
-        "intro_html": render_markdown(campaign.intro),
-        "intro_text": campaign.intro.strip(),
+        "subject": snapshot.subject,
+        "preheader": snapshot.preheader,
+        "intro_html": render_markdown(snapshot.intro),
+        "intro_text": snapshot.intro.strip(),
         "sections": [
             {
-                "heading": section.heading,
-                "topic_slug": section.topic_slug,
-                "posts": [_post_context(post) for post in section.posts],
+                "heading": section["heading"],
+                "topic_slug": section["topic_slug"],
+                "posts": [
+                    # Rendered by our own templates from sanitised content when it was frozen.
+                    {**post, "html": mark_safe(post["html"])}  # noqa: S308
+                    for post in section["posts"]
+                ],
             }
             for section in sections
         ],
@@ -172,33 +229,55 @@ def _post_context(post: Post) -> dict:
     }
 
 
+def _engagement_links(post: Post) -> dict:
+    """Placeholders for the reader's own RSVP and "count me in" links (filled by `personalise`),
+    and the public RSVP page for the archive, where there is no reader."""
+    from . import interest, rsvp
+
+    links = {}
+    if rsvp.takes_answers(post):
+        links["rsvp_url"] = f"{POST_LINK_MARK}rsvp_{post.pk}%%"
+        links["public_rsvp_url"] = tokens.absolute_url(reverse("event-rsvp", args=[post.slug]))
+    if interest.takes_interest(post):
+        links["interest_url"] = f"{POST_LINK_MARK}interest_{post.pk}%%"
+    return links
+
+
 def render_body(
     campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False
 ) -> RenderedBody | None:
     """The campaign as a subscriber of `topic_slugs` sees it, or None when nothing is for them.
 
-    Does not depend on the recipient: call it once per distinct topic set and reuse the result.
+    Renders the campaign's snapshot (what a sender approved), never its live posts. Does not
+    depend on the recipient: call it once per distinct topic set and reuse the result.
     """
-    sections = campaign_sections(campaign, frozenset(topic_slugs))
+    from .event_reminders import is_reminder
+
+    snapshot = frozen(campaign)
+    # A reminder goes to the event's "yes" list, whatever topics each of them chose.
+    wanted = None if is_reminder(campaign) else frozenset(topic_slugs)
+    sections = snapshot_sections(snapshot, wanted)
     if not sections:
         return None
-    context = _context(campaign, sections, archive=False)
+    context = _context(campaign, snapshot, sections, archive=False)
     html = inline_css(render_to_string("emails/campaign-body.html", context))
     html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
         # Folded to one line: a line break in a subject would end the header.
-        subject=" ".join(campaign.subject.split()),
+        subject=" ".join(snapshot.subject.split()),
         html=html,
         text=text,
-        preheader=campaign.preheader,
-        topic_slugs=frozenset(section.topic_slug for section in sections),
+        preheader=snapshot.preheader,
+        topic_slugs=frozenset(section["topic_slug"] for section in sections),
     )
 
 
 def render_archive(campaign: Campaign) -> dict:
-    """Context for the public web copy: every section, no greeting by name, no personal links."""
-    return _context(campaign, campaign_sections(campaign, None), archive=True)
+    """Context for the public web copy: every section of what was sent, no greeting by name, no
+    personal links."""
+    snapshot = frozen(campaign)
+    return _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
 
 
 def personalise(
@@ -207,14 +286,15 @@ def personalise(
     unsubscribe = tokens.unsubscribe_url(subscriber.pk)
     preferences = tokens.preferences_url(subscriber.pk)
     name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    html, text = _post_links(body, subscriber.pk)
     html = (
-        tracking.personalise_html(body.html, delivery_id=delivery_id)
+        tracking.personalise_html(html, delivery_id=delivery_id)
         .replace(FIRST_NAME, escape(name))
         .replace(UNSUBSCRIBE_URL, unsubscribe)
         .replace(PREFERENCES_URL, preferences)
     )
     text = (
-        body.text.replace(FIRST_NAME, name)
+        text.replace(FIRST_NAME, name)
         .replace(UNSUBSCRIBE_URL, unsubscribe)
         .replace(PREFERENCES_URL, preferences)
     )
@@ -225,3 +305,18 @@ def personalise(
         unsubscribe_url=unsubscribe,
         preferences_url=preferences,
     )
+
+
+def _post_links(body: RenderedBody, subscriber_id: int) -> tuple[str, str]:
+    """The reader's own post links put in, each signed once per message (a link appears twice
+    in each part: "I'll be there" and "Can't make it")."""
+    if POST_LINK_MARK not in body.html and POST_LINK_MARK not in body.text:
+        return body.html, body.text
+    links = {}
+
+    def link(match: re.Match) -> str:
+        if match[0] not in links:
+            links[match[0]] = tokens.post_link(match[1], subscriber_id, int(match[2]))
+        return links[match[0]]
+
+    return _POST_LINK.sub(link, body.html), _POST_LINK.sub(link, body.text)

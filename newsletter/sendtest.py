@@ -12,7 +12,7 @@ from django_ratelimit.core import is_ratelimited
 
 from .addresses import normalise_email
 from .models import Subscriber
-from .subscriptions import is_suppressed
+from .policy import is_suppressed
 
 MAX_ADDRESSES = 5  # typed addresses in all
 MAX_OUTSIDE_STAFF = 3  # of which not a staff member's own

@@ -27,8 +27,11 @@ from newsletter.models import (
     Campaign,
     Delivery,
     DigestSchedule,
+    EventAttendance,
     InboundMessage,
+    InvolvementInterest,
     Post,
+    PostEngagement,
     Subscriber,
     Suppression,
     Topic,
@@ -73,6 +76,9 @@ MODELS = {
     ),
     "newsletter.suppression": _model(LIST_KEEPERS, NOBODY, NOBODY, NOBODY),
     "newsletter.inboundmessage": _model(LIST_KEEPERS, NOBODY, NOBODY, NOBODY),
+    # Counts of answers per post (the "change" page shows them; a POST changes nothing).
+    "newsletter.eventattendance": _model(WRITERS, NOBODY, WRITERS, NOBODY),
+    "newsletter.involvementinterest": _model(WRITERS, NOBODY, WRITERS, NOBODY),
     # The report's "change" page is the report itself: a POST shows it and changes nothing.
     "newsletter.campaignreport": _model(WRITERS, NOBODY, WRITERS, NOBODY),
     "newsletter.auditevent": RECORDS,
@@ -102,6 +108,8 @@ ACTIONS = {
     ("newsletter.topic", "delete_selected"): ONLY_SUPERUSER,
     ("newsletter.suppression", "delete_selected"): NOBODY,
     ("newsletter.inboundmessage", "delete_selected"): NOBODY,
+    ("newsletter.eventattendance", "delete_selected"): NOBODY,
+    ("newsletter.involvementinterest", "delete_selected"): NOBODY,
     ("newsletter.campaignreport", "delete_selected"): NOBODY,
     ("newsletter.auditevent", "delete_selected"): NOBODY,
     ("auditlog.logentry", "delete_selected"): NOBODY,
@@ -129,6 +137,10 @@ CUSTOM = {
     ("newsletter.campaignreport", "newsletter_campaignreport_csv"): WRITERS,
     # Other people's mail, as it arrived.
     ("newsletter.inboundmessage", "newsletter_inboundmessage_raw"): ONLY_SUPERUSER,
+    # Names and addresses of the people who answered: posts and subscriber data both.
+    ("newsletter.eventattendance", "newsletter_eventattendance_csv"): ONLY_SUPERUSER,
+    ("newsletter.eventattendance", "newsletter_eventattendance_checkin"): ONLY_SUPERUSER,
+    ("newsletter.involvementinterest", "newsletter_involvementinterest_csv"): ONLY_SUPERUSER,
     # The key of an authenticator is shown once, by `manage.py enrol_2fa`, never again.
     ("otp_totp.totpdevice", "otp_totp_totpdevice_config"): NOBODY,
     ("otp_totp.totpdevice", "otp_totp_totpdevice_qrcode"): NOBODY,
@@ -217,10 +229,19 @@ def world(topics):
         "victim": victim,
         "victims": Group.objects.create(name="victims"),
         "audit event": AuditEvent.objects.get(actor_name="someone"),
+        "event": _engaging(PostFactory(kind=Post.Kind.EVENT, topic=events), takes_rsvps=True),
+        "get involved": _engaging(
+            PostFactory(kind=Post.Kind.GET_INVOLVED, topic=news), count_me_in=True
+        ),
         "inbound": InboundMessage.objects.create(
             source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
         ),
     }
+
+
+def _engaging(post, **answers):
+    PostEngagement.objects.create(post=post, **answers)
+    return post
 
 
 @pytest.fixture
@@ -250,6 +271,10 @@ def target(world, label: str):
         "newsletter.topic": world["spare topic"],
         "newsletter.suppression": world["suppression"],
         "newsletter.inboundmessage": world["inbound"],
+        "newsletter.eventattendance": EventAttendance.objects.get(pk=world["event"].pk),
+        "newsletter.involvementinterest": InvolvementInterest.objects.get(
+            pk=world["get involved"].pk
+        ),
         "newsletter.auditevent": world["audit event"],
         "auditlog.logentry": LogEntry.objects.order_by("id").first(),
         "auth.user": world["victim"],
@@ -373,6 +398,9 @@ def try_custom(attempt, world, name, action=None) -> bool:
         "otp_totp_totpdevice_qrcode": [TOTPDevice.objects.get().pk],
         "auth_user_password_change": [world["victim"].pk],
         "newsletter_inboundmessage_raw": [world["inbound"].pk],
+        "newsletter_eventattendance_csv": [world["event"].pk],
+        "newsletter_eventattendance_checkin": [world["event"].pk],
+        "newsletter_involvementinterest_csv": [world["get involved"].pk],
     }[name]
     return attempt("get", reverse(f"admin:{name}", args=args)).response.status_code == 200
 

@@ -157,8 +157,8 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(ReadOnlyAdmin):
-    """Read-only: rows come from erasure, never from typing. (Bounced and complained addresses
-    are suppressed by their subscriber status.)"""
+    """Read-only: rows come from bounces, complaints, unsubscribes by mail and erasures
+    (newsletter.policy.suppress), never from typing."""
 
     list_display = ("email_hash", "reason", "created_at")
     list_filter = ("reason",)

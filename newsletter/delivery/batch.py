@@ -15,7 +15,7 @@ from newsletter.messages import new_message_id
 from newsletter.models import Campaign, Delivery, Subscriber
 
 from . import ledger, progress, retries
-from .audience import topics_of
+from .audience import listed, topics_of
 from .bodies import Bodies
 from .senders import Refused, Rejected, Transient, sender_for
 
@@ -84,6 +84,7 @@ class _Run:
         self.rows = rows
         self.outcome = outcome
         self.topics = topics_of([row.subscriber_id for row in rows if row.subscriber_id])
+        self.listed = listed(row.subscriber for row in rows)
         self.bodies = Bodies(campaign)
         self.sender = None
         self.started = self.last_check = self.renewed = time.monotonic()
@@ -116,6 +117,9 @@ class _Run:
         if subscriber is None or subscriber.status != Subscriber.Status.ACTIVE:
             # Erased, unsubscribed or suppressed after the ledger was written.
             self.skip(row, "The subscriber left before their turn.")
+            return True
+        if subscriber.pk in self.listed:
+            self.skip(row, "The address is on the suppression list.")
             return True
         return False
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0021_data_protection_existing_rows'),
+        ('newsletter', '0060_snapshot_suppression_reasons'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

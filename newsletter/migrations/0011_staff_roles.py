@@ -5,6 +5,7 @@ from django.db import migrations
 # schedule, send and watch delivery; subscriber managers keep the list. Superusers do everything.
 EDITOR = [
     ("post", ["add", "change", "delete", "view"]),
+    ("postengagement", ["add", "change", "delete", "view"]),
     ("reference", ["add", "change", "delete", "view"]),
     ("campaign", ["add", "change", "view"]),
     ("campaignpost", ["add", "change", "delete", "view"]),
