@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import audit, csvfiles, signups, subscriptions
+from newsletter import audit, csvfiles, joinpage, signups, subscriptions
 from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
@@ -80,6 +80,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                 (label, value, counts.get(value, 0)) for value, label in Subscriber.Status.choices
             ],
             "embed_url": absolute_url(reverse("join-embed")),
+            "form_snippet": joinpage.form_snippet(absolute_url(reverse("join-embed"))),
         }
         return super().changelist_view(request, extra_context=extra_context)
 

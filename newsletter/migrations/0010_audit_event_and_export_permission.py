@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0060_snapshot_suppression_reasons'),
+        ('newsletter', '0030_cache_table'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
