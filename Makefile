@@ -19,7 +19,7 @@ SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chro
 # And those the benchmarks drive.
 BENCH_DEPS := wrk:wrk redis-server:redis-server
 
-.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load clean
+.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load bench-esp clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -90,6 +90,10 @@ bench-delivery: install bench-deps
 
 bench-load: install bench-deps
 	$(TEST_ENV) $(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# Through an ESP: one call per message vs batch calls, against a loopback Postmark stand-in.
+bench-esp: install bench-deps
+	$(TEST_ENV) $(BIN)/python bench/esp.py $(ESP_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

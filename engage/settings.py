@@ -192,7 +192,14 @@ RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", defau
 RETENTION_CONSENT_NETWORK_DAYS = env.int("RETENTION_CONSENT_NETWORK_DAYS", default=90)
 # Pending subscribers (signed up or imported) whom no one confirmed: deleted after this long.
 RETENTION_UNCONFIRMED_DAYS = env.int("RETENTION_UNCONFIRMED_DAYS", default=30)
-SEND_RATE_PER_SECOND = env.float("SEND_RATE_PER_SECOND", default=0)  # 0 = unlimited
+# 0 = unlimited; through an ESP the default is the cap it documents (engage/mail_config.py).
+SEND_RATE_PER_SECOND = env.float(
+    "SEND_RATE_PER_SECOND", default=mail_config.default_send_rate(env.ENVIRON)
+)
+# Through an ESP: batch calls where it personalises them (newsletter/delivery/senders/esp.py),
+# else this many calls at once per batch; ESP_BATCH_CALLS=false forces one call per message.
+ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=4)
+ESP_BATCH_CALLS = env.bool("ESP_BATCH_CALLS", default=True)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)

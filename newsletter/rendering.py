@@ -5,6 +5,7 @@ each recipient's message is then made by substituting a few placeholders (`perso
 The message around a body (headers, MIME) is built by newsletter.messages.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -280,43 +281,59 @@ def render_archive(campaign: Campaign) -> dict:
     return _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
 
 
+def recipient_values(
+    subscriber: Subscriber, *, delivery_id: int | None = None, body: RenderedBody | None = None
+) -> dict[str, tuple[str, str]]:
+    """A recipient's value for each placeholder, as (in the HTML part, in the text part).
+
+    The one rule for what a placeholder becomes: `personalise` substitutes these here, and an
+    ESP's batch call hands them over as merge data to be substituted there. With `body`, its
+    post links too (each signed once per message: a link appears twice in each part).
+    """
+    name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    unsubscribe = tokens.unsubscribe_url(subscriber.pk)
+    preferences = tokens.preferences_url(subscriber.pk)
+    values = {
+        FIRST_NAME: (escape(name), name),
+        UNSUBSCRIBE_URL: (unsubscribe, unsubscribe),
+        PREFERENCES_URL: (preferences, preferences),
+    }
+    if delivery_id is not None:
+        token = tracking.delivery_token(delivery_id)
+        values[tracking.TRACK_PLACEHOLDER] = (token, token)
+    for mark, purpose, post_id in post_link_marks(body) if body is not None else ():
+        link = tokens.post_link(purpose, subscriber.pk, post_id)
+        values[mark] = (link, link)
+    return values
+
+
+@functools.lru_cache(maxsize=64)
+def post_link_marks(body: RenderedBody) -> tuple[tuple[str, str, int], ...]:
+    """The reader-specific post links a body holds: (mark, purpose, post id), each once."""
+    if POST_LINK_MARK not in body.html and POST_LINK_MARK not in body.text:
+        return ()
+    found = {m[0]: (m[0], m[1], int(m[2])) for m in _POST_LINK.finditer(body.html + body.text)}
+    return tuple(found.values())
+
+
 def personalise(
     body: RenderedBody, subscriber: Subscriber, *, delivery_id: int | None = None
 ) -> Personalised:
-    unsubscribe = tokens.unsubscribe_url(subscriber.pk)
-    preferences = tokens.preferences_url(subscriber.pk)
-    name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
-    html, text = _post_links(body, subscriber.pk)
+    values = recipient_values(subscriber, delivery_id=delivery_id, body=body)
+    # Without a delivery (a test send, a preview) tracked links go straight to their targets.
     html = (
-        tracking.personalise_html(html, delivery_id=delivery_id)
-        .replace(FIRST_NAME, escape(name))
-        .replace(UNSUBSCRIBE_URL, unsubscribe)
-        .replace(PREFERENCES_URL, preferences)
+        body.html
+        if delivery_id is not None
+        else tracking.personalise_html(body.html, delivery_id=None)
     )
-    text = (
-        text.replace(FIRST_NAME, name)
-        .replace(UNSUBSCRIBE_URL, unsubscribe)
-        .replace(PREFERENCES_URL, preferences)
-    )
+    text = body.text
+    for placeholder, (in_html, in_text) in values.items():
+        html = html.replace(placeholder, in_html)
+        text = text.replace(placeholder, in_text)
     return Personalised(
         subject=body.subject,
         html=html,
         text=text,
-        unsubscribe_url=unsubscribe,
-        preferences_url=preferences,
+        unsubscribe_url=values[UNSUBSCRIBE_URL][1],
+        preferences_url=values[PREFERENCES_URL][1],
     )
-
-
-def _post_links(body: RenderedBody, subscriber_id: int) -> tuple[str, str]:
-    """The reader's own post links put in, each signed once per message (a link appears twice
-    in each part: "I'll be there" and "Can't make it")."""
-    if POST_LINK_MARK not in body.html and POST_LINK_MARK not in body.text:
-        return body.html, body.text
-    links = {}
-
-    def link(match: re.Match) -> str:
-        if match[0] not in links:
-            links[match[0]] = tokens.post_link(match[1], subscriber_id, int(match[2]))
-        return links[match[0]]
-
-    return _POST_LINK.sub(link, body.html), _POST_LINK.sub(link, body.text)

@@ -18,6 +18,7 @@ from . import ledger, progress, retries
 from .audience import listed, topics_of
 from .bodies import Bodies
 from .senders import Refused, Rejected, Transient, sender_for
+from .senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
 
 Status = Delivery.Status
 CampaignStatus = Campaign.Status
@@ -91,6 +92,7 @@ class _Run:
         self.budget = min(BATCH_TIME_BUDGET_SECONDS, 0.8 * settings.DELIVERY_LEASE_SECONDS)
         self.limiter = sendrate.limiter()
         self.allowance = 0
+        self.waiting: list[tuple[Delivery, Outgoing]] = []  # for a sender that batches
 
     def send_all(self) -> None:
         try:
@@ -105,9 +107,13 @@ class _Run:
                     continue
                 if not (self.check_in(index) and self.connect(index)):
                     return
+                if getattr(self.sender, "batches", False):
+                    self.wait_for_round(row, body, tracked)
+                    continue
                 self.pace(index)
                 if not self.send_one(index, row, body, tracked):
                     return
+            self.send_round()
         finally:
             if self.sender is not None:
                 self.sender.close()
@@ -194,7 +200,34 @@ class _Run:
             self.outcome.sent += 1
         return True
 
-    def retry(self, row: Delivery, error: str) -> None:
+    def wait_for_round(self, row: Delivery, body, tracked: bool) -> None:
+        """Through an ESP, messages go a round at a time (its batch calls, in parallel)."""
+        message = Outgoing(row.pk, row.subscriber, body, tracked, new_message_id())
+        self.waiting.append((row, message))
+        if len(self.waiting) >= self.sender.round_size:
+            self.send_round()
+
+    def send_round(self) -> None:
+        if not self.waiting:
+            return
+        rows = {row.pk: row for row, _ in self.waiting}
+        results = self.sender.send_many([message for _, message in self.waiting])
+        self.waiting = []
+        sent = {pk: result.message_id for pk, result in results.items() if result.status == SENT}
+        ledger.mark_sent_many(sent)
+        self.outcome.sent += len(sent)
+        for pk, result in results.items():
+            row = rows[pk]
+            if result.status == BOUNCED:
+                ledger.bounce(row, result.error)
+                self.outcome.bounced += 1
+            elif result.status == REJECTED:
+                ledger.mark(row, Status.FAILED, error=result.error, attempted=True)
+                self.outcome.failed += 1
+            elif result.status == RETRY:
+                self.retry(row, result.error, at_least=result.retry_after)
+
+    def retry(self, row: Delivery, error: str, *, at_least: float = 0) -> None:
         """A transient failure of this row: back to the queue for a later task, or failed."""
         attempts = row.attempts + 1
         if retries.gives_up(attempts):
@@ -206,7 +239,7 @@ class _Run:
             )
             self.outcome.failed += 1
             return
-        delay = retries.retry_delay(attempts)
+        delay = max(retries.retry_delay(attempts), at_least)
         ledger.retry_later(row, error, delay)
         self.outcome.retry_ids.append(row.pk)
         self.outcome.retry_in = max(self.outcome.retry_in, delay)
