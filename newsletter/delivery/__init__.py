@@ -14,7 +14,8 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     batch       send_batch: the send loop, a step per function
     bodies      rendered bodies per process
     senders/    SMTP fast path, any Django backend; the failure classes
-    retries     when a transient failure is tried again
+    retries     when a transient failure of a recipient is tried again, and given up
+    relay       the mail server's own failures: waiting together, one probe
     sweeper     lost work found again
     progress    counts and live figures
     enqueue     every task queued, after commit (the only imports of tasks)
@@ -23,7 +24,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
 from .audience import audience
 from .batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
 from .lifecycle import finish_campaigns, prepare, resume, retry_delivery, start_due_campaigns
-from .progress import campaign_counts, progress, record_counts
+from .progress import campaign_counts, progress, record_counts, waiting_note
 from .retries import RETRY_BASE_SECONDS
 from .senders import Refused, Rejected, Transient
 from .sweeper import sweep_expired_leases
@@ -46,4 +47,5 @@ __all__ = [
     "send_batch",
     "start_due_campaigns",
     "sweep_expired_leases",
+    "waiting_note",
 ]
