@@ -14,7 +14,7 @@ from django.utils import timezone
 from newsletter import delivery, messages, rendering, sendrate
 from newsletter.admin import deliveries as delivery_admin
 from newsletter.campaigns import transition
-from newsletter.delivery import batch, relay
+from newsletter.delivery import batch, ledger, relay
 from newsletter.models import Campaign, Delivery, Subscriber
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
@@ -266,10 +266,10 @@ def test_rows_a_paused_campaign_left_waiting_are_found_by_the_sweeper_after_a_pl
     campaign.refresh_from_db()
     transition(campaign, Campaign.Status.SENDING)  # e.g. by hand, without delivery.resume
 
-    assert delivery.sweep_expired_leases() == 0  # it sent moments ago: not stalled yet
-    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    # Nothing of the campaign is being sent and the broker's queue is empty: the rows have no
+    # task, and the sweeper does not wait for a quiet lease period to find them.
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.sweep_expired_leases(now=later) == 2
+        assert delivery.sweep_expired_leases() == 2
 
     assert len(mail.outbox) == 4 and statuses(campaign) == {Status.SENT: 4}
 
@@ -482,6 +482,59 @@ def test_the_sweeper_requeues_rows_whose_worker_died_and_leaves_live_ones(
     assert Delivery.objects.get(pk=ids[0]).status == Status.SENT
     assert Delivery.objects.get(pk=ids[1]).status == Status.SENDING
     assert len(mail.outbox) == 1
+
+
+def test_rows_queued_a_minute_ago_whose_tasks_vanished_with_the_broker_queue_are_requeued(
+    topics, campaign, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)  # tasks never reach the broker
+    delivery.send_batch(ids[:1])
+    assert delivery.sweep_expired_leases() == 0  # just queued: their tasks may be on the way
+
+    # Two minutes later nothing of the campaign is being sent and the queue is empty: not a
+    # full quiet lease period (it sent a minute ago), but the tasks are gone.
+    queued_at = timezone.now() - timedelta(minutes=2)
+    Delivery.objects.filter(pk__in=ids[1:]).update(lease_expires_at=ledger.lease(queued_at))
+    Delivery.objects.filter(pk=ids[0]).update(sent_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep_expired_leases() == 2
+
+    assert statuses(campaign) == {Status.SENT: 3} and len(mail.outbox) == 3
+
+
+def test_the_sweeper_finds_an_operator_s_retry_of_a_sent_campaign_whose_task_was_lost(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    delivery.send_batch(ids)
+    Delivery.objects.filter(pk=ids[0]).update(status=Status.FAILED)
+    transition(campaign, Campaign.Status.SENT)
+    with django_capture_on_commit_callbacks():  # the retry's task is lost
+        assert delivery.retry_delivery(ids[0])
+
+    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep_expired_leases(now=later) == 1
+
+    assert Delivery.objects.get(pk=ids[0]).status == Status.SENT and len(mail.outbox) == 3
+
+
+def test_the_sweeper_queues_a_lost_preparation_again_and_keeps_the_real_start(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 1)
+    started = campaign.started_at
+    later = started + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+
+    with django_capture_on_commit_callbacks() as queued:
+        delivery.sweep_expired_leases(now=later)
+        delivery.sweep_expired_leases(now=later + timedelta(seconds=10))  # not again so soon
+    assert len(queued) == 1
+
+    campaign.refresh_from_db()
+    assert campaign.started_at == started and campaign.prepare_requeued_at == later
 
 
 def test_a_campaign_finishes_with_its_counts_once_nothing_is_left(

@@ -4,8 +4,9 @@ A failure of the relay itself (no connection, a dropped one, a timeout, TLS, 421
 not each recipient's: no row is charged an attempt. The first batch to meet it records the relay
 as down (in the shared cache) and every batch then waits together: while it is down, one batch at
 a time probes it (a cache lock), the others wait for the next probe. The wait between probes grows
-with the outage (a tenth of how long it has lasted, between RELAY_MIN_SECONDS and
-RELAY_MAX_SECONDS), so a short blip costs seconds and a long outage costs one connection a minute.
+with the outage (a twentieth of how long it has lasted so far, between RELAY_MIN_SECONDS and
+RELAY_MAX_SECONDS): a short blip or a burst of 421s costs seconds, and a long outage costs one
+connection a minute.
 The first message the relay accepts clears it all. Each waiting campaign shows
 "waiting for the mail server since HH:MM: <error>" (Campaign.relay_down_since, relay_error).
 """
@@ -25,6 +26,7 @@ PROBE_KEY = "engage:relay:probe"
 
 RELAY_MIN_SECONDS = 2.0
 RELAY_MAX_SECONDS = 60.0
+RELAY_WAIT_FRACTION = 0.05
 # A probing batch that died (its worker killed) frees the probe after this long: longer than a
 # connection attempt may take (EMAIL_TIMEOUT).
 PROBE_LOCK_SECONDS = 90
@@ -51,7 +53,7 @@ def down(campaign: Campaign, error: str) -> float:
     now = time.time()
     cache.add(SINCE_KEY, now, timeout=None)
     since = cache.get(SINCE_KEY) or now
-    wait = min(RELAY_MAX_SECONDS, max(RELAY_MIN_SECONDS, 0.1 * (now - since)))
+    wait = min(RELAY_MAX_SECONDS, max(RELAY_MIN_SECONDS, RELAY_WAIT_FRACTION * (now - since)))
     cache.set_many({ERROR_KEY: error[:500], RETRY_AT_KEY: now + wait}, timeout=None)
     cache.delete(PROBE_KEY)
     _note(campaign, since, error)
