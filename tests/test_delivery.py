@@ -1,5 +1,6 @@
 """The delivery pipeline, one step at a time (tasks run in-process; mail to locmem or the sink)."""
 
+import socket
 import time
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -747,3 +748,45 @@ def test_a_campaign_that_cannot_render_is_paused_with_the_error_shown(
         delivery.resume(campaign)
     campaign.refresh_from_db()
     assert campaign.pause_reason == "" and len(mail.outbox) == 3
+
+
+def test_retries_of_a_recipient_are_at_most_ten_minutes_apart():
+    assert all(delivery.retry_delay(attempts) <= 600 + 5 for attempts in range(1, 40))
+    assert delivery.retry_delay(30) >= 600
+
+
+def test_a_relay_that_accepts_the_connection_but_never_answers_is_the_relay_s_failure(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 1},
+            }
+        }
+        outcome = delivery.send_batch(ids)
+
+    assert sorted(outcome.waiting_ids) == ids and outcome.failed == 0
+    campaign.refresh_from_db()
+    assert "timed out" in campaign.relay_error
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {0}
+
+
+def test_a_relay_whose_tls_fails_is_the_relay_s_failure(
+    topics, campaign, sink, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    settings.MAILERS["default"]["OPTIONS"]["use_tls"] = True  # the sink offers no STARTTLS
+
+    outcome = delivery.send_batch(ids)
+
+    assert sorted(outcome.waiting_ids) == ids and sink.received == []
+    campaign.refresh_from_db()
+    assert "STARTTLS" in campaign.relay_error
+    assert "Waiting for the mail server since" in delivery.waiting_note(campaign)

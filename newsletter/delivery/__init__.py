@@ -25,7 +25,7 @@ from .audience import audience
 from .batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
 from .lifecycle import finish_campaigns, prepare, resume, retry_delivery, start_due_campaigns
 from .progress import campaign_counts, progress, record_counts, waiting_note
-from .retries import RETRY_BASE_SECONDS
+from .retries import RETRY_BASE_SECONDS, retry_delay
 from .senders import Refused, Rejected, Transient
 from .sweeper import sweep_expired_leases
 
@@ -43,6 +43,7 @@ __all__ = [
     "progress",
     "record_counts",
     "resume",
+    "retry_delay",
     "retry_delivery",
     "send_batch",
     "start_due_campaigns",
