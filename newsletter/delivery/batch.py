@@ -110,7 +110,7 @@ class _Run:
         self.topics = topics_of([row.subscriber_id for row in rows if row.subscriber_id])
         self.bodies = Bodies(campaign)
         self.sender = None
-        self.relay_ok = False
+        self.relay_answered = False
         self.started = self.last_check = self.renewed = time.monotonic()
         self.budget = min(BATCH_TIME_BUDGET_SECONDS, 0.8 * settings.DELIVERY_LEASE_SECONDS)
         self.limiter = sendrate.limiter()
@@ -165,10 +165,12 @@ class _Run:
             log.exception("campaign %s cannot be rendered", self.campaign.pk)
             reason = f"The campaign could not be rendered: {type(error).__name__}: {error}"
             self.outcome.halted = reason
-            if not lifecycle.halt(self.campaign, reason):
-                # Not sending any more (an operator's retry after it was sent): this row fails.
+            if self.campaign.status == CampaignStatus.SENT:
+                # An operator's retry after it was sent: there is nothing to pause, the row fails.
                 ledger.mark(row, Status.FAILED, error=reason, attempted=True)
                 self.outcome.failed += 1
+            else:
+                lifecycle.halt(self.campaign, reason)
             return None
 
     def check_in(self, index: int) -> bool:
@@ -246,9 +248,10 @@ class _Run:
         else:
             ledger.mark_sent(row, message_id)
             self.outcome.sent += 1
-            if not self.relay_ok:
-                self.relay_ok = True
-                relay.up(self.campaign)
+        if not self.relay_answered:
+            # It answered for this recipient, whatever it said: the server itself works.
+            self.relay_answered = True
+            relay.up(self.campaign)
         return True
 
     def retry(self, row: Delivery, error: str) -> None:
