@@ -313,12 +313,6 @@ class Delivery(models.Model):
                 name="delivery_lease_idx",
                 condition=Q(status="sending"),
             ),
-            # The sweeper: campaigns with rows waiting (a sent one, after an operator's retry).
-            models.Index(
-                fields=["campaign"],
-                name="delivery_queued_idx",
-                condition=Q(status="queued"),
-            ),
             # Webhooks find their delivery by Message-ID.
             models.Index(fields=["message_id"], name="delivery_message_id_idx"),
         ]

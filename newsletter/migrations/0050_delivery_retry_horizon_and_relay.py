@@ -35,8 +35,4 @@ class Migration(migrations.Migration):
             name='first_attempt_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['campaign'], name='delivery_queued_idx'),
-        ),
     ]
