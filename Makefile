@@ -13,7 +13,8 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 	CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1}
 
 # Debian packages the test suite drives (command:package), installed when missing.
-SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver npm:npm
+SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver npm:npm \
+	dovecot:dovecot-imapd
 
 # And those the benchmarks drive.
 BENCH_DEPS := wrk:wrk redis-server:redis-server

@@ -4,9 +4,11 @@ With no environment at all the project runs on one machine: SQLite and a filesys
 under var/, and emails written to var/outbox/. Every variable is documented in README.md.
 """
 
+from datetime import date
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from engage import mail_config
 
@@ -131,6 +133,14 @@ ORGANISATION_ADDRESS = env.str(
 # The mailbox that receives mailto: unsubscribe requests (List-Unsubscribe's second URI).
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="unsubscribe@engage.example.org")
 LIST_ID = env.str("LIST_ID", default="news.engage.example.org")
+# Mail that comes back (newsletter.inbound). BOUNCE_ADDRESS turns VERP on: each campaign message's
+# envelope sender becomes bounces+<token>@domain. INBOUND_MAILBOX_URL is polled by beat.
+BOUNCE_ADDRESS = env.str("BOUNCE_ADDRESS", default="")
+BOUNCE_TOKEN_MAX_AGE_DAYS = env.int("BOUNCE_TOKEN_MAX_AGE_DAYS", default=90)
+INBOUND_MAILBOX_URL = env.str("INBOUND_MAILBOX_URL", default="")
+INBOUND_POLL_SECONDS = env.float("INBOUND_POLL_SECONDS", default=60.0)
+INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=10 * 1024 * 1024)
+INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=30)
 DKIM_PRIVATE_KEY_PATH = env.str("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
@@ -140,6 +150,24 @@ CONSENT_VERSION = env.str("CONSENT_VERSION", default="2026-11")
 CONFIRMATION_MAX_AGE = env.int("CONFIRMATION_MAX_AGE", default=7 * 24 * 3600)
 CONFIRMATION_RESEND_INTERVAL = env.int("CONFIRMATION_RESEND_INTERVAL", default=10 * 60)
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="10/m")
+# Confirmation emails to one address per day, on top of one per CONFIRMATION_RESEND_INTERVAL.
+CONFIRMATION_DAILY_CAP = env.int("CONFIRMATION_DAILY_CAP", default=3)
+# The date PECR's charity soft opt-in (Data (Use and Access) Act 2025, s. 114) came into force;
+# unset, no contact can be recorded on that basis. Only contacts collected since count.
+_soft_opt_in_from = env.str("CHARITY_SOFT_OPT_IN_FROM", default="")
+CHARITY_SOFT_OPT_IN_FROM = date.fromisoformat(_soft_opt_in_from) if _soft_opt_in_from else None
+# The key of suppression hashes and webhook event ids. Keep it when rotating SECRET_KEY, or every
+# erased address becomes unrecognisable.
+ADDRESS_HASH_KEY = env.str("ADDRESS_HASH_KEY", default=SECRET_KEY)
+
+# --- Retention (newsletter.retention, run daily by beat) -----------------------------------------
+RETENTION_WEBHOOK_EVENTS_DAYS = env.int("RETENTION_WEBHOOK_EVENTS_DAYS", default=90)
+RETENTION_INBOUND_MESSAGES_DAYS = env.int("RETENTION_INBOUND_MESSAGES_DAYS", default=90)
+RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", default=30)
+# The IP address and browser of a signup: kept as evidence of consent for this long, then blanked.
+RETENTION_CONSENT_NETWORK_DAYS = env.int("RETENTION_CONSENT_NETWORK_DAYS", default=90)
+# Pending subscribers (signed up or imported) whom no one confirmed: deleted after this long.
+RETENTION_UNCONFIRMED_DAYS = env.int("RETENTION_UNCONFIRMED_DAYS", default=30)
 SEND_RATE_PER_SECOND = env.float("SEND_RATE_PER_SECOND", default=0)  # 0 = unlimited
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
@@ -185,7 +213,16 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "tick": {"task": "newsletter.tasks.tick", "schedule": env.float("TICK_SECONDS", default=60.0)},
+    "retention": {
+        "task": "newsletter.tasks.apply_retention",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
+if INBOUND_MAILBOX_URL:
+    CELERY_BEAT_SCHEDULE["inbound-poll"] = {
+        "task": "newsletter.tasks.inbound_poll",
+        "schedule": INBOUND_POLL_SECONDS,
+    }
 
 # --- Security --------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -215,4 +252,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # flufl.bounce logs every detector it tries, for every inbound message, at INFO.
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},
 }

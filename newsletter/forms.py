@@ -1,28 +1,30 @@
 """The join form (HTML and JSON share its rules) and the preference centre's form."""
 
+import functools
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .addresses import clean_name, normalise_email
-from .models import Topic
+from .models import ConsentWording, Topic
 
-# What a person agrees to, by version. A new wording gets a new key and CONSENT_VERSION; old keys
-# stay, because every subscriber's consent record names the version they saw.
-CONSENT_WORDING = {
-    "2026-11": (
-        "Yes, email me news, events and ways to get involved for the topics I ticked. I can "
-        "unsubscribe at any time with one click, and my address is never shared or sold."
-    ),
-}
+# Shown next to the tracking box on the join form and in the preference centre.
+TRACKING_LABEL = "Let us see which emails I open and links I click (optional)"
 
 
 def consent_wording(version: str | None = None) -> str:
-    version = version or settings.CONSENT_VERSION
-    try:
-        return CONSENT_WORDING[version]
-    except KeyError:
-        raise ImproperlyConfigured(f"No consent wording for CONSENT_VERSION={version!r}.")
+    """The words of a consent version (newsletter.models.ConsentWording)."""
+    return _wording(version or settings.CONSENT_VERSION)
+
+
+@functools.lru_cache(maxsize=16)
+def _wording(version: str) -> str:
+    # A version's words never change once used, so one lookup per process is enough.
+    text = ConsentWording.objects.filter(version=version).values_list("text", flat=True).first()
+    if text is None:
+        raise ImproperlyConfigured(f"No ConsentWording for CONSENT_VERSION={version!r}.")
+    return text
 
 
 class TopicsField(forms.ModelMultipleChoiceField):
@@ -60,6 +62,8 @@ class JoinForm(forms.Form):
     consent = forms.BooleanField(
         error_messages={"required": "Please tick the box to agree, so we may email you."}
     )
+    # Asked, never assumed: unticked unless the person ticks it.
+    allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by naive bots.
     website = forms.CharField(
         label="Leave this field empty",
@@ -88,7 +92,7 @@ class JoinForm(forms.Form):
         return bool(self.data.get("website"))
 
     def topic_slugs(self) -> list[str] | None:
-        """The chosen slugs, or None for every topic (what subscriptions.subscribe expects)."""
+        """The chosen slugs, or None for every topic (what signups.signup_request expects)."""
         if self.every_topic:
             return None
         return [topic.slug for topic in self.cleaned_data["topics"]]
@@ -117,6 +121,9 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
     consent = payload.get("consent")
     if consent is not True:
         errors["consent"] = ['Consent is required: send "consent": true.']
+    allow_tracking = payload.get("allow_tracking", False)
+    if not isinstance(allow_tracking, bool):
+        errors["allow_tracking"] = ["Send true or false (leave it out for false)."]
     if errors:
         return None, errors
     form = JoinForm(
@@ -125,6 +132,7 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
             "first_name": first_name or "",
             "topics": topics or [],
             "consent": True,
+            "allow_tracking": allow_tracking,
         }
     )
     if topics is None:
@@ -144,9 +152,7 @@ class PreferencesForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "given-name", "maxlength": 100}),
     )
     topics = TopicsField(label="Topics", required=False)
-    allow_tracking = forms.BooleanField(
-        label="Let us see which emails I open and links I click", required=False
-    )
+    allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
 
     def clean_first_name(self):
         return clean_name(self.cleaned_data["first_name"])

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, make_msgid
 
 from .addresses import safe_display_name
+from .inbound import verp
 
 
 def new_message_id() -> str:
@@ -36,21 +37,23 @@ def display_address(name: str, email: str) -> str:
     return str(Address(display_name=name, addr_spec=email)) if name else email
 
 
-def campaign_headers(campaign, *, unsubscribe_url: str, message_id: str) -> dict[str, str]:
+def campaign_headers(
+    campaign, *, unsubscribe_url: str, message_id: str, delivery_id: int | None = None
+) -> dict[str, str]:
     """The headers every campaign message carries, whoever builds the message.
 
     List-Unsubscribe has both URIs: mail clients that support RFC 8058 POST to the https one (no
     login, no form); older ones send mail to the mailto one. Precedence: bulk is not a standard,
     but RFC 3834 tells auto-responders to stay quiet for it, which spares the sender hundreds of
-    "out of office" replies per issue.
+    "out of office" replies per issue. With VERP on (BOUNCE_ADDRESS), the mailto address carries
+    the delivery's signed token, so a request by mail names its reader (newsletter.inbound).
     """
+    mailto = verp.unsubscribe_address(delivery_id)
     # The list's name is ours, not the campaign's: List-Id names the list (RFC 2919), and a
     # subject is free text that must not be able to shape a header.
     name = " ".join(settings.ORGANISATION_NAME.replace('"', "").replace("\\", "").split())
     return {
-        "List-Unsubscribe": (
-            f"<{unsubscribe_url}>, <mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
-        ),
+        "List-Unsubscribe": (f"<{unsubscribe_url}>, <mailto:{mailto}?subject=unsubscribe>"),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f'"{name}" <{settings.LIST_ID}>',
         "Message-ID": message_id,
@@ -68,31 +71,40 @@ class MessageBuilder:
         # QP-encoded content never contains "==", so this boundary cannot occur in a part.
         self.boundary = f"===============engage{secrets.token_hex(8)}=="
 
-    def headers(self, subscriber, personalised, message_id: str) -> dict[str, str]:
+    def headers(
+        self, subscriber, personalised, message_id: str, delivery_id: int | None = None
+    ) -> dict[str, str]:
         return campaign_headers(
-            self.campaign, unsubscribe_url=personalised.unsubscribe_url, message_id=message_id
+            self.campaign,
+            unsubscribe_url=personalised.unsubscribe_url,
+            message_id=message_id,
+            delivery_id=delivery_id,
         )
 
-    def as_bytes(self, subscriber, personalised, message_id: str) -> bytes:
+    def as_bytes(
+        self, subscriber, personalised, message_id: str, delivery_id: int | None = None
+    ) -> bytes:
         """The message as it goes over SMTP (CRLF line ends)."""
         return mime_bytes(
             from_header=self.from_header,
             to=display_address(subscriber.first_name, subscriber.email),
             subject=personalised.subject,
-            headers=self.headers(subscriber, personalised, message_id),
+            headers=self.headers(subscriber, personalised, message_id, delivery_id),
             text=personalised.text,
             html=personalised.html,
             boundary=self.boundary,
         )
 
-    def as_email(self, subscriber, personalised, message_id: str) -> "CampaignEmail":
+    def as_email(
+        self, subscriber, personalised, message_id: str, delivery_id: int | None = None
+    ) -> "CampaignEmail":
         """The message as a Django email, for any backend but the SMTP fast path."""
         message = CampaignEmail(
             personalised.subject,
             personalised.text,
             self.from_email,
             [display_address(subscriber.first_name, subscriber.email)],
-            headers=self.headers(subscriber, personalised, message_id),
+            headers=self.headers(subscriber, personalised, message_id, delivery_id),
         )
         message.attach_alternative(personalised.html, "text/html")
         return message

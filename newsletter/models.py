@@ -40,8 +40,9 @@ class Subscriber(TimeStamped):
     first_name = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=12, choices=Status, default=Status.PENDING)
     topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
+    # Asked at signup, unticked: which health articles a person opens is itself health data.
     allow_tracking = models.BooleanField(
-        default=True, help_text="Opens and clicks may be recorded (only for campaigns that track)."
+        default=False, help_text="Opens and clicks may be recorded (only for campaigns that track)."
     )
 
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
@@ -50,7 +51,18 @@ class Subscriber(TimeStamped):
     suppressed_at = models.DateTimeField(null=True, blank=True)
     soft_bounces = models.PositiveSmallIntegerField(default=0)
 
-    # The consent record: what the person agreed to, where and when.
+    class LawfulBasis(models.TextChoices):
+        CONSENT = "consent"
+        # PECR reg. 22 as amended by the Data (Use and Access) Act 2025, s. 114.
+        CHARITY_SOFT_OPT_IN = "charity-soft-opt-in", "charity soft opt-in"
+
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis, default=LawfulBasis.CONSENT)
+    lawful_basis_evidence = models.TextField(
+        blank=True, help_text="How the basis was established: the confirmation, or the import's."
+    )
+
+    # The consent record: what the person agreed to, where and when (for the soft opt-in: when
+    # and where the contact details were collected).
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_source = models.CharField(max_length=200, blank=True)
     consent_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -68,8 +80,50 @@ class Subscriber(TimeStamped):
         return self.email
 
 
+class ConsentWording(models.Model):
+    """The words a person agreed to, by version: every subscriber's consent record names one, so
+    a version is never changed or deleted once used. A new wording is a new row (and
+    CONSENT_VERSION)."""
+
+    version = models.CharField(max_length=40, unique=True)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.version
+
+
+class SignupRequest(models.Model):
+    """One signup as it was asked for, stored before the answer. The subscriber's record takes its
+    details only when the owner of the address confirms it (newsletter.signups)."""
+
+    email = models.CharField(max_length=254)  # normalised
+    first_name = models.CharField(max_length=100, blank=True)
+    topics = models.JSONField(null=True, blank=True, help_text="Topic slugs; empty: every topic.")
+    allow_tracking = models.BooleanField(default=False)
+    source = models.CharField(max_length=200)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    consent_version = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The daily cap: confirmations sent to one address in the last day.
+            models.Index(fields=["email", "confirmation_sent_at"], name="signup_email_sent_idx"),
+            # Retention: requests older than their links.
+            models.Index(fields=["created_at"], name="signup_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"signup {self.pk}"
+
+
 class Suppression(models.Model):
-    """An address that must never be mailed again, kept as a hash after the person is erased."""
+    """An address that must never be mailed again, kept as a keyed hash after the person is erased
+    (newsletter.addresses.suppression_hash)."""
 
     email_hash = models.CharField(max_length=64, unique=True)
     reason = models.CharField(max_length=40)
@@ -315,6 +369,10 @@ class Delivery(models.Model):
             ),
             # Webhooks find their delivery by Message-ID.
             models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+            # Retention: errors (SMTP replies may quote the address) older than their period.
+            models.Index(
+                fields=["updated_at"], name="delivery_error_idx", condition=~Q(last_error="")
+            ),
         ]
 
     def __str__(self):
@@ -355,6 +413,10 @@ class WebhookEvent(models.Model):
     )
 
     class Meta:
+        indexes = [
+            # Retention: events older than RETENTION_WEBHOOK_EVENTS_DAYS.
+            models.Index(fields=["received_at"], name="webhook_event_received_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["esp", "event_id"], name="webhook_event_unique"),
         ]
@@ -369,3 +431,51 @@ class CampaignReport(Campaign):
     class Meta:
         proxy = True
         verbose_name = "campaign report"
+
+
+class InboundMessage(models.Model):
+    """One message that came back (a bounce report, a complaint, an unsubscribe request, an
+    auto-reply, anything else), recorded once by the hash of its bytes, classified, and linked to
+    its delivery by its VERP token when it carries one."""
+
+    class Kind(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce"
+        SOFT_BOUNCE = "soft_bounce"
+        COMPLAINT = "complaint"
+        UNSUBSCRIBE = "unsubscribe"
+        AUTO_REPLY = "auto_reply"
+        OTHER = "other"  # kept for staff
+        REJECTED = "rejected"  # could not be read (too big, not a message)
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=40)  # imap, pipe, or the ESP's name
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of the raw bytes
+    message_id = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind)
+    reason = models.TextField(blank=True)
+    recipient = models.CharField(max_length=254, blank=True)  # the address the report names
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
+    )
+    size = models.PositiveIntegerField(default=0)
+    # Deleted after INBOUND_RETENTION_DAYS; the classification stays.
+    raw = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        indexes = [
+            # The admin list, newest first, filtered by kind.
+            models.Index(fields=["kind", "received_at"], name="inbound_kind_received_idx"),
+            # Retention: rows still holding their bytes, oldest first.
+            models.Index(
+                fields=["received_at"], name="inbound_raw_idx", condition=Q(raw__isnull=False)
+            ),
+            # Inbound message IDs are not unique (a replay with new Received lines), only a hint.
+            models.Index(fields=["message_id"], name="inbound_message_id_idx"),
+        ]
+        permissions = [("view_inbound_raw", "Can read the raw bytes of inbound messages")]
+
+    def __str__(self):
+        return f"{self.kind} {self.received_at:%Y-%m-%d %H:%M}"

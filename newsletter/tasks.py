@@ -59,11 +59,11 @@ def send_batch(self, delivery_ids: list[int]):
     retry_backoff_max=600,
     max_retries=5,
 )
-def send_confirmation(subscriber_id: int):
-    """The double opt-in email; the service decides whether one is due (resend interval)."""
-    from . import subscriptions
+def process_signup(signup_id: int):
+    """A stored signup: the subscriber of a new address, and its confirmation email if due."""
+    from . import signups
 
-    subscriptions.send_confirmation(subscriber_id=subscriber_id)
+    signups.signup_process(signup_id=signup_id)
 
 
 @shared_task(
@@ -85,3 +85,30 @@ def process_webhook_event(event_id: int):
     from . import webhooks
 
     webhooks.webhook_event_process(event_id=event_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OSError, OperationalError, InterfaceError),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def inbound_poll(self):
+    """Every INBOUND_POLL_SECONDS from beat: the mailbox's new messages, recorded and acted on.
+    A failure half-way (the mailbox or the database away) loses nothing: what was not recorded
+    is not flagged, and the next poll takes it."""
+    from django.conf import settings
+
+    from .inbound import imap
+
+    if settings.INBOUND_MAILBOX_URL:
+        imap.poll(settings.INBOUND_MAILBOX_URL)
+
+
+@shared_task
+def apply_retention():
+    """Daily from beat: delete or blank what has been kept for its configured period."""
+    from . import retention
+
+    retention.apply_retention()

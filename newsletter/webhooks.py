@@ -7,7 +7,6 @@ commit. A replayed webhook finds its row and changes nothing. The processing is 
 so a redelivered task is harmless.
 """
 
-import hashlib
 import json
 import logging
 
@@ -19,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import policy
+from .addresses import keyed_hash
 from .models import Delivery, Subscriber, WebhookEvent
 from .subscriptions import unsubscribe
 
@@ -100,11 +100,12 @@ def _event_id(event: AnymailTrackingEvent) -> str:
         payload = event.esp_event
         if hasattr(payload, "lists"):  # a QueryDict from a form-encoded webhook
             payload = dict(payload.lists())
+        # Keyed, like the recipient below: the payload names the address.
         canonical = json.dumps(payload, sort_keys=True, default=str)
-        base = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        base = "hmac:" + keyed_hash(canonical)
     if not event.recipient:
         return base[:255]
-    recipient = hashlib.sha256(event.recipient.strip().lower().encode()).hexdigest()[:16]
+    recipient = keyed_hash(event.recipient.strip().lower())[:16]
     return f"{base[:238]}/{recipient}"
 
 

@@ -1,12 +1,15 @@
+from importlib import import_module
+
 import pytest
 from django.core.cache import cache
 
 from engage.celery import app as celery_app
-from newsletter.models import Topic
+from newsletter.models import ConsentWording, Topic
 
 from .support import SmtpSink, WorkerProcess
 
 TOPIC_SLUGS = ["news", "events", "education", "get-involved"]
+SEEDED_WORDING = import_module("newsletter.migrations.0021_data_protection_existing_rows").WORDING
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +25,10 @@ def _isolated(request, settings):
 
 @pytest.fixture
 def topics(db):
-    """The four standard topics. Transactional tests flush the seeded rows, so make sure here."""
+    """The four standard topics and the consent wording the join form shows. Transactional tests
+    flush the seeded rows, so make sure here."""
+    for version, text in SEEDED_WORDING.items():
+        ConsentWording.objects.get_or_create(version=version, defaults={"text": text})
     names = {
         "news": "News",
         "events": "Events",

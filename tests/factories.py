@@ -37,6 +37,7 @@ class SubscriberFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     first_name = factory.Faker("first_name")
     status = Subscriber.Status.PENDING
+    allow_tracking = True  # a reader who said yes; the model's default is no
     consent_at = factory.LazyFunction(timezone.now)
     consent_source = "/join/"
     consent_ip = "192.0.2.1"

@@ -13,6 +13,7 @@ def subscriber(email=None, **fields) -> Subscriber:
     n = next(_serial)
     fields.setdefault("status", Subscriber.Status.ACTIVE)
     fields.setdefault("confirmed_at", timezone.now())
+    fields.setdefault("allow_tracking", True)  # a reader who said yes; the model's default is no
     return Subscriber.objects.create(email=email or f"reader{n}@example.org", **fields)
 
 

@@ -29,7 +29,7 @@ from newsletter.addresses import clean_name, normalise_email
 from newsletter.campaigns import transition
 from newsletter.emails import make_message
 from newsletter.messages import MessageBuilder, campaign_message, new_message_id
-from newsletter.models import Campaign, Post, Subscriber, Suppression
+from newsletter.models import Campaign, Post, SignupRequest, Subscriber, Suppression
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
@@ -276,7 +276,7 @@ def test_any_user_agent_is_stored_without_control_characters(client, topics, use
             "/api/subscribe/", payload, "application/json", HTTP_USER_AGENT=user_agent
         )
         assert response.status_code == 202
-        stored_agent = Subscriber.objects.get().consent_user_agent
+        stored_agent = SignupRequest.objects.get().user_agent
         assert not any(unicodedata.category(char) in ("Cc", "Cs") for char in stored_agent)
         assert len(stored_agent) <= 400
 

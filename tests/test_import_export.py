@@ -1,4 +1,5 @@
 import csv
+import datetime
 import io
 
 import pytest
@@ -140,3 +141,60 @@ def test_export_to_a_file_filters_by_status_and_imports_back(tmp_path, topics):
     (again,) = Subscriber.objects.all()
     assert (again.email, again.status) == ("on@example.org", Subscriber.Status.ACTIVE)
     assert [t.slug for t in again.topics.all()] == ["events"]
+
+
+def test_the_formula_guard_of_an_export_does_not_come_back_on_import(tmp_path, topics):
+    people = {"-dash@example.org": "-Dash", "+plus@example.org": "+Plus", "=eq@example.org": "Eq"}
+    for email, name in people.items():
+        SubscriberFactory(email=email, first_name=name, active=True, topics=[topics["news"]])
+    path = tmp_path / "out.csv"
+    call_command("export_subscribers", "--output", str(path), stderr=io.StringIO())
+    assert "'-dash@example.org" in path.read_text()  # guarded in the file
+    Subscriber.objects.all().delete()
+
+    report = run(str(path))
+
+    assert "Imported 3 (3 active, 0 pending); rejected 0." in report
+    assert dict(Subscriber.objects.values_list("email", "first_name")) == people
+
+
+def test_an_apostrophe_that_is_no_guard_stays(csv_file):
+    run(csv_file("email,first_name\no'hara@example.org,'Tis\n"))
+
+    assert list(Subscriber.objects.values_list("email", "first_name")) == [
+        ("o'hara@example.org", "'Tis")
+    ]
+
+
+SOFT_OPT_IN = """email,consent_at,lawful_basis,lawful_basis_evidence
+new@example.org,2026-03-02,charity-soft-opt-in,"Donated at the 2026-03-02 walk; opt-out box offered"
+old@example.org,2025-03-02,charity-soft-opt-in,"Donated at the 2025 walk; opt-out box offered"
+bare@example.org,2026-03-02,charity-soft-opt-in,
+odd@example.org,2026-03-02,legitimate-interest,"a list we bought"
+"""
+
+
+def test_the_charity_soft_opt_in_needs_evidence_and_a_contact_collected_since_it_applies(
+    csv_file, settings
+):
+    settings.CHARITY_SOFT_OPT_IN_FROM = datetime.date(2026, 2, 5)
+
+    report = run(csv_file(SOFT_OPT_IN))
+
+    assert "line 3: rejected: the soft opt-in covers only contacts collected on or after" in report
+    assert "line 4: rejected: the soft opt-in needs lawful_basis_evidence" in report
+    assert "line 5: rejected: lawful_basis 'legitimate-interest' is not one of" in report
+    (person,) = Subscriber.objects.all()
+    assert person.email == "new@example.org"
+    assert person.status == Subscriber.Status.ACTIVE
+    assert person.lawful_basis == Subscriber.LawfulBasis.CHARITY_SOFT_OPT_IN
+    assert person.lawful_basis_evidence.startswith("Donated at the 2026-03-02 walk")
+
+
+def test_without_a_start_date_no_one_is_imported_on_the_soft_opt_in(csv_file, settings):
+    settings.CHARITY_SOFT_OPT_IN_FROM = None
+
+    report = run(csv_file(SOFT_OPT_IN))
+
+    assert "line 2: rejected: the charity soft opt-in is not enabled" in report
+    assert Subscriber.objects.count() == 0

@@ -138,7 +138,7 @@ def test_staff_see_the_report_with_numbers_and_charts(client, results):
     assert "Report: November news" in page
     assert page.count('class="engage-chart"') == 3  # results, over time, clicks per post
     assert "Twitching muscles explained" in page
-    assert "<dt>Complained</dt><dd>1 <small>20.0%</small></dd>" in page
+    assert "<dt>Complained</dt><dd>1 <small>20.00%</small></dd>" in page
     assert "clicker@example.org" not in page
     assert "<script" not in page.split('id="content-main"')[1]
 

@@ -85,6 +85,7 @@ class CampaignReportAdmin(ReadOnlyAdmin):
             "original": campaign,
             "campaign": campaign,
             "numbers": numbers,
+            "warnings": reports.campaign_warnings(summary),
             "funnel_chart": charts.bar_chart(
                 [(label, summary[key]) for key, label in SUMMARY_LABELS[1:8]],
                 title=f"Results of “{campaign.subject}”",
@@ -130,7 +131,8 @@ def _rate(key: str, summary: dict) -> str:
     """Each outcome as a share of the messages sent."""
     if key in ("recipients", "sent") or not summary["sent"]:
         return ""
-    return f"{100 * summary[key] / summary['sent']:.1f}%"
+    digits = 2 if key == "complained" else 1  # its limit is 0.3%
+    return f"{100 * summary[key] / summary['sent']:.{digits}f}%"
 
 
 def _label(moment, unit: str) -> str:

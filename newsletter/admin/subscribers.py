@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import subscriptions
+from newsletter import csvfiles, signups, subscriptions
 from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
@@ -21,6 +21,8 @@ CONSENT_FIELDS = (
     "consent_ip",
     "consent_user_agent",
     "consent_version",
+    "lawful_basis",
+    "lawful_basis_evidence",
 )
 TIMESTAMPS = (
     "created_at",
@@ -101,7 +103,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
-        subscriptions.write_csv(queryset, response)
+        csvfiles.write_csv(queryset, response)
         return response
 
     @admin.action(description="Resend the confirmation email (pending only)")
@@ -109,7 +111,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         pending = queryset.filter(status=Subscriber.Status.PENDING)
         count = 0
         for subscriber_id in pending.values_list("pk", flat=True):
-            subscriptions.queue_confirmation(subscriber_id=subscriber_id)
+            signups.queue_confirmation(subscriber_id=subscriber_id)
             count += 1
         self.message_user(
             request,

@@ -232,7 +232,7 @@ class _Run:
             body, subscriber, delivery_id=row.pk if tracked else None
         )
         try:
-            message_id = self.sender.send(subscriber, personalised, new_message_id())
+            message_id = self.sender.send(subscriber, personalised, new_message_id(), row.pk)
         except Refused as error:
             ledger.bounce(row, str(error))
             self.outcome.bounced += 1

@@ -10,10 +10,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from .. import subscriptions, tokens
+from .. import signups, subscriptions, tokens
 from ..forms import JoinForm, PreferencesForm, validate_api_payload
 from ..models import Subscriber
 
@@ -29,10 +29,12 @@ def _rate_limited(request) -> bool:
 
 
 def _subscribe(request, form: JoinForm, *, source: str) -> None:
-    subscriptions.subscribe(
+    # One INSERT and one queued task for every address, known or not (see newsletter.signups).
+    signups.signup_request(
         email=form.cleaned_data["email"],
         first_name=form.cleaned_data["first_name"],
         topic_slugs=form.topic_slugs(),
+        allow_tracking=form.cleaned_data["allow_tracking"],
         source=source,
         ip=request.META.get("REMOTE_ADDR"),
         user_agent=request.headers.get("User-Agent", ""),
@@ -122,15 +124,18 @@ def _token_problem(error: tokens.BadToken) -> str:
     return "This link is not valid. It may have been copied incompletely, or changed."
 
 
+# GET shows a button and changes nothing: mail scanners open every link in a message.
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def confirm(request, token):
     try:
-        subscriber_id = tokens.read_token("confirm", token)
+        signup_id = tokens.read_token("confirm", token)
     except tokens.BadToken as error:
         return _bad_link(request, _token_problem(error))
-    outcome = subscriptions.confirm(subscriber_id=subscriber_id)
-    if outcome == subscriptions.Confirmation.GONE:
+    if request.method == "GET":
+        return render(request, "newsletter/confirm.html")
+    outcome, subscriber_id = signups.confirm(signup_id=signup_id)
+    if outcome == signups.Confirmation.GONE:
         return _bad_link(
             request,
             "This subscription ended after the link was sent, so the link no longer works. "
@@ -140,7 +145,7 @@ def confirm(request, token):
         request,
         "newsletter/confirmed.html",
         {
-            "already": outcome == subscriptions.Confirmation.ALREADY_CONFIRMED,
+            "already": outcome == signups.Confirmation.ALREADY_CONFIRMED,
             "preferences_url": tokens.preferences_url(subscriber_id),
         },
     )

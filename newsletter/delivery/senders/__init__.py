@@ -1,6 +1,7 @@
 """Senders hand a batch's messages to the mail system over one connection per batch.
 
-Each has `open()`, `send(subscriber, personalised, message_id) -> message id` and `close()`, and
+Each has `open()`, `send(subscriber, personalised, message_id, delivery_id) -> message id` and
+`close()`, and
 raises the failures of `failures` so the batch never sees an SMTP or ESP exception. Every sender
 builds its messages with newsletter.messages.MessageBuilder.
 """

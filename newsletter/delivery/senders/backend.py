@@ -23,7 +23,9 @@ class BackendSender:
         with contextlib.suppress(OSError):
             self.backend.close()
 
-    def send(self, subscriber, personalised, message_id: str) -> str:
+    def send(
+        self, subscriber, personalised, message_id: str, delivery_id: int | None = None
+    ) -> str:
         from anymail.exceptions import (
             AnymailAPIError,
             AnymailError,
@@ -31,7 +33,7 @@ class BackendSender:
             AnymailRecipientsRefused,
         )
 
-        message = self.builder.as_email(subscriber, personalised, message_id)
+        message = self.builder.as_email(subscriber, personalised, message_id, delivery_id)
         try:
             self.backend.send_messages([message])
         except AnymailRecipientsRefused as error:

@@ -8,6 +8,7 @@ import smtplib
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from newsletter import dkim
+from newsletter.inbound import verp
 from newsletter.messages import MessageBuilder
 
 from .failures import Refused, Rejected, Transient
@@ -32,7 +33,9 @@ class SmtpSender:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             self.backend.close()
 
-    def send(self, subscriber, personalised, message_id: str) -> str:
+    def send(
+        self, subscriber, personalised, message_id: str, delivery_id: int | None = None
+    ) -> str:
         recipient = subscriber.email
         if not _PLAIN_ADDRESS.fullmatch(recipient):
             # Stored addresses are normalised; only an unusual one needs Django's full parser.
@@ -40,10 +43,12 @@ class SmtpSender:
                 recipient = self.backend.prep_address(recipient)
             except ValueError as error:
                 raise Rejected(f"Cannot be sent to this address: {error}")
-        data = dkim.sign(self.builder.as_bytes(subscriber, personalised, message_id))
+        data = dkim.sign(self.builder.as_bytes(subscriber, personalised, message_id, delivery_id))
+        # VERP: bounces come back to an address that names this delivery (newsletter.inbound).
+        envelope_from = (delivery_id and verp.bounce_address(delivery_id)) or self.envelope_from
         connection = self.backend.connection
         try:
-            connection.sendmail(self.envelope_from, [recipient], data)
+            connection.sendmail(envelope_from, [recipient], data)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()), (0, b""))
             reason = f"{code} {_text(reply)}"

@@ -2,13 +2,22 @@
 
 Columns (a header row is required; only `email` is mandatory):
   email, first_name, topics (slugs separated by spaces, commas or semicolons; empty = all topics),
-  consent (yes/true/1), consent_at (ISO date or date-time), consent_source, consent_version.
+  consent (yes/true/1), consent_at (ISO date or date-time), consent_source, consent_version,
+  lawful_basis (consent or charity-soft-opt-in), lawful_basis_evidence.
 
 A row becomes active only when the file records consent: `consent` is yes and `consent_at` says
-when. Any other row is imported as pending, and no email is sent to it: staff decide whether to ask
-those people to confirm (the admin's "resend confirmation" action). Addresses already subscribed,
+when; or, for a charity's supporter, the soft opt-in (lawful_basis charity-soft-opt-in): evidence of
+how the details were collected and the opt-out offered then, and a `consent_at` (when they were
+collected) on or after CHARITY_SOFT_OPT_IN_FROM, the day the Data (Use and Access) Act 2025's
+charity soft opt-in came into force. It covers only the charity's own news and appeals, which is
+all Engage sends.
+
+Any other row is imported as pending, and no email is sent to it: staff decide whether to ask those
+people to confirm (the admin's "resend confirmation" action); unconfirmed, they are deleted after
+RETENTION_UNCONFIRMED_DAYS. Addresses already subscribed,
 suppressed or erased are refused, as are duplicates within the file. Nothing is stored by
---dry-run, and nothing is stored at all unless every accepted row can be written.
+--dry-run, and nothing is stored at all unless every accepted row can be written. A cell with the
+export's formula guard (a ' before = + - @) is read without it.
 """
 
 import csv
@@ -17,6 +26,7 @@ import sys
 import unicodedata
 from datetime import UTC, datetime, time, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -25,6 +35,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from newsletter.addresses import clean_name, normalise_email
+from newsletter.csvfiles import spreadsheet_value
 from newsletter.models import Subscriber, Topic
 from newsletter.subscriptions import is_suppressed
 
@@ -106,6 +117,7 @@ class Command(BaseCommand):
     def _read_row(self, row: dict, topics: dict) -> dict:
         if None in row:
             raise Rejected("more values than columns")
+        row = {column: spreadsheet_value(value or "") for column, value in row.items()}
         try:
             email = normalise_email(row.get("email") or "")
             first_name = clean_name(row.get("first_name") or "")
@@ -119,9 +131,17 @@ class Command(BaseCommand):
 
         consented = (row.get("consent") or "").strip().lower() in TRUE_VALUES
         consent_at = self._parse_when(row.get("consent_at") or "")
-        if consented and consent_at is None:
-            raise Rejected("consent is yes but consent_at is missing or not a date")
-        active = consented and consent_at is not None
+        basis = (row.get("lawful_basis") or "").strip() or Subscriber.LawfulBasis.CONSENT
+        evidence = self._text(row, "lawful_basis_evidence", 2000)
+        if basis == Subscriber.LawfulBasis.CHARITY_SOFT_OPT_IN:
+            self._check_soft_opt_in(consent_at, evidence)
+            active = True
+        elif basis == Subscriber.LawfulBasis.CONSENT:
+            if consented and consent_at is None:
+                raise Rejected("consent is yes but consent_at is missing or not a date")
+            active = consented and consent_at is not None
+        else:
+            raise Rejected(f"lawful_basis {basis!r} is not one of consent, charity-soft-opt-in")
         now = timezone.now()
         return {
             "email": email,
@@ -131,8 +151,23 @@ class Command(BaseCommand):
             "consent_at": consent_at,
             "consent_source": self._text(row, "consent_source", 200) or "import",
             "consent_version": self._text(row, "consent_version", 40),
+            "lawful_basis": basis,
+            "lawful_basis_evidence": evidence,
             "topics": chosen,
         }
+
+    @staticmethod
+    def _check_soft_opt_in(collected_at, evidence: str) -> None:
+        start = settings.CHARITY_SOFT_OPT_IN_FROM
+        if start is None:
+            raise Rejected("the charity soft opt-in is not enabled (CHARITY_SOFT_OPT_IN_FROM)")
+        if not evidence:
+            raise Rejected("the soft opt-in needs lawful_basis_evidence: how and when collected")
+        if collected_at is None or collected_at.date() < start:
+            raise Rejected(
+                f"the soft opt-in covers only contacts collected on or after {start.isoformat()} "
+                "(consent_at says when)"
+            )
 
     @staticmethod
     def _text(row: dict, column: str, max_length: int) -> str:

@@ -1,0 +1,84 @@
+"""Which delivery and subscriber an inbound message names, if any.
+
+A signed VERP token names its delivery outright. Without one (an MTA that rewrote the envelope, a
+feedback loop that returns the original), the returned message's Message-ID must be one of ours and
+the failed address its subscriber's. Anything less names no one: a forged report must not be able
+to suppress an address just by mentioning it.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from ..models import Delivery, Subscriber
+from . import classification as c
+from . import verp
+
+
+@dataclass
+class Match:
+    delivery: Delivery | None = None
+    subscriber: Subscriber | None = None
+    note: str = ""  # why nothing matched
+
+
+def match(found: c.Classified) -> Match:
+    if found.kind in (c.HARD_BOUNCE, c.SOFT_BOUNCE, c.COMPLAINT):
+        return _report(found)
+    if found.kind == c.UNSUBSCRIBE:
+        return _unsubscribe(found)
+    return Match()
+
+
+def _report(found: c.Classified) -> Match:
+    if settings.BOUNCE_ADDRESS:
+        where = [*found.to, found.original_return_path]
+        token = verp.token_in(settings.BOUNCE_ADDRESS, where)
+        if token is not None:
+            return _by_token(verp.BOUNCE, token)
+    delivery = _by_message_id(found.original_message_id)
+    if delivery is None:
+        if not found.original_message_id:
+            return Match(note="no VERP token and no returned message: names no delivery")
+        return Match(note="the returned message is not one of ours (another list's?)")
+    subscriber = delivery.subscriber
+    if subscriber is None:
+        return Match(delivery=delivery, note="the subscriber was erased")
+    if found.recipient and found.recipient != subscriber.email:
+        return Match(note="the failed address is not the delivery's subscriber")
+    return Match(delivery=delivery, subscriber=subscriber)
+
+
+def _unsubscribe(found: c.Classified) -> Match:
+    token = verp.token_in(settings.UNSUBSCRIBE_MAILTO, found.to)
+    if token is not None:
+        return _by_token(verp.UNSUBSCRIBE, token)
+    # A plain mailto: (VERP off, or a person writing to the address): the sender asks for
+    # themselves, as RFC 2369 intends.
+    subscriber = Subscriber.objects.filter(email=found.sender).first() if found.sender else None
+    if subscriber is None:
+        return Match(note="the sender is not a subscriber")
+    return Match(subscriber=subscriber)
+
+
+def _by_token(purpose: str, token: str) -> Match:
+    try:
+        delivery_id = verp.read_token(purpose, token)
+    except verp.BadToken as error:
+        return Match(note=f"VERP token refused: {error}")
+    delivery = Delivery.objects.select_related("subscriber").filter(pk=delivery_id).first()
+    if delivery is None:
+        return Match(note="VERP token for a delivery that no longer exists")
+    if delivery.subscriber is None:
+        return Match(delivery=delivery, note="the subscriber was erased")
+    return Match(delivery=delivery, subscriber=delivery.subscriber)
+
+
+def _by_message_id(message_id: str) -> Delivery | None:
+    if not message_id:
+        return None
+    bare = message_id.strip("<>")
+    found = list(
+        Delivery.objects.filter(message_id__in=[bare, f"<{bare}>"]).select_related("subscriber")[:2]
+    )
+    return found[0] if len(found) == 1 else None

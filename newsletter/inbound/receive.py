@@ -1,0 +1,100 @@
+"""The one entry point for mail that comes back: the raw bytes of one message, from any source.
+
+It records the message once (by the hash of its bytes, or its Message-ID), classifies it, finds
+whom it names and applies the effect, all in one transaction: if the database goes away half-way,
+nothing is recorded, and the source (a mailbox, an MTA's queue, an ESP's retry) offers it again.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DataError, IntegrityError, transaction
+
+from ..models import InboundMessage
+from . import classification, effects, matching
+
+log = logging.getLogger(__name__)
+
+# What a message too big to read keeps for staff: its headers, and the start of its body.
+KEPT_OF_REJECTED = 64 * 1024
+
+
+@dataclass
+class Received:
+    row: InboundMessage
+    created: bool  # False: a replay, nothing changed
+
+
+def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None = None) -> Received:
+    """`size`: the message's whole size, when `raw` is only its start (a source that would not
+    fetch a message over INBOUND_MAX_BYTES)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = InboundMessage.objects.filter(digest=digest).first()
+    if existing is not None:
+        return Received(existing, created=False)
+    row = _classified(
+        raw, source=source, digest=digest, envelope_to=envelope_to, size=size or len(raw)
+    )
+    try:
+        with transaction.atomic():
+            if row.message_id:
+                existing = InboundMessage.objects.filter(message_id=row.message_id).first()
+                if existing is not None:
+                    # The same message again with other trace headers (redelivered by a relay).
+                    return Received(existing, created=False)
+            row.save()
+            effects.apply(row)
+    except IntegrityError:
+        # Recorded by a concurrent poll or pipe run in the meantime.
+        return Received(InboundMessage.objects.get(digest=digest), created=False)
+    except DataError as error:
+        # A value the database refuses, which nothing above foresaw: recorded bare, so that a
+        # mailbox's poll does not stop at this message every time.
+        row = InboundMessage.objects.create(
+            source=row.source,
+            digest=digest,
+            size=row.size,
+            raw=raw[:KEPT_OF_REJECTED],
+            kind=InboundMessage.Kind.REJECTED,
+            reason=f"could not be stored: {error}"[:1000].replace("\x00", ""),
+        )
+    log.info("inbound %s from %s: %s %s", row.pk, source, row.kind, row.reason)
+    return Received(row, created=True)
+
+
+def _classified(
+    raw: bytes, *, source: str, digest: str, envelope_to: str, size: int
+) -> InboundMessage:
+    row = InboundMessage(source=source[:40], digest=digest, size=size, raw=raw)
+    if size > settings.INBOUND_MAX_BYTES:
+        row.kind = InboundMessage.Kind.REJECTED
+        row.reason = f"too large: {size} bytes (INBOUND_MAX_BYTES is {settings.INBOUND_MAX_BYTES})"
+        row.raw = raw[:KEPT_OF_REJECTED]
+        return row
+    message = classification.parse(raw)
+    if not message.keys():
+        row.kind = InboundMessage.Kind.REJECTED
+        row.reason = "not an email message: no headers"
+        return row
+    row.message_id = classification.header(message, "Message-ID")[:255]
+    try:
+        found = classification.classify(message, envelope_to=envelope_to)
+    except Exception as error:  # noqa: BLE001
+        # A shape no one foresaw must not stop a mailbox's poll at this message for ever: it is
+        # recorded, for staff to read, and the poll goes on.
+        log.exception("inbound message could not be classified")
+        row.kind = InboundMessage.Kind.REJECTED
+        row.reason = f"could not be classified: {type(error).__name__}: {error}"[:1000]
+        return row
+    matched = matching.match(found)
+    row.kind = found.kind
+    row.recipient = found.recipient[:254]
+    row.delivery = matched.delivery
+    row.subscriber = matched.subscriber
+    reason = found.reason
+    if matched.note:
+        reason = f"{reason} — unmatched: {matched.note}"
+    row.reason = reason
+    return row
