@@ -7,11 +7,13 @@ short outage cannot (the old attempt counter failed every row 2½ minutes into a
 
 import collections
 import time
+import uuid
 from dataclasses import dataclass
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from engage.celery import app as celery_app
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
 
@@ -21,6 +23,18 @@ from .support import SinkHandler, SmtpSink, wait_until
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 RELAY_OUTAGE_SECONDS = 250  # longer than the old scheme's 2½ minutes, at least 4 minutes
+
+
+@pytest.fixture
+def own_queue(settings):
+    """A queue of the test's own, so that no other worker of the session (which sends elsewhere
+    and at another rate) takes its tasks. The worker's environment for it."""
+    queue = f"relay-{uuid.uuid4().hex[:8]}"
+    before = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    yield {"CELERY_QUEUE": queue}
+    celery_app.conf.task_default_queue = before
 
 
 def change_page(client, campaign) -> str:
@@ -36,12 +50,12 @@ def waiting_for_the_relay(campaign: Campaign) -> bool:
 
 @pytest.mark.timeout(720)
 def test_a_relay_gone_for_four_minutes_mid_campaign_mails_everyone_once_and_says_it_waits(
-    topics, start_worker, admin_client
+    topics, start_worker, admin_client, own_queue
 ):
     """LONG: about 5 minutes. Production defaults, except SEND_RATE_PER_SECOND=20 so that the
     relay goes away in the middle of the campaign rather than after it."""
     own = SmtpSink().start()  # the session's sink is shared: stop only one of our own
-    worker = start_worker(email_url=own.url, extra_env={"SEND_RATE_PER_SECOND": "20"})
+    worker = start_worker(email_url=own.url, extra_env={**own_queue, "SEND_RATE_PER_SECOND": "20"})
     people = audience(topics, 600)
     campaign = due_campaign(topics)
 
@@ -96,14 +110,16 @@ class StormHandler(SinkHandler):
 
 
 @pytest.mark.timeout(600)
-def test_a_421_storm_on_the_first_40_messages_ends_with_everyone_mailed_once(topics, start_worker):
+def test_a_421_storm_on_the_first_40_messages_ends_with_everyone_mailed_once(
+    topics, start_worker, own_queue
+):
     """LONG: about 3 minutes. Production defaults."""
     handler = StormHandler()
     own = SmtpSink()
     own.handler = handler
     own.controller = Controller(handler, hostname="127.0.0.1", port=own.port)
     own.start()
-    start_worker(email_url=own.url)
+    start_worker(email_url=own.url, extra_env=own_queue)
     people = audience(topics, 300)
     campaign = due_campaign(topics)
 
@@ -125,10 +141,10 @@ def test_a_421_storm_on_the_first_40_messages_ends_with_everyone_mailed_once(top
 
 
 def test_a_campaign_that_cannot_render_pauses_with_the_error_shown_instead_of_looping(
-    topics, sink, start_worker, admin_client
+    topics, sink, start_worker, admin_client, own_queue
 ):
     """Production defaults. A campaign without a slug has no archive link to render."""
-    start_worker()
+    start_worker(extra_env=own_queue)
     audience(topics, 30)
     campaign = due_campaign(topics)
     Campaign.objects.filter(pk=campaign.pk).update(slug="")
