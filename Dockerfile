@@ -7,9 +7,14 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-RUN DEBUG=false SECRET_KEY=build-only python manage.py collectstatic --noinput
+# Static files are collected into the image (whitenoise serves them). The settings need a key to
+# load; this one is random, used for this step only and kept nowhere.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --noinput -v 0
 
 RUN useradd --create-home engage && mkdir -p /app/var && chown engage /app/var
 USER engage
 EXPOSE 8000
-CMD ["gunicorn", "engage.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# No built-in key: the container refuses to start without one. Then migrate (idempotent) and serve
+# with ./gunicorn.conf.py (gthread workers, PORT, WEB_CONCURRENCY, GUNICORN_THREADS).
+CMD ["sh", "-c", ": \"${SECRET_KEY:?Set SECRET_KEY to a long random value}\" && python manage.py migrate --noinput && exec gunicorn engage.wsgi"]

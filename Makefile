@@ -19,7 +19,7 @@ SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chro
 # And those the benchmarks drive.
 BENCH_DEPS := wrk:wrk redis-server:redis-server
 
-.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load clean
+.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load bench-esp clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -32,11 +32,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-run: install
+# The local run: DEBUG on, and a random SECRET_KEY made once and kept in var/ (there is no
+# built-in key: production sets its own).
+SECRET_KEY_FILE := var/secret-key
+DEV_ENV := DEBUG=$${DEBUG:-true} SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"
+
+$(SECRET_KEY_FILE):
+	@mkdir -p var
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	@echo "Wrote a new random SECRET_KEY for the local run to $@"
+
+run: install $(SECRET_KEY_FILE)
 	@mkdir -p var/outbox
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho -f Procfile.dev start
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) $(BIN)/honcho -f Procfile.dev start
 
 lint: install
 	$(BIN)/ruff check .
@@ -80,6 +90,10 @@ bench-delivery: install bench-deps
 
 bench-load: install bench-deps
 	$(TEST_ENV) $(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# Through an ESP: one call per message vs batch calls, against a loopback Postmark stand-in.
+bench-esp: install bench-deps
+	$(TEST_ENV) $(BIN)/python bench/esp.py $(ESP_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

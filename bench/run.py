@@ -175,11 +175,10 @@ def seed(count: int) -> None:
         cursor.execute(
             """
             INSERT INTO newsletter_subscriber (email, first_name, status, allow_tracking,
-                soft_bounces, lawful_basis, lawful_basis_evidence, consent_source,
-                consent_user_agent, consent_version, consent_at, confirmed_at, created_at,
-                updated_at)
-            SELECT 'reader' || g || '@example.org', 'Reader' || g, 'active', true, 0, 'consent',
-                '', '/join/', 'bench', '2026-11', now(), now(), now(), now()
+                soft_bounces, consent_source, consent_user_agent, consent_version, consent_at,
+                confirmed_at, created_at, updated_at, lawful_basis, lawful_basis_evidence)
+            SELECT 'reader' || g || '@example.org', 'Reader' || g, 'active', true, 0, '/join/',
+                'bench', '2026-11', now(), now(), now(), now(), 'consent', 'bench'
             FROM generate_series(1, %s) AS g
             """,
             [count],

@@ -1,7 +1,9 @@
--- wrk script for bench/load.py. Script arguments: mode [prefix] [targets]
+-- wrk script for bench/load.py. Script arguments: mode [prefix] [targets] [pace_ms]
 --   get        the request given on the command line, as it is
 --   subscribe  POST /api/subscribe/ with a new address every request
 --   flood      POST /api/subscribe/ cycling over `targets` addresses (one sender, list bombing)
+--   viral      POST /api/subscribe/, a new address from a new client address (X-Forwarded-For,
+--              as a trusted proxy would add it) every request, waiting pace_ms before each
 -- Prints one JSON line at the end: counts per status, p50/p99 latency, errors.
 
 local threads = {}
@@ -15,8 +17,13 @@ function init(args)
   mode = args[1] or "get"
   prefix = args[2] or "load"
   targets = tonumber(args[3] or "1")
+  pace = tonumber(args[4] or "0")
   counter = 0
   statuses = {}
+end
+
+function delay()
+  return pace
 end
 
 function request()
@@ -31,7 +38,13 @@ function request()
     email = string.format("%s-%d-%d@example.org", prefix, id, counter)
   end
   local body = '{"email": "' .. email .. '", "consent": true}'
-  return wrk.format("POST", "/api/subscribe/", {["Content-Type"] = "application/json"}, body)
+  local headers = {["Content-Type"] = "application/json"}
+  if mode == "viral" then
+    local n = id * 100000 + counter
+    headers["X-Forwarded-For"] = string.format("100.%d.%d.%d",
+      64 + math.floor(n / 65536) % 64, math.floor(n / 256) % 256, n % 256)
+  end
+  return wrk.format("POST", "/api/subscribe/", headers, body)
 end
 
 function response(status, headers, body)

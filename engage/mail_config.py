@@ -15,6 +15,12 @@ from django.core.exceptions import ImproperlyConfigured
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 DKIM_SMTP_BACKEND = "newsletter.mail_backends.DkimSmtpBackend"
 DKIM_VARIABLES = ("DKIM_PRIVATE_KEY_PATH", "DKIM_SELECTOR", "DKIM_DOMAIN")
+# anymail backends Engage uses a subclass of (newsletter/esp_backends.py says why).
+OWN_BACKENDS = {"postmark": "newsletter.esp_backends.EmailBackend"}
+# The messages-a-second cap an ESP documents, the default for SEND_RATE_PER_SECOND. Amazon SES:
+# an account's production quota starts at 14 (set yours). Postmark, SendGrid and Mailgun document
+# no per-message cap; their 429s are what slows Engage down (newsletter/sendrate.py: pause).
+ESP_RATE_PER_SECOND = {"amazon_ses": 14.0}
 
 
 def default_mailer(environment: Mapping[str, str], *, outbox_dir: str, timeout: int) -> dict:
@@ -22,7 +28,7 @@ def default_mailer(environment: Mapping[str, str], *, outbox_dir: str, timeout: 
     if esp:
         if not esp.isidentifier() or importlib.util.find_spec(f"anymail.backends.{esp}") is None:
             raise ImproperlyConfigured(f"ESP={esp!r} is not a django-anymail backend.")
-        return {"BACKEND": f"anymail.backends.{esp}.EmailBackend"}
+        return {"BACKEND": OWN_BACKENDS.get(esp, f"anymail.backends.{esp}.EmailBackend")}
     if not environment.get("EMAIL_URL"):
         # One .eml file per message, which a mail client opens with a double click.
         return {"BACKEND": "newsletter.outbox.OutboxBackend", "OPTIONS": {"file_path": outbox_dir}}
@@ -45,9 +51,26 @@ def default_mailer(environment: Mapping[str, str], *, outbox_dir: str, timeout: 
     }
 
 
+# anymail settings that are numbers: the environment gives strings, and requests refuses a
+# string timeout.
+NUMERIC_ANYMAIL_SETTINGS = ("REQUESTS_TIMEOUT",)
+
+
 def anymail_settings(environment: Mapping[str, str]) -> dict:
-    return {
+    found = {
         key.removeprefix("ANYMAIL_"): value
         for key, value in environment.items()
         if key.startswith("ANYMAIL_")
     }
+    for key in NUMERIC_ANYMAIL_SETTINGS:
+        if key in found:
+            try:
+                found[key] = float(found[key])
+            except ValueError:
+                raise ImproperlyConfigured(f"ANYMAIL_{key} must be a number of seconds.")
+    return found
+
+
+def default_send_rate(environment: Mapping[str, str]) -> float:
+    """SEND_RATE_PER_SECOND when it is not set: the ESP's documented cap, else 0 (unlimited)."""
+    return ESP_RATE_PER_SECOND.get(environment.get("ESP", ""), 0.0)

@@ -1,14 +1,18 @@
 """Engage settings, read from the environment (12-factor).
 
-With no environment at all the project runs on one machine: SQLite and a filesystem Celery broker
-under var/, and emails written to var/outbox/. Every variable is documented in README.md.
+Secure by default: DEBUG is off unless set, and there is no built-in SECRET_KEY (`make run` writes
+a random one into var/ for the local run). Otherwise the defaults run on one machine: SQLite and a
+filesystem Celery broker under var/, emails written to var/outbox/, and Django's database cache.
+Every variable is documented in README.md.
 """
 
+import ipaddress
 from datetime import date
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from engage import mail_config
 
@@ -17,12 +21,16 @@ VAR_DIR = Path(environ.Env().str("ENGAGE_VAR_DIR", default=str(BASE_DIR / "var")
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
-if DEBUG:
-    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
-else:
-    # No default: a production deployment that forgot its key must not start with a known one.
-    SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+# No default, not even for development: a known key forges every preference, unsubscribe and
+# erase link.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set the SECRET_KEY environment variable to a long random value, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (`make run` makes one "
+        "in var/secret-key for the local run)."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 SITE_URL = env.url("SITE_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
@@ -74,7 +82,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'engage.sqlite3'}")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections: a signup spends no time connecting (the health check, one SELECT 1,
+# notices a connection that died with a database restart).
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A web process, a worker and beat share the file: wait for locks instead of failing.
@@ -83,7 +93,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Shared by every process (rate limits, the join page's generation): CACHE_URL (Redis) when set,
+# otherwise a table in the database (created by `migrate`), whose increments engage.cache keeps
+# atomic. Enough for one machine; Redis takes the load off the database.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+else:
+    CACHES = {
+        "default": {"BACKEND": "engage.cache.AtomicDatabaseCache", "LOCATION": "engage_cache"}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -98,7 +116,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -168,7 +186,14 @@ RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", defau
 RETENTION_CONSENT_NETWORK_DAYS = env.int("RETENTION_CONSENT_NETWORK_DAYS", default=90)
 # Pending subscribers (signed up or imported) whom no one confirmed: deleted after this long.
 RETENTION_UNCONFIRMED_DAYS = env.int("RETENTION_UNCONFIRMED_DAYS", default=30)
-SEND_RATE_PER_SECOND = env.float("SEND_RATE_PER_SECOND", default=0)  # 0 = unlimited
+# 0 = unlimited; through an ESP the default is the cap it documents (engage/mail_config.py).
+SEND_RATE_PER_SECOND = env.float(
+    "SEND_RATE_PER_SECOND", default=mail_config.default_send_rate(env.ENVIRON)
+)
+# Through an ESP: batch calls where it personalises them (newsletter/delivery/senders/esp.py),
+# else this many calls at once per batch; ESP_BATCH_CALLS=false forces one call per message.
+ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=4)
+ESP_BATCH_CALLS = env.bool("ESP_BATCH_CALLS", default=True)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
@@ -176,9 +201,9 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
 DELIVERY_RETRY_HORIZON = env.int("DELIVERY_RETRY_HORIZON", default=24 * 3600)
 SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
-# django-ratelimit refuses a per-process cache (E003); the dev default is one process, so allow it
-# there only. W001 only says Django's own RedisCache postdates its list; its incr is atomic.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (["django_ratelimit.E003"] if DEBUG else [])
+# W001 only says the cache is not on django-ratelimit's list: Django's own RedisCache postdates
+# it, and engage.cache's increments are atomic. A per-process cache (E003) is still refused.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -235,7 +260,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+# The proxies in front of Engage (addresses or networks, or "*" for a platform's router): only
+# their X-Forwarded-For and X-Forwarded-Proto are believed (newsletter/clientip.py). Without any,
+# a client could claim any address to dodge the rate limits, or claim HTTPS.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _entry in TRUSTED_PROXIES:
+    if _entry != "*":
+        try:
+            ipaddress.ip_network(_entry)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {_entry!r} is not an IP address or network (nor '*')."
+            )
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+RATELIMIT_IP_META_KEY = "newsletter.clientip.client_ip"
 SECURE_CSP = {
     "default-src": ["'self'"],
     "img-src": ["'self'", "https:", "data:"],
@@ -244,8 +282,11 @@ SECURE_CSP = {
     "frame-ancestors": ["'self'"],
     "form-action": ["'self'"],
 }
-# Pages that may frame /join/embed/ (its CSP frame-ancestors), e.g. https://www.example.org.
+# Pages that may frame /join/embed/ (its CSP frame-ancestors) and post its form, e.g.
+# https://www.example.org.
 EMBED_ALLOWED_ORIGINS = env.list("EMBED_ALLOWED_ORIGINS", default=["'self'"])
+# How long browsers and CDNs keep the embed (max-age and s-maxage): a topic change shows after it.
+EMBED_CACHE_SECONDS = env.int("EMBED_CACHE_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

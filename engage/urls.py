@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from newsletter.views import health, public, signup, staff, tracking
+from newsletter.views import health, public, rsvp, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("archive/", public.archive_index, name="archive"),
     path("archive/<slug:slug>/", public.archive_detail, name="archive-detail"),
     path("events/<slug:slug>.ics", public.event_ics, name="event-ics"),
+    path("events/<slug:slug>/rsvp/", rsvp.event_page, name="event-rsvp"),
+    path("rsvp/<str:token>/", rsvp.answer, name="rsvp"),
+    path("involved/<str:token>/", rsvp.count_me_in, name="interest"),
     path("t/c/<str:token>/", tracking.click, name="track-click"),
     path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
     path("webhooks/anymail/", include("newsletter.webhook_urls")),

@@ -88,10 +88,11 @@ def suppression_hash(email: str) -> str:
 
     Keyed over the plain SHA-256 that earlier versions stored, so migration 0021 could convert
     those rows without knowing the addresses."""
-    return _hash_of_normalised(normalise_email(email))
+    return stored_address_hash(normalise_email(email))
 
 
-def _hash_of_normalised(email: str) -> str:
+def stored_address_hash(email: str) -> str:
+    """suppression_hash() of an address stored normalised, without normalising it again."""
     return keyed_hash(hashlib.sha256(email.encode()).hexdigest())
 
 
@@ -128,7 +129,7 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
         connection.connection.create_function(
             "engage_suppression_hash",
             1,
-            lambda email: None if email is None else _hash_of_normalised(email),
+            lambda email: None if email is None else stored_address_hash(email),
             deterministic=True,
         )
 

@@ -8,9 +8,14 @@ class NewsletterConfig(AppConfig):
     def ready(self):
         from anymail.signals import inbound, tracking
         from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_delete, post_save
+
+        import engage.checks  # noqa: F401 - registers the deploy checks
 
         from .addresses import register_sqlite_functions
         from .inbound.esp import handle_inbound
+        from .joinpage import forget_on_change
+        from .models import ConsentWording, Topic
         from .webhooks import handle_tracking
 
         tracking.connect(handle_tracking, dispatch_uid="newsletter.webhooks.handle_tracking")
@@ -18,3 +23,12 @@ class NewsletterConfig(AppConfig):
         connection_created.connect(
             register_sqlite_functions, dispatch_uid="newsletter.addresses.sqlite_functions"
         )
+        # The join form shows the topics and the consent wording: a change to either renders the
+        # remembered form afresh.
+        for model in (Topic, ConsentWording):
+            post_save.connect(
+                forget_on_change, sender=model, dispatch_uid=f"joinpage-{model}-saved"
+            )
+            post_delete.connect(
+                forget_on_change, sender=model, dispatch_uid=f"joinpage-{model}-gone"
+            )

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Campaign, CampaignPost, Post
+from . import rendering
+from .models import Campaign, CampaignPost, Post, Snapshot
 
 Status = Campaign.Status
 
@@ -25,6 +26,8 @@ def transition(campaign: Campaign, to: str, **fields) -> None:
         current, wanted = campaign.get_status_display().lower(), Status(to).label.lower()
         raise IllegalTransition(f"A {current} campaign cannot become {wanted}.")
     now = timezone.now()
+    # A reason belongs to the move that gave it; the next move clears it.
+    fields.setdefault("status_reason", "")
     if to == Status.SENDING and campaign.started_at is None:
         fields.setdefault("started_at", now)
     if to in (Status.SENT, Status.CANCELLED):
@@ -33,6 +36,12 @@ def transition(campaign: Campaign, to: str, **fields) -> None:
         won = Campaign.objects.filter(pk=campaign.pk, status=campaign.status).update(
             status=to, updated_at=now, **fields
         )
+        if won and to == Status.SCHEDULED:
+            _freeze(campaign)
+        elif won and to == Status.DRAFT:
+            # Back to draft: a sender approves again, and that takes a new snapshot.
+            Snapshot.objects.filter(campaign=campaign).delete()
+            campaign._state.fields_cache.pop("snapshot", None)
     if not won:
         campaign.refresh_from_db(fields=["status"])
         raise IllegalTransition(f"The campaign changed meanwhile: it is now {campaign.status}.")
@@ -41,8 +50,17 @@ def transition(campaign: Campaign, to: str, **fields) -> None:
         setattr(campaign, name, value)
 
 
-# Staff may act on these; the rest are frozen (a sent or cancelled campaign never changes again).
-EDITABLE = {Status.DRAFT, Status.SCHEDULED}
+def _freeze(campaign: Campaign) -> None:
+    """Store what the sender approved (replacing any older snapshot)."""
+    Snapshot.objects.filter(campaign=campaign).delete()
+    snapshot = rendering.build_snapshot(campaign)
+    snapshot.save()
+    campaign.snapshot = snapshot
+
+
+# Staff edit only drafts. A scheduled campaign is frozen as approved: a sender moves it back to
+# draft to change it, and schedules it again. A sent or cancelled campaign never changes again.
+EDITABLE = {Status.DRAFT}
 
 
 def audience_count(campaign: Campaign) -> int:
@@ -53,16 +71,11 @@ def audience_count(campaign: Campaign) -> int:
 
 
 def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
-    """Schedule a draft for `at` (now when None). The delivery beat sends it once it is due."""
-    problems = []
-    if not campaign.subject.strip():
-        problems.append("it has no subject")
-    if not campaign.items.exists():
-        problems.append("it has no posts")
-    elif campaign.items.exclude(post__status=Post.Status.PUBLISHED).exists():
-        problems.append("some of its posts are not published yet")
-    if not campaign.topics.exists():
-        problems.append("it has no audience topics")
+    """Schedule a draft for `at` (now when None): its content is frozen as it is now (a
+    Snapshot), and the delivery beat sends that once it is due."""
+    post_ids = list(campaign.items.values_list("post_id", flat=True))
+    topic_ids = list(campaign.topics.values_list("pk", flat=True))
+    problems = _problems(campaign.subject, post_ids, topic_ids)
     if problems:
         raise IllegalTransition(f"The campaign cannot be scheduled: {', '.join(problems)}.")
     at = at or timezone.now()
@@ -70,6 +83,54 @@ def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Camp
         raise ValueError("scheduled time must be time-zone aware")
     transition(campaign, Status.SCHEDULED, scheduled_at=at)
     return campaign
+
+
+def _problems(subject: str, post_ids: list[int], topic_ids: list[int]) -> list[str]:
+    """What keeps a campaign from being sent: checked when scheduling and again at the start."""
+    problems = []
+    if not subject.strip():
+        problems.append("it has no subject")
+    if not post_ids:
+        problems.append("it has no posts")
+    elif Post.objects.filter(pk__in=post_ids, status=Post.Status.PUBLISHED).count() < len(
+        set(post_ids)
+    ):
+        problems.append("some of its posts are not published yet")
+    if not topic_ids:
+        problems.append("it has no audience topics")
+    return problems
+
+
+def start_problems(campaign: Campaign) -> list[str]:
+    """Scheduling's checks, repeated on what was approved when the campaign is due, and whether
+    the campaign still is what was approved (nothing may change a scheduled campaign, but a
+    race or a shell can)."""
+    snapshot = rendering.frozen(campaign)
+    problems = _problems(snapshot.subject, snapshot.post_ids, snapshot.topic_ids)
+    live = Campaign.objects.filter(pk=campaign.pk).values("subject", "preheader", "intro").first()
+    approved = {
+        "subject": snapshot.subject,
+        "preheader": snapshot.preheader,
+        "intro": snapshot.intro,
+    }
+    if live != approved:
+        problems.append("its text changed after it was approved")
+    if list(campaign.items.values_list("post_id", flat=True)) != snapshot.post_ids:
+        problems.append("its posts changed after it was approved")
+    if set(campaign.topics.values_list("pk", flat=True)) != set(snapshot.topic_ids):
+        problems.append("its audience changed after it was approved")
+    return problems
+
+
+def campaign_check_start(*, campaign: Campaign) -> bool:
+    """At the start of sending: True when the scheduled campaign may go; otherwise it goes back to
+    draft with the reason shown in admin (a sender must look at it and schedule it again)."""
+    problems = start_problems(campaign)
+    if not problems:
+        return True
+    reason = f"Not sent: {', '.join(problems)}. Check it and schedule it again."
+    transition(campaign, Status.DRAFT, status_reason=reason[:500])
+    return False
 
 
 def campaign_unschedule(*, campaign: Campaign) -> Campaign:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.text import Truncator
@@ -50,21 +50,31 @@ def digest_schedule_refresh(*, schedule: DigestSchedule, now: datetime | None = 
     )
 
 
+# A digest that went out or is about to: the next one of the same topics starts where it stopped.
+COUNTED = [
+    Campaign.Status.SCHEDULED,
+    Campaign.Status.SENDING,
+    Campaign.Status.PAUSED,
+    Campaign.Status.SENT,
+]
+
+
 def previous_digest_cutoff(*, topics, schedule: DigestSchedule | None) -> datetime | None:
-    """Where the last sent digest of this schedule (or, without one, of these exact topics)
-    stopped: the publish time of its newest post. None when there was none."""
-    sent = Campaign.objects.filter(status=Campaign.Status.SENT).exclude(digest_schedule=None)
+    """Where the previous digests of these topics stopped: the publish time of their newest post.
+    Digests of `schedule` count, and so does every digest (composed by hand or by a schedule) of
+    exactly these topics, once scheduled or sent. None when there was none."""
+    wanted = {topic.pk for topic in topics}
+    digests = Campaign.objects.filter(
+        Q(is_digest=True) | Q(digest_schedule__isnull=False), status__in=COUNTED
+    )
+    recent = digests.prefetch_related("topics").order_by("-pk")[:50]
+    previous = [c.pk for c in recent if {topic.pk for topic in c.topics.all()} == wanted]
     if schedule is not None:
-        previous = sent.filter(digest_schedule=schedule).order_by("-finished_at").first()
-    else:
-        wanted = {topic.pk for topic in topics}
-        recent = sent.prefetch_related("topics").order_by("-finished_at")[:50]
-        previous = next(
-            (c for c in recent if {topic.pk for topic in c.topics.all()} == wanted), None
-        )
-    if previous is None:
+        previous += digests.filter(digest_schedule=schedule).values_list("pk", flat=True)
+    if not previous:
         return None
-    return previous.items.aggregate(newest=Max("post__published_at"))["newest"]
+    posts = CampaignPost.objects.filter(campaign__in=previous)
+    return posts.aggregate(newest=Max("post__published_at"))["newest"]
 
 
 def digest_posts(*, topics, since: datetime | None, until: datetime):
@@ -86,8 +96,9 @@ def compose_digest(
     schedule: DigestSchedule | None = None,
 ) -> Campaign | None:
     """A draft campaign of everything published for `topics` in (since, until], or None when
-    there is nothing. `since` None: since the previous sent digest (or, for a first digest, the
-    last FIRST_WINDOW). `until` None: now. "{date}" in the subject becomes the local date."""
+    there is nothing. `since` None: since the previous digest of these topics (or, for a first
+    digest, the last FIRST_WINDOW). `until` None: now. "{date}" in the subject becomes the local
+    date."""
     topics = list(Topic.objects.filter(pk__in=[topic.pk for topic in topics]))
     until = until or timezone.now()
     if since is None:
@@ -105,6 +116,7 @@ def compose_digest(
             preheader=Truncator(" · ".join(post.title for post in posts)).chars(PREHEADER_LENGTH),
             intro=intro,
             digest_schedule=schedule,
+            is_digest=True,
         )
         campaign.topics.set(topics)
         CampaignPost.objects.bulk_create(

@@ -159,3 +159,26 @@ class PreferencesForm(forms.Form):
 
     def topic_slugs(self) -> list[str]:
         return [topic.slug for topic in self.cleaned_data["topics"]]
+
+
+class GuestRsvpForm(forms.Form):
+    """A visitor's answer from the public event page: their link is emailed to this address."""
+
+    email = JoinForm.base_fields["email"]
+    first_name = JoinForm.base_fields["first_name"]
+    join = forms.BooleanField(required=False)
+    website = JoinForm.base_fields["website"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["join"].label = "Also join our newsletter. " + consent_wording()
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+
+    def clean_first_name(self):
+        return clean_name(self.cleaned_data["first_name"])
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))

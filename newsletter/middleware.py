@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 logger = logging.getLogger(__name__)
 
@@ -50,4 +51,5 @@ class DatabaseUnavailableMiddleware:
         else:
             response = render(request, "503.html", {"message": MESSAGE}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        add_never_cache_headers(response)  # a CDN in front of the embed must not keep it
         return response

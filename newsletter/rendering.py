@@ -5,6 +5,8 @@ each recipient's message is then made by substituting a few placeholders (`perso
 The message around a body (headers, MIME) is built by newsletter.messages.
 """
 
+import functools
+import re
 from dataclasses import dataclass, field
 
 import css_inline
@@ -18,13 +20,18 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from . import tokens, tracking
-from .models import Campaign, Post, Subscriber
+from .models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
 # (post text is escaped, and '%%' followed by these names is vanishingly unlikely in prose).
 FIRST_NAME = "%%ENGAGE_FIRST_NAME%%"
 UNSUBSCRIBE_URL = "%%ENGAGE_UNSUBSCRIBE_URL%%"
 PREFERENCES_URL = "%%ENGAGE_PREFERENCES_URL%%"
+
+# A reader's own link about one post ("I'll be there", "Count me in"):
+# %%ENGAGE_POSTLINK_rsvp_<post id>%%, replaced by a link signed for (reader, post).
+POST_LINK_MARK = "%%ENGAGE_POSTLINK_"
+_POST_LINK = re.compile(r"%%ENGAGE_POSTLINK_(rsvp|interest)_(\d+)%%")
 
 # Whom a message greets when we do not know the subscriber's name.
 DEFAULT_NAME = "friend"
@@ -71,13 +78,6 @@ class Personalised:
     preferences_url: str = ""
 
 
-@dataclass(frozen=True)
-class Section:
-    topic_slug: str
-    heading: str
-    posts: list[Post]
-
-
 def render_markdown(text: str) -> SafeString:
     """Markdown to HTML that is safe to put in an email or a page: nh3 drops scripts, handlers,
     styles and unknown tags, and every link gets rel="noopener"."""
@@ -112,38 +112,96 @@ def event_ics_url(post: Post) -> str:
     return tokens.absolute_url(reverse("event-ics", args=[post.slug]))
 
 
-def campaign_sections(campaign: Campaign, topic_slugs: frozenset[str] | None) -> list[Section]:
-    """The campaign's posts grouped by topic, for a reader of `topic_slugs` (None: every topic).
+def build_snapshot(campaign: Campaign) -> Snapshot:
+    """The campaign's content as it stands, frozen (unsaved): what scheduling stores.
 
-    Sections come in the order of their first post in the campaign; a section exists only for a
-    topic that is both the reader's and in the campaign's audience.
+    Sections come in the order of their first post in the campaign, one per audience topic that
+    has posts; each post is kept as the email's HTML and text fragments, rendered now.
     """
-    audience = {topic.slug for topic in campaign.topics.all()}
-    wanted = audience if topic_slugs is None else audience & set(topic_slugs)
-    sections: dict[str, Section] = {}
-    items = campaign.items.select_related("post__topic").prefetch_related("post__references")
+    audience = list(campaign.topics.order_by("position", "name").values("id", "slug"))
+    slugs = {topic["slug"] for topic in audience}
+    sections: dict[str, dict] = {}
+    post_ids = []
+    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
+        "post__references"
+    )
     for item in items.order_by("position", "id"):
-        topic = item.post.topic
-        if topic.slug not in wanted:
+        post, topic = item.post, item.post.topic
+        post_ids.append(post.pk)
+        if topic.slug not in slugs:
             continue
-        if topic.slug not in sections:
-            sections[topic.slug] = Section(topic.slug, topic.name, [])
-        sections[topic.slug].posts.append(item.post)
-    return list(sections.values())
+        section = sections.setdefault(
+            topic.slug, {"topic_slug": topic.slug, "heading": topic.name, "posts": []}
+        )
+        section["posts"].append(_post_fragments(post))
+    return Snapshot(
+        campaign=campaign,
+        subject=campaign.subject,
+        preheader=campaign.preheader,
+        intro=campaign.intro,
+        topics=audience,
+        sections=list(sections.values()),
+        post_ids=post_ids,
+    )
 
 
-def _context(campaign: Campaign, sections: list[Section], *, archive: bool) -> dict:
+def frozen(campaign: Campaign) -> Snapshot:
+    """What goes out for `campaign`: the snapshot taken when it was scheduled. A draft has none
+    yet: previews and test sends see its live content."""
+    if campaign.status == Campaign.Status.DRAFT:
+        return build_snapshot(campaign)
+    try:
+        return campaign.snapshot
+    except Snapshot.DoesNotExist:
+        pass
+    snapshot = build_snapshot(campaign)
+    if campaign.status != Campaign.Status.CANCELLED:
+        # Scheduled before snapshots existed: frozen at its first use, and kept from then on.
+        fields = {f.name: getattr(snapshot, f.name) for f in Snapshot._meta.concrete_fields}
+        for name in ("id", "campaign", "created_at"):
+            fields.pop(name)
+        snapshot, _ = Snapshot.objects.get_or_create(campaign=campaign, defaults=fields)
+        campaign.snapshot = snapshot
+    return snapshot
+
+
+def _post_fragments(post: Post) -> dict:
+    context = _post_context(post)
+    return {
+        "post_id": post.pk,
+        "title": post.title,
+        "link": context["link"],
+        "html": render_to_string("emails/_post.html", {"item": context, "post": post}),
+        "text": render_to_string("emails/_post.txt", {"item": context}),
+        **_engagement_links(post),
+    }
+
+
+def snapshot_sections(snapshot: Snapshot, topic_slugs: frozenset[str] | None) -> list[dict]:
+    """The snapshot's sections a reader of `topic_slugs` sees (None: every section)."""
+    return [
+        section
+        for section in snapshot.sections
+        if topic_slugs is None or section["topic_slug"] in topic_slugs
+    ]
+
+
+def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, archive: bool):
     return {
         "campaign": campaign,
-        "subject": campaign.subject,
-        "preheader": campaign.preheader,
-        "intro_html": render_markdown(campaign.intro),
-        "intro_text": campaign.intro.strip(),
+        "subject": snapshot.subject,
+        "preheader": snapshot.preheader,
+        "intro_html": render_markdown(snapshot.intro),
+        "intro_text": snapshot.intro.strip(),
         "sections": [
             {
-                "heading": section.heading,
-                "topic_slug": section.topic_slug,
-                "posts": [_post_context(post) for post in section.posts],
+                "heading": section["heading"],
+                "topic_slug": section["topic_slug"],
+                "posts": [
+                    # Rendered by our own templates from sanitised content when it was frozen.
+                    {**post, "html": mark_safe(post["html"])}  # noqa: S308
+                    for post in section["posts"]
+                ],
             }
             for section in sections
         ],
@@ -172,56 +230,110 @@ def _post_context(post: Post) -> dict:
     }
 
 
+def _engagement_links(post: Post) -> dict:
+    """Placeholders for the reader's own RSVP and "count me in" links (filled by `personalise`),
+    and the public RSVP page for the archive, where there is no reader."""
+    from . import interest, rsvp
+
+    links = {}
+    if rsvp.takes_answers(post):
+        links["rsvp_url"] = f"{POST_LINK_MARK}rsvp_{post.pk}%%"
+        links["public_rsvp_url"] = tokens.absolute_url(reverse("event-rsvp", args=[post.slug]))
+    if interest.takes_interest(post):
+        links["interest_url"] = f"{POST_LINK_MARK}interest_{post.pk}%%"
+    return links
+
+
 def render_body(
     campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False
 ) -> RenderedBody | None:
     """The campaign as a subscriber of `topic_slugs` sees it, or None when nothing is for them.
 
-    Does not depend on the recipient: call it once per distinct topic set and reuse the result.
+    Renders the campaign's snapshot (what a sender approved), never its live posts. Does not
+    depend on the recipient: call it once per distinct topic set and reuse the result.
     """
-    sections = campaign_sections(campaign, frozenset(topic_slugs))
+    from .event_reminders import is_reminder
+
+    snapshot = frozen(campaign)
+    # A reminder goes to the event's "yes" list, whatever topics each of them chose.
+    wanted = None if is_reminder(campaign) else frozenset(topic_slugs)
+    sections = snapshot_sections(snapshot, wanted)
     if not sections:
         return None
-    context = _context(campaign, sections, archive=False)
+    context = _context(campaign, snapshot, sections, archive=False)
     html = inline_css(render_to_string("emails/campaign-body.html", context))
     html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
         # Folded to one line: a line break in a subject would end the header.
-        subject=" ".join(campaign.subject.split()),
+        subject=" ".join(snapshot.subject.split()),
         html=html,
         text=text,
-        preheader=campaign.preheader,
-        topic_slugs=frozenset(section.topic_slug for section in sections),
+        preheader=snapshot.preheader,
+        topic_slugs=frozenset(section["topic_slug"] for section in sections),
     )
 
 
 def render_archive(campaign: Campaign) -> dict:
-    """Context for the public web copy: every section, no greeting by name, no personal links."""
-    return _context(campaign, campaign_sections(campaign, None), archive=True)
+    """Context for the public web copy: every section of what was sent, no greeting by name, no
+    personal links."""
+    snapshot = frozen(campaign)
+    return _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+
+
+def recipient_values(
+    subscriber: Subscriber, *, delivery_id: int | None = None, body: RenderedBody | None = None
+) -> dict[str, tuple[str, str]]:
+    """A recipient's value for each placeholder, as (in the HTML part, in the text part).
+
+    The one rule for what a placeholder becomes: `personalise` substitutes these here, and an
+    ESP's batch call hands them over as merge data to be substituted there. With `body`, its
+    post links too (each signed once per message: a link appears twice in each part).
+    """
+    name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    unsubscribe = tokens.unsubscribe_url(subscriber.pk)
+    preferences = tokens.preferences_url(subscriber.pk)
+    values = {
+        FIRST_NAME: (escape(name), name),
+        UNSUBSCRIBE_URL: (unsubscribe, unsubscribe),
+        PREFERENCES_URL: (preferences, preferences),
+    }
+    if delivery_id is not None:
+        token = tracking.delivery_token(delivery_id)
+        values[tracking.TRACK_PLACEHOLDER] = (token, token)
+    for mark, purpose, post_id in post_link_marks(body) if body is not None else ():
+        link = tokens.post_link(purpose, subscriber.pk, post_id)
+        values[mark] = (link, link)
+    return values
+
+
+@functools.lru_cache(maxsize=64)
+def post_link_marks(body: RenderedBody) -> tuple[tuple[str, str, int], ...]:
+    """The reader-specific post links a body holds: (mark, purpose, post id), each once."""
+    if POST_LINK_MARK not in body.html and POST_LINK_MARK not in body.text:
+        return ()
+    found = {m[0]: (m[0], m[1], int(m[2])) for m in _POST_LINK.finditer(body.html + body.text)}
+    return tuple(found.values())
 
 
 def personalise(
     body: RenderedBody, subscriber: Subscriber, *, delivery_id: int | None = None
 ) -> Personalised:
-    unsubscribe = tokens.unsubscribe_url(subscriber.pk)
-    preferences = tokens.preferences_url(subscriber.pk)
-    name = " ".join(subscriber.first_name.split()) or DEFAULT_NAME
+    values = recipient_values(subscriber, delivery_id=delivery_id, body=body)
+    # Without a delivery (a test send, a preview) tracked links go straight to their targets.
     html = (
-        tracking.personalise_html(body.html, delivery_id=delivery_id)
-        .replace(FIRST_NAME, escape(name))
-        .replace(UNSUBSCRIBE_URL, unsubscribe)
-        .replace(PREFERENCES_URL, preferences)
+        body.html
+        if delivery_id is not None
+        else tracking.personalise_html(body.html, delivery_id=None)
     )
-    text = (
-        body.text.replace(FIRST_NAME, name)
-        .replace(UNSUBSCRIBE_URL, unsubscribe)
-        .replace(PREFERENCES_URL, preferences)
-    )
+    text = body.text
+    for placeholder, (in_html, in_text) in values.items():
+        html = html.replace(placeholder, in_html)
+        text = text.replace(placeholder, in_text)
     return Personalised(
         subject=body.subject,
         html=html,
         text=text,
-        unsubscribe_url=unsubscribe,
-        preferences_url=preferences,
+        unsubscribe_url=values[UNSUBSCRIBE_URL][1],
+        preferences_url=values[PREFERENCES_URL][1],
     )

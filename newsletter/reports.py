@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
-from .models import Campaign, Click, Delivery, Subscriber
+from .models import Campaign, CampaignPost, Click, Delivery, Interest, Rsvp, Subscriber
 
 # A campaign's timeline is hourly while its events fit in this span, daily after it.
 HOURLY_SPAN = timedelta(hours=72)
@@ -90,6 +90,49 @@ def campaign_link_clicks(*, campaign_id: int) -> list[LinkClicks]:
         .order_by("-readers", "post__title", "url")
     )
     return [LinkClicks(row["post__title"] or "", row["url"], row["readers"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class PostAnswers:
+    post_title: str
+    clicked: int  # readers who clicked any of its links (tracked readers only)
+    yes: int
+    no: int
+    waitlist: int
+    count_me_in: int
+    takes_answers: bool
+
+
+def campaign_post_answers(*, campaign_id: int) -> list[PostAnswers]:
+    """Per post of the campaign, beside its clicks: the RSVPs and "count me in"s of the
+    campaign's recipients (an answer is not tied to one email, so a reader who got two issues
+    counts in both)."""
+    recipients = Delivery.objects.filter(campaign_id=campaign_id, subscriber_id=OuterRef("pk"))
+    readers = Subscriber.objects.filter(Exists(recipients)).values("pk")
+    result = []
+    for item in CampaignPost.objects.filter(campaign_id=campaign_id).select_related("post"):
+        post = item.post
+        answers = Rsvp.objects.filter(post=post, subscriber__in=readers).aggregate(
+            yes=Count("id", filter=Q(answer=Rsvp.Answer.YES)),
+            no=Count("id", filter=Q(answer=Rsvp.Answer.NO)),
+            waitlist=Count("id", filter=Q(answer=Rsvp.Answer.WAITLIST)),
+        )
+        clicked = (
+            Click.objects.filter(delivery__campaign_id=campaign_id, post=post)
+            .values("delivery")
+            .distinct()
+            .count()
+        )
+        result.append(
+            PostAnswers(
+                post_title=post.title,
+                clicked=clicked,
+                count_me_in=Interest.objects.filter(post=post, subscriber__in=readers).count(),
+                takes_answers=hasattr(post, "engagement"),
+                **answers,
+            )
+        )
+    return result
 
 
 def campaign_timeline(*, campaign_id: int) -> Series:

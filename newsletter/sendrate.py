@@ -94,3 +94,41 @@ def _limiter(rate: float, broker_url: str) -> RateLimiter:
 def limiter() -> RateLimiter:
     """This process's limiter for the current settings."""
     return _limiter(float(settings.SEND_RATE_PER_SECOND), settings.CELERY_BROKER_URL)
+
+
+# --- Pauses the ESP asks for -----------------------------------------------------------------
+
+PAUSE_KEY = "engage:sendrate:paused"
+_paused_until = 0.0  # without Redis: this process's pause, by time.monotonic()
+
+
+def pause(seconds: float) -> None:
+    """Stop every worker's calls for `seconds` (an ESP's 429 with Retry-After). A longer pause
+    already in place is kept."""
+    global _paused_until
+    redis_url = _redis_url()
+    if redis_url is None:
+        _paused_until = max(_paused_until, time.monotonic() + seconds)
+        return
+    milliseconds = max(1, int(seconds * 1000))
+    client = _client(redis_url)
+    if client.pttl(PAUSE_KEY) < milliseconds:
+        client.set(PAUSE_KEY, "1", px=milliseconds)
+
+
+def paused_for() -> float:
+    """Seconds left of the current pause; 0 when calls may go."""
+    redis_url = _redis_url()
+    if redis_url is None:
+        return max(0.0, _paused_until - time.monotonic())
+    return max(0, _client(redis_url).pttl(PAUSE_KEY)) / 1000
+
+
+def _redis_url() -> str | None:
+    url = settings.CELERY_BROKER_URL
+    return url if url.startswith(("redis://", "rediss://")) else None
+
+
+@cache
+def _client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url, socket_timeout=5)

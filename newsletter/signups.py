@@ -13,8 +13,9 @@ Decisions (DESIGN.md leaves them open):
   day per address, whoever asks (the list-bombing guard).
 - Confirmation is a POST from the page the link opens: mail scanners follow links, and a GET that
   confirmed would let them subscribe anyone.
-- An erased address leaves a Suppression(reason="erased"). A fresh signup may create a new pending
-  subscriber, and confirming it lifts the suppression: confirming proves the owner wants mail again.
+- The suppression list (newsletter.policy): a fresh signup may create a new pending subscriber for
+  an erased or unsubscribed-by-mail address, and confirming it lifts that: confirming proves the
+  owner wants mail again. A bounce or a complaint is never lifted: no confirmation email goes out.
 """
 
 import unicodedata
@@ -26,12 +27,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .addresses import suppression_hash
+from . import policy
 from .emails import make_message
-from .models import SignupRequest, Subscriber, Suppression, Topic
+from .models import SignupRequest, Subscriber, Topic
 from .tokens import confirm_url
 
-ERASED = "erased"
 _AWAITING = [Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED]
 
 
@@ -113,7 +113,7 @@ def queue_confirmation(*, subscriber_id: int) -> None:
 def send_confirmation(*, signup_id: int) -> bool:
     """The double opt-in email for one request, within the per-address limits. True when sent."""
     signup = SignupRequest.objects.filter(pk=signup_id, confirmed_at__isnull=True).first()
-    if signup is None or _suppressed(signup.email):
+    if signup is None or policy.blocks_signup(signup.email):
         return False
     subscriber = Subscriber.objects.filter(email=signup.email, status__in=_AWAITING).first()
     if subscriber is None:
@@ -172,6 +172,8 @@ def confirm(*, signup_id: int) -> tuple[Confirmation, int | None]:
             return Confirmation.ALREADY_CONFIRMED, subscriber.pk
         if signup.confirmed_at is not None or not _may_confirm(subscriber, signup):
             return Confirmation.GONE, None
+        if not policy.lift_on_confirmation(signup.email):  # a bounce or a complaint: never
+            return Confirmation.GONE, None
         for field, value in _details(signup).items():
             setattr(subscriber, field, value)
         subscriber.status = Subscriber.Status.ACTIVE
@@ -184,9 +186,6 @@ def confirm(*, signup_id: int) -> tuple[Confirmation, int | None]:
         subscriber.save()
         subscriber.topics.set(_topics(signup))
         SignupRequest.objects.filter(pk=signup.pk).update(confirmed_at=now)
-        Suppression.objects.filter(
-            email_hash=suppression_hash(signup.email), reason=ERASED
-        ).delete()
     return Confirmation.CONFIRMED, subscriber.pk
 
 
@@ -220,12 +219,3 @@ def _topics(signup: SignupRequest):
     if signup.topics is not None:
         topics = topics.filter(slug__in=signup.topics)
     return topics
-
-
-def _suppressed(email: str) -> bool:
-    # An erasure does not stop a fresh double opt-in (see the module docstring); other reasons do.
-    return (
-        Suppression.objects.filter(email_hash=suppression_hash(email))
-        .exclude(reason=ERASED)
-        .exists()
-    )

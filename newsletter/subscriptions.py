@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .addresses import clean_name, suppression_hash
+from . import policy, rsvp
+from .addresses import clean_name
 from .models import (
     ConsentWording,
     Delivery,
@@ -24,7 +25,6 @@ from .models import (
     Topic,
     WebhookEvent,
 )
-from .signups import ERASED
 
 
 def update_preferences(
@@ -57,10 +57,10 @@ def erase(*, subscriber_id: int) -> bool:
         subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
         if subscriber is None:
             return False
-        Suppression.objects.get_or_create(
-            email_hash=suppression_hash(subscriber.email), defaults={"reason": ERASED}
-        )
+        policy.suppress(subscriber.pk, Suppression.Reason.ERASED)
         _forget_address(subscriber.email, subscriber.pk)
+        # Their answers go too, and their places to the waitlist.
+        rsvp.forget_subscriber(subscriber_id=subscriber.pk, email=subscriber.email)
         subscriber.delete()
     return True
 
@@ -83,10 +83,6 @@ def _forget_address(email: str, subscriber_id: int) -> None:
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Subscriber), object_id=str(subscriber_id)
     ).update(object_repr="(erased)")
-
-
-def is_suppressed(email: str) -> bool:
-    return Suppression.objects.filter(email_hash=suppression_hash(email)).exists()
 
 
 def export_data(subscriber: Subscriber) -> dict:
@@ -143,4 +139,5 @@ def export_data(subscriber: Subscriber) -> dict:
             }
             for delivery in subscriber.deliveries.select_related("campaign").order_by("id")
         ],
+        **rsvp.personal_data(subscriber),
     }

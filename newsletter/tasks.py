@@ -12,9 +12,13 @@ DATABASE_RETRIES = 35
 @shared_task
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
-    from . import delivery, digests
+    from . import delivery, digests, event_reminders, rsvp
 
     digests.run_due_schedules()
+    rsvp.fill_open_places()
+    event_reminders.follow_moved_events()
+    event_reminders.schedule_due_reminders()
+    event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
     delivery.sweep_expired_leases()
     delivery.finish_campaigns()
@@ -85,6 +89,32 @@ def process_webhook_event(event_id: int):
     from . import webhooks
 
     webhooks.webhook_event_process(event_id=event_id)
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_rsvp_email(rsvp_id: int, kind: str):
+    """An RSVP's confirmation, a waitlist promotion, or a visitor's link."""
+    from . import rsvp
+
+    rsvp.send_email(rsvp_id=rsvp_id, kind=kind)
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def notify_interest(interest_id: int):
+    """Tell a post's staff contact that a reader said "count me in"."""
+    from . import interest
+
+    interest.notify_contact(interest_id=interest_id)
 
 
 @shared_task(

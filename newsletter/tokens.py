@@ -11,6 +11,10 @@ from django.core import signing
 from django.urls import reverse
 
 PURPOSES = ("confirm", "preferences", "unsubscribe")
+# Links about one post for one reader: the signed value is "<reader>:<post id>", so a link made
+# for one event cannot answer another. A visitor's RSVP (no subscriber) is its row: "g<id>".
+# They do not expire: like unsubscribe links, they sit in old emails and change an answer later.
+POST_PURPOSES = ("rsvp", "interest")
 
 
 class BadToken(Exception):
@@ -33,6 +37,22 @@ def read_token(purpose: str, token: str) -> int:
         else:
             value = signer.unsign(token)
         return int(value)
+    except (signing.BadSignature, ValueError) as error:
+        raise BadToken(str(error)) from error
+
+
+def make_post_token(purpose: str, reader: int | str, post_id: int) -> str:
+    assert purpose in POST_PURPOSES
+    return _signer(purpose).sign(f"{reader}:{post_id}")
+
+
+def read_post_token(purpose: str, token: str) -> tuple[str, int]:
+    """(reader, post id) from `token`, or BadToken. A reader is a subscriber id, or "g<rsvp id>"
+    for a visitor."""
+    assert purpose in POST_PURPOSES
+    try:
+        reader, post_id = _signer(purpose).unsign(token).split(":")
+        return reader, int(post_id)
     except (signing.BadSignature, ValueError) as error:
         raise BadToken(str(error)) from error
 
@@ -71,3 +91,8 @@ def preferences_url(subscriber_id: int) -> str:
 
 def unsubscribe_url(subscriber_id: int) -> str:
     return _link("unsubscribe", subscriber_id)
+
+
+def post_link(purpose: str, reader: int | str, post_id: int) -> str:
+    before, after = _route(purpose)
+    return f"{settings.SITE_URL}{before}{make_post_token(purpose, reader, post_id)}{after}"

@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from . import policy
 from .addresses import keyed_hash
-from .models import Delivery, Subscriber, WebhookEvent
-from .subscriptions import unsubscribe
+from .models import Delivery, Subscriber, Suppression, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +82,8 @@ def webhook_event_process(*, event_id: int) -> None:
         _record_first(delivery, "delivered_at", at)
         _count_soft_bounces(subscriber_id, at)
     elif kind == EventType.UNSUBSCRIBED:
-        if subscriber_id is not None:
-            unsubscribe(subscriber_id=subscriber_id)
+        # An unsubscribe by mail, seen by the ESP: listed like the others.
+        policy.suppress(subscriber_id, Suppression.Reason.UNSUBSCRIBED, at)
     elif kind in (EventType.OPENED, EventType.CLICKED) and _may_track(delivery, kind):
         _record_first(delivery, "opened_at" if kind == EventType.OPENED else "clicked_at", at)
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from engage.celery import app as celery_app
+from newsletter import joinpage
 from newsletter.models import ConsentWording, Topic
 
 from .support import SmtpSink, WorkerProcess
@@ -19,6 +20,7 @@ def _isolated(request, settings):
     eager = request.node.get_closest_marker("worker") is None
     celery_app.conf.task_always_eager = eager
     cache.clear()
+    joinpage.render_afresh()  # this process's rendered join pages, made from another test's rows
     yield
     celery_app.conf.task_always_eager = False
 

@@ -120,3 +120,21 @@ def subscriber_table() -> list[dict]:
         row["topics"] = sorted(topic.slug for topic in subscriber.topics.all())
         rows.append(row)
     return rows
+
+
+def event_taking_rsvps(topic, *, capacity=None, waitlist=True, starts_in_days=10, **fields):
+    """A published event post that takes RSVPs by email (its PostEngagement row)."""
+    from newsletter.models import PostEngagement
+
+    starts_at = timezone.now().replace(second=0, microsecond=0)
+    starts_at += datetime.timedelta(days=starts_in_days)
+    post = PostFactory(
+        kind=Post.Kind.EVENT,
+        topic=topic,
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(hours=2),
+        location="Community Hall, Leeds",
+        **fields,
+    )
+    PostEngagement.objects.create(post=post, takes_rsvps=True, capacity=capacity, waitlist=waitlist)
+    return post

@@ -83,3 +83,16 @@ def test_an_unknown_issue_is_a_404(client):
 def test_the_archive_refuses_to_be_changed_by_a_post(client, issue):
     send(issue)
     assert client.post(reverse("archive-detail", args=["november"])).status_code == 405
+
+
+def test_the_archive_still_shows_what_was_sent_after_its_posts_are_edited(client, issue, topics):
+    send(issue)
+    clinic = issue.items.get(post__title="Clinic opens").post
+    clinic.title, clinic.summary = "Clinic closes", "Rewritten after the send."
+    clinic.save()
+    topics["news"].name = "Headlines"
+    topics["news"].save()
+    html = client.get(reverse("archive-detail", args=["november"])).content.decode()
+    assert "Clinic opens" in html and "News" in html
+    assert "Clinic closes" not in html and "Rewritten after the send" not in html
+    assert "Headlines" not in html

@@ -317,6 +317,8 @@ def test_staff_write_a_post_with_ordered_references(client, staff, topics):
             "timezone": "Europe/London",
             "references-TOTAL_FORMS": "2",
             "references-INITIAL_FORMS": "0",
+            "engagement-TOTAL_FORMS": "0",
+            "engagement-INITIAL_FORMS": "0",
             "references-0-position": "2",
             "references-0-title": "Second source",
             "references-1-position": "1",
@@ -342,6 +344,8 @@ def test_an_event_post_needs_a_start_and_a_real_time_zone(client, staff, topics)
             "timezone": "Mars/Olympus",
             "references-TOTAL_FORMS": "0",
             "references-INITIAL_FORMS": "0",
+            "engagement-TOTAL_FORMS": "0",
+            "engagement-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 200

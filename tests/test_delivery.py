@@ -64,11 +64,13 @@ def test_a_due_campaign_starts_once_and_queues_one_preparation(
 ):
     due = CampaignFactory(
         topics=[topics["news"]],
+        posts=[PostFactory(topic=topics["news"])],
         status=Campaign.Status.SCHEDULED,
         scheduled_at=timezone.now() - timedelta(minutes=1),
     )
     later = CampaignFactory(
         topics=[topics["news"]],
+        posts=[PostFactory(topic=topics["news"])],
         status=Campaign.Status.SCHEDULED,
         scheduled_at=timezone.now() + timedelta(hours=1),
     )
@@ -87,6 +89,7 @@ def test_a_due_campaign_starts_once_and_queues_one_preparation(
 def test_a_stale_tick_cannot_start_a_campaign_twice(topics):
     campaign = CampaignFactory(
         topics=[topics["news"]],
+        posts=[PostFactory(topic=topics["news"])],
         status=Campaign.Status.SCHEDULED,
         scheduled_at=timezone.now() - timedelta(minutes=1),
     )

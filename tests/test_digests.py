@@ -227,3 +227,45 @@ def test_a_broken_schedule_records_why_and_does_not_stop_the_others(weekly, topi
     broken.refresh_from_db()
     assert broken.last_outcome.startswith("Failed: ")
     assert Campaign.objects.get().digest_schedule == weekly
+
+
+def test_a_manual_digest_starts_where_the_previous_manual_digest_of_its_topics_stopped(topics):
+    old = PostFactory(topic=topics["news"], published_at=at(days=-3))
+    first = digests.compose_digest(
+        topics=[topics["news"]], since=None, until=at(days=-1), subject="s", intro=""
+    )
+    assert [item.post for item in first.items.all()] == [old]
+    sent(first)
+    new = PostFactory(topic=topics["news"], published_at=at(days=-1, hours=1))
+    second = digests.compose_digest(
+        topics=[topics["news"]], since=None, until=MONDAY_9, subject="s", intro=""
+    )
+    assert [item.post for item in second.items.all()] == [new]
+
+
+def test_a_scheduled_digest_follows_a_manual_digest_of_the_same_topics(weekly, topics):
+    old = PostFactory(topic=topics["news"], published_at=at(days=-3))
+    manual = digests.compose_digest(
+        topics=weekly.topics.all(), since=None, until=at(days=-2), subject="s", intro=""
+    )
+    assert [item.post for item in manual.items.all()] == [old]
+    transition(manual, Campaign.Status.SCHEDULED)  # scheduled is enough: it will go out
+    new = PostFactory(topic=topics["events"], published_at=at(days=-1))
+    composed = digests.compose_digest(
+        topics=weekly.topics.all(),
+        since=None,
+        until=MONDAY_9,
+        subject="s",
+        intro="",
+        schedule=weekly,
+    )
+    assert [item.post for item in composed.items.all()] == [new]
+
+
+def test_a_campaign_that_is_not_a_digest_does_not_move_the_window(topics):
+    post = PostFactory(topic=topics["news"], published_at=at(days=-3))
+    sent(CampaignFactory(topics=[topics["news"]], posts=[post]))
+    again = digests.compose_digest(
+        topics=[topics["news"]], since=None, until=MONDAY_9, subject="s", intro=""
+    )
+    assert [item.post for item in again.items.all()] == [post]

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, mailers
 from django.utils import timezone
 
-from engage.mail_config import anymail_settings, default_mailer
+from engage.mail_config import anymail_settings, default_mailer, default_send_rate
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
 
@@ -23,7 +23,8 @@ def test_esp_postmark_in_the_environment_selects_anymails_postmark_backend(setti
     settings.MAILERS = {"default": default_mailer(environment, **OPTIONS)}
     settings.ANYMAIL = anymail_settings(environment)
 
-    assert settings.MAILERS["default"] == {"BACKEND": "anymail.backends.postmark.EmailBackend"}
+    # anymail's, subclassed to personalise batch calls (newsletter/esp_backends.py).
+    assert settings.MAILERS["default"] == {"BACKEND": "newsletter.esp_backends.EmailBackend"}
     assert settings.ANYMAIL == {"POSTMARK_SERVER_TOKEN": "server-token-123"}
     backend = mailers.default
     assert isinstance(backend, PostmarkBackend)
@@ -115,3 +116,15 @@ def test_the_delivery_engine_sending_through_an_esp_stores_the_esps_message_id(
         post_postmark(client, postmark_delivery(row.message_id, reader.email))
     row.refresh_from_db()
     assert row.delivered_at is not None
+
+
+def test_anymails_request_timeout_from_the_environment_is_a_number():
+    assert anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "7.5"}) == {"REQUESTS_TIMEOUT": 7.5}
+    with pytest.raises(ImproperlyConfigured, match="REQUESTS_TIMEOUT"):
+        anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "soon"})
+
+
+def test_the_send_rate_defaults_to_the_cap_the_esp_documents():
+    assert default_send_rate({"ESP": "amazon_ses"}) == 14
+    assert default_send_rate({"ESP": "postmark"}) == 0  # none documented: its 429s slow us
+    assert default_send_rate({}) == 0

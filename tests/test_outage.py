@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
+from newsletter import joinpage
 from newsletter.middleware import MESSAGE, RETRY_AFTER_SECONDS
 from newsletter.views import signup
 
@@ -194,7 +195,8 @@ def _database_gone(*args, **kwargs):
 
 
 def test_the_embedded_form_shows_its_503_inside_the_frame(client, db, monkeypatch):
-    monkeypatch.setattr(signup, "JoinForm", _database_gone)
+    # Not yet rendered by this process (a remembered embed is served without the database).
+    monkeypatch.setattr(joinpage, "JoinForm", _database_gone)
 
     response = client.get("/join/embed/")
 
@@ -202,6 +204,7 @@ def test_the_embedded_form_shows_its_503_inside_the_frame(client, db, monkeypatc
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert "X-Frame-Options" not in response.headers
     assert "site-header" not in response.content.decode()  # the embed layout, not the full page
+    assert "no-store" in response.headers["Cache-Control"]  # not kept by a CDN in front
 
 
 def test_errors_that_are_not_an_outage_stay_errors(client, db, monkeypatch):

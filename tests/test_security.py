@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_SSL_REDIRECT": "true",
     "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "EMAIL_URL": "smtp+tls://relay.example.org:587",
 }
 
 

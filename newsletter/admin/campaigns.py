@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from .. import campaigns, digests, rendering, tasks
 from ..models import Campaign, CampaignPost, DigestSchedule, Post, Reference, Subscriber, Topic
 from . import deliveries
+from .events import PostEngagementInline
 
 Status = Campaign.Status
 MAX_TEST_ADDRESSES = 5
@@ -76,7 +77,7 @@ class PostAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "published_at"
-    inlines = [ReferenceInline]
+    inlines = [ReferenceInline, PostEngagementInline]
     fieldsets = [
         (None, {"fields": ["kind", "title", "slug", "topic", "status", "published_at"]}),
         ("Content", {"fields": ["summary", "body", "url", "image_url", "image_alt"]}),
@@ -101,6 +102,20 @@ class CampaignPostInline(admin.TabularInline):
     extra = 1
     verbose_name = "post"
     verbose_name_plural = "posts, in the order the email shows them (grouped by topic)"
+
+    # A campaign's posts change only while it is a draft (see CampaignAdmin).
+    def has_add_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_delete_permission(request, obj)
+
+
+def _is_draft(campaign) -> bool:
+    return campaign is None or campaign.status in campaigns.EDITABLE
 
 
 class CampaignForm(forms.ModelForm):
@@ -173,7 +188,7 @@ class DigestForm(forms.Form):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        help_text="Empty: since the last sent digest of exactly these topics (or the last 7 days).",
+        help_text="Empty: since the last digest of exactly these topics (or the last 7 days).",
     )
     until = forms.DateTimeField(
         required=False,
@@ -223,15 +238,26 @@ class CampaignAdmin(admin.ModelAdmin):
     actions = ["pause_selected", "resume_selected", "cancel_selected", "duplicate_selected"]
     change_form_template = "admin/newsletter/campaign/change_form.html"
     change_list_template = "admin/newsletter/campaign/change_list.html"
-    readonly_fields = ["status", "scheduled_at", "audience_size", "progress", "timeline"]
+    readonly_fields = [
+        "status",
+        "status_reason",
+        "scheduled_at",
+        "audience_size",
+        "progress",
+        "timeline",
+    ]
     fieldsets = [
         (None, {"fields": ["subject", "slug", "preheader", "intro"]}),
         ("Audience", {"fields": ["topics", "audience_size"]}),
-        ("Sending", {"fields": ["status", "scheduled_at", "progress", "timeline"]}),
+        (
+            "Sending",
+            {"fields": ["status", "status_reason", "scheduled_at", "progress", "timeline"]},
+        ),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
     ]
 
-    # A campaign that started going out is frozen: what was sent is what the archive shows.
+    # Only a draft changes. A scheduled campaign is frozen as its sender approved it (its
+    # Snapshot): "Back to draft" (a sender's action) reopens it, and it must be scheduled again.
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in campaigns.EDITABLE:
             return False
@@ -336,6 +362,9 @@ class CampaignAdmin(admin.ModelAdmin):
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
         self._require(request, "change_campaign")
+        if campaign.status != Status.DRAFT:
+            # Past approval, a test send is a sender's check of what will go out.
+            self._require(request, "send_campaign")
         form = SendTestForm(request.POST or None, campaign=campaign)
         if request.method == "POST" and form.is_valid():
             addresses = list(dict.fromkeys([request.user.email, *form.cleaned_data["addresses"]]))
@@ -419,8 +448,9 @@ class CampaignAdmin(admin.ModelAdmin):
     ACTIONS = {
         "pause": (campaigns.campaign_pause, "change_campaign", "paused"),
         "resume": (campaigns.campaign_resume, "send_campaign", "resumed"),
-        "cancel": (campaigns.campaign_cancel, "change_campaign", "cancelled"),
-        "unschedule": (campaigns.campaign_unschedule, "change_campaign", "back to draft"),
+        # Stopping or reopening an approved campaign is a sender's decision.
+        "cancel": (campaigns.campaign_cancel, "send_campaign", "cancelled"),
+        "unschedule": (campaigns.campaign_unschedule, "send_campaign", "back to draft"),
     }
 
     def action_view(self, request, object_id, action):

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import csvfiles, signups, subscriptions
+from newsletter import csvfiles, joinpage, signups, subscriptions
 from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
@@ -80,6 +80,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                 (label, value, counts.get(value, 0)) for value, label in Subscriber.Status.choices
             ],
             "embed_url": absolute_url(reverse("join-embed")),
+            "form_snippet": joinpage.form_snippet(absolute_url(reverse("join-embed"))),
         }
         return super().changelist_view(request, extra_context=extra_context)
 
@@ -146,8 +147,8 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(ReadOnlyAdmin):
-    """Read-only: rows come from erasure, never from typing. (Bounced and complained addresses
-    are suppressed by their subscriber status.)"""
+    """Read-only: rows come from bounces, complaints, unsubscribes by mail and erasures
+    (newsletter.policy.suppress), never from typing."""
 
     list_display = ("email_hash", "reason", "created_at")
     list_filter = ("reason",)

@@ -19,9 +19,10 @@ from newsletter.messages import new_message_id
 from newsletter.models import Campaign, Delivery, Subscriber
 
 from . import enqueue, ledger, lifecycle, progress, relay, retries
-from .audience import topics_of
+from .audience import listed, topics_of
 from .bodies import Bodies
 from .senders import Refused, Rejected, Transient, sender_for
+from .senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class _Run:
         self.rows = rows
         self.outcome = outcome
         self.topics = topics_of([row.subscriber_id for row in rows if row.subscriber_id])
+        self.listed = listed(row.subscriber for row in rows)
         self.bodies = Bodies(campaign)
         self.sender = None
         self.relay_answered = False
@@ -115,6 +117,7 @@ class _Run:
         self.budget = min(BATCH_TIME_BUDGET_SECONDS, 0.8 * settings.DELIVERY_LEASE_SECONDS)
         self.limiter = sendrate.limiter()
         self.allowance = 0
+        self.waiting: list[tuple[Delivery, Outgoing]] = []  # for a sender that batches
 
     def send_all(self) -> None:
         try:
@@ -130,9 +133,13 @@ class _Run:
                     continue
                 if not (self.check_in(index) and self.connect(index)):
                     return
+                if getattr(self.sender, "batches", False):
+                    self.wait_for_round(row, body, tracked)
+                    continue
                 self.pace(index)
                 if not self.send_one(index, row, body, tracked):
                     return
+            self.send_round()
         finally:
             if self.sender is not None:
                 self.sender.close()
@@ -142,6 +149,9 @@ class _Run:
         if subscriber is None or subscriber.status != Subscriber.Status.ACTIVE:
             # Erased, unsubscribed or suppressed after the ledger was written.
             self.skip(row, "The subscriber left before their turn.")
+            return True
+        if subscriber.pk in self.listed:
+            self.skip(row, "The address is on the suppression list.")
             return True
         return False
 
@@ -187,6 +197,7 @@ class _Run:
         if status == CampaignStatus.PAUSED:
             return False  # send_batch puts the rest back in the queue
         if now - self.started >= self.budget:
+            self.send_round()  # what an ESP round holds goes before the rest is handed on
             ids = self.rest(index)
             ledger.requeue(ids, timezone.now())
             self.outcome.continue_ids.extend(ids)
@@ -254,9 +265,36 @@ class _Run:
             relay.up(self.campaign)
         return True
 
-    def retry(self, row: Delivery, error: str) -> None:
-        """This recipient failed transiently: back to the queue for a later task, or failed once
-        the retry horizon has passed since its first try."""
+    def wait_for_round(self, row: Delivery, body, tracked: bool) -> None:
+        """Through an ESP, messages go a round at a time (its batch calls, in parallel)."""
+        message = Outgoing(row.pk, row.subscriber, body, tracked, new_message_id())
+        self.waiting.append((row, message))
+        if len(self.waiting) >= self.sender.round_size:
+            self.send_round()
+
+    def send_round(self) -> None:
+        if not self.waiting:
+            return
+        rows = {row.pk: row for row, _ in self.waiting}
+        results = self.sender.send_many([message for _, message in self.waiting])
+        self.waiting = []
+        sent = {pk: result.message_id for pk, result in results.items() if result.status == SENT}
+        ledger.mark_sent_many(sent)
+        self.outcome.sent += len(sent)
+        for pk, result in results.items():
+            row = rows[pk]
+            if result.status == BOUNCED:
+                ledger.bounce(row, result.error)
+                self.outcome.bounced += 1
+            elif result.status == REJECTED:
+                ledger.mark(row, Status.FAILED, error=result.error, attempted=True)
+                self.outcome.failed += 1
+            elif result.status == RETRY:
+                self.retry(row, result.error, at_least=result.retry_after)
+
+    def retry(self, row: Delivery, error: str, *, at_least: float = 0) -> None:
+        """This recipient failed transiently: back to the queue for a later task (not before
+        `at_least` seconds), or failed once the retry horizon has passed since its first try."""
         if retries.gives_up(row.first_attempt_at, timezone.now()):
             ledger.mark(
                 row,
@@ -266,7 +304,7 @@ class _Run:
             )
             self.outcome.failed += 1
             return
-        delay = retries.retry_delay(row.attempts + 1)
+        delay = max(retries.retry_delay(row.attempts + 1), at_least)
         ledger.retry_later(row, error, delay)
         self.outcome.retry_ids.append(row.pk)
         self.outcome.retry_in = max(self.outcome.retry_in, delay)

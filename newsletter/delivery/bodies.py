@@ -13,9 +13,9 @@ _rendered: dict[int, tuple[datetime, dict]] = {}
 class Bodies:
     def __init__(self, campaign: Campaign):
         self.campaign = campaign
-        # Only the campaign's own topics shape a body: readers of news+events and of
+        # Only the campaign's own (approved) topics shape a body: readers of news+events and of
         # news+education get the same news-only issue, rendered once.
-        self.audience = frozenset(campaign.topics.values_list("slug", flat=True))
+        self.audience = rendering.frozen(campaign).topic_slugs
         cached = _rendered.get(campaign.pk)
         if cached is None or cached[0] != campaign.updated_at:
             if len(_rendered) > 20:

@@ -173,6 +173,26 @@ def mark_sent(row: Delivery, message_id: str) -> None:
             cursor.execute(_MARK_SENT, params)
 
 
+_MARK_SENT_MANY = (
+    f"UPDATE {Delivery._meta.db_table} AS d SET status = %s, sent_at = %s, updated_at = %s, "  # noqa: S608
+    "message_id = sent.message_id, attempts = d.attempts + 1, last_error = '', "
+    "lease_expires_at = NULL FROM unnest(%s::bigint[], %s::text[]) AS sent(id, message_id) "
+    "WHERE d.id = sent.id AND d.status = %s"
+)
+
+
+def mark_sent_many(sent: dict[int, str]) -> None:
+    """Rows sent in one go (an ESP's batch call): {delivery id: message id}, one statement."""
+    if connection.vendor != "postgresql":
+        for pk, message_id in sent.items():
+            mark_sent(Delivery(pk=pk), message_id)
+        return
+    now = timezone.now()
+    params = [Status.SENT, now, now, list(sent), list(sent.values()), Status.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_SENT_MANY, params)
+
+
 def bounce(row: Delivery, error: str) -> None:
     """The server refused the recipient for good: the row is bounced and the address suppressed."""
     with transaction.atomic():

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter.campaigns import IllegalTransition, transition
+from newsletter.campaigns import IllegalTransition, campaign_check_start, transition
 from newsletter.models import Campaign, Delivery
 
 from . import enqueue, ledger
@@ -24,7 +24,8 @@ def start_due_campaigns(now: datetime | None = None) -> int:
     """Move every due scheduled campaign to sending and queue its preparation. Returns how many.
 
     Two ticks running at once both see the campaign, but transition() is a conditional UPDATE:
-    only one wins, and only the winner queues the preparation.
+    only one wins, and only the winner queues the preparation. A campaign that fails scheduling's
+    checks now, or is no longer what was approved, goes back to draft with the reason instead.
     """
     now = now or timezone.now()
     due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
@@ -32,6 +33,8 @@ def start_due_campaigns(now: datetime | None = None) -> int:
     for campaign in due.order_by("scheduled_at", "pk"):
         with transaction.atomic():
             try:
+                if not campaign_check_start(campaign=campaign):
+                    continue
                 transition(campaign, CampaignStatus.SENDING)
             except IllegalTransition:
                 continue

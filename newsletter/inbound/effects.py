@@ -10,9 +10,8 @@ from django.db.models import Max
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ..models import Delivery, InboundMessage, Subscriber
+from ..models import Delivery, InboundMessage, Subscriber, Suppression
 from ..policy import suppress
-from ..subscriptions import unsubscribe
 
 Kind = InboundMessage.Kind
 
@@ -36,7 +35,7 @@ def apply(row: InboundMessage) -> None:
     elif row.kind == Kind.SOFT_BOUNCE:
         _count_soft_bounces(row.subscriber_id, now)
     elif row.kind == Kind.UNSUBSCRIBE:
-        unsubscribe(subscriber_id=row.subscriber_id)
+        suppress(row.subscriber_id, Suppression.Reason.UNSUBSCRIBED, now)
 
 
 def _count_soft_bounces(subscriber_id: int, at) -> None:

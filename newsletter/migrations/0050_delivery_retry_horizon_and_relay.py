@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0021_data_protection_existing_rows'),
+        ('newsletter', '0030_cache_table'),
     ]
 
     operations = [

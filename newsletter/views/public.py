@@ -16,7 +16,9 @@ PAGE_SIZE = 20
 
 @require_safe
 def archive_index(request):
-    campaigns = Campaign.objects.filter(status=Campaign.Status.SENT).order_by("-finished_at", "-id")
+    # Event reminders are addressed to attendees, not readers of the archive.
+    campaigns = Campaign.objects.filter(status=Campaign.Status.SENT, event_reminder=None)
+    campaigns = campaigns.order_by("-finished_at", "-id")
     page = Paginator(campaigns.only("subject", "slug", "preheader", "finished_at"), PAGE_SIZE)
     return render(
         request, "newsletter/archive.html", {"page": page.get_page(request.GET.get("page"))}

@@ -5,15 +5,17 @@ import json
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers, get_conditional_response
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from .. import signups, subscriptions, tokens
+from .. import joinpage, signups, subscriptions, tokens
+from ..clientip import client_ip
 from ..forms import JoinForm, PreferencesForm, validate_api_payload
 from ..models import Subscriber
 
@@ -36,48 +38,79 @@ def _subscribe(request, form: JoinForm, *, source: str) -> None:
         topic_slugs=form.topic_slugs(),
         allow_tracking=form.cleaned_data["allow_tracking"],
         source=source,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
     )
 
 
-def _join(request, *, base_template: str):
-    context = {
-        "base_template": base_template,
-        "confirm_days": settings.CONFIRMATION_MAX_AGE // 86400,
-    }
-    if request.method == "POST":
-        if _rate_limited(request):
-            return render(request, "429.html", {**context, "message": RATE_LIMITED}, status=429)
-        form = JoinForm(request.POST)
-        # A bot gets the same page as a person, so it learns nothing; nothing is stored or sent.
-        if form.is_bot:
-            return render(request, "newsletter/check_inbox.html", context)
-        if form.is_valid():
-            _subscribe(request, form, source=request.path)
-            # The same page whether the address was new, pending, active or unsubscribed.
-            return render(request, "newsletter/check_inbox.html", context)
-        return render(request, "newsletter/join.html", {**context, "form": form}, status=400)
-    return render(request, "newsletter/join.html", {**context, "form": JoinForm()})
+def _join_post(request, *, base_template: str):
+    context = joinpage.context(base_template)
+    if _rate_limited(request):
+        return render(request, "429.html", {**context, "message": RATE_LIMITED}, status=429)
+    form = JoinForm(request.POST)
+    # A bot gets the same page as a person, so it learns nothing; nothing is stored or sent.
+    if form.is_bot:
+        return render(request, "newsletter/check_inbox.html", context)
+    if form.is_valid():
+        _subscribe(request, form, source=request.path)
+        # The same page whether the address was new, pending, active or unsubscribed.
+        return render(request, "newsletter/check_inbox.html", context)
+    return render(request, joinpage.PAGE, {**context, "form": form}, status=400)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def join(request):
-    return _join(request, base_template="base.html")
+    if request.method == "POST":
+        return _join_post(request, base_template="base.html")
+    return HttpResponse(joinpage.join_page(request))
 
 
-# Framed on other pages of the site, where this site's CSRF cookie may not reach the frame. A
-# forged signup gains nothing: it only leads to a confirmation email, limited per address and IP.
-@csrf_exempt
-@xframe_options_exempt
-@require_http_methods(["GET", "POST"])
-def join_embed(request):
-    response = _join(request, base_template="newsletter/join_embed.html")
+def _embed_origin_allowed(request) -> bool:
+    """A browser names the page a form was posted from. The embed's own frame posts from this
+    site; a form pasted into the charity's pages, from an origin in EMBED_ALLOWED_ORIGINS. A
+    client that names no origin is not a browser on someone else's page, so it passes."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    own = {settings.SITE_URL, f"{request.scheme}://{request.get_host()}"}
+    listed = {entry.rstrip("/") for entry in settings.EMBED_ALLOWED_ORIGINS if "://" in entry}
+    return origin.rstrip("/") in own | listed
+
+
+def _embed_headers(response):
     response._csp_config = {
         **settings.SECURE_CSP,
         "frame-ancestors": list(settings.EMBED_ALLOWED_ORIGINS),
     }
     return response
+
+
+# Framed on other pages of the site, where this site's CSRF cookie may not reach the frame, and
+# cached by CDNs, so no visitor's token can be in it. A forged signup gains nothing: it only leads
+# to a confirmation email, limited per address and IP; the Origin check keeps other sites out.
+@csrf_exempt
+@xframe_options_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def join_embed(request):
+    if request.method == "POST":
+        if not _embed_origin_allowed(request):
+            message = (
+                f"This form cannot be sent from {request.headers['Origin'][:100]}: it is not one "
+                f"of the pages of {settings.ORGANISATION_NAME} allowed to embed it "
+                "(EMBED_ALLOWED_ORIGINS)."
+            )
+            context = {**joinpage.context(joinpage.EMBED), "message": message}
+            response = render(request, "newsletter/refused.html", context, status=403)
+        else:
+            response = _join_post(request, base_template=joinpage.EMBED)
+        add_never_cache_headers(response)
+        return _embed_headers(response)
+    page = joinpage.embed()
+    response = HttpResponse(page.body)
+    response["ETag"] = page.etag
+    seconds = settings.EMBED_CACHE_SECONDS
+    response["Cache-Control"] = f"public, max-age={seconds}, s-maxage={seconds}"
+    return _embed_headers(get_conditional_response(request, etag=page.etag, response=response))
 
 
 def _api_errors(status: int, errors: dict[str, list[str]]) -> JsonResponse:

@@ -10,16 +10,27 @@ from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from .backend import BackendSender
+from .esp import EspSender
 from .failures import Refused, Rejected, Transient
 from .smtp import SmtpSender
 
-__all__ = ["BackendSender", "Refused", "Rejected", "SmtpSender", "Transient", "sender_for"]
+__all__ = [
+    "BackendSender",
+    "EspSender",
+    "Refused",
+    "Rejected",
+    "SmtpSender",
+    "Transient",
+    "sender_for",
+]
 
 
 def sender_for(campaign):
-    """The fast SMTP path when mail goes over Django's SMTP backend; any other backend builds
-    Django messages."""
+    """The fast SMTP path when mail goes over Django's SMTP backend; an ESP (any anymail backend)
+    in batch or concurrent calls; any other backend builds Django messages one by one."""
     backend = mailers.default
     if isinstance(backend, SmtpBackend):
         return SmtpSender(campaign, backend)
+    if getattr(backend, "esp_name", None):
+        return EspSender(campaign, backend)
     return BackendSender(campaign, backend)

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from newsletter.addresses import clean_name, normalise_email
 from newsletter.csvfiles import spreadsheet_value
 from newsletter.models import Subscriber, Topic
-from newsletter.subscriptions import is_suppressed
+from newsletter.policy import is_suppressed
 
 TRUE_VALUES = {"yes", "y", "true", "1"}
 # Consent cannot be older than the web, nor given tomorrow.
@@ -90,7 +90,9 @@ class Command(BaseCommand):
                     raise Rejected(f"duplicate of line {seen[candidate['email']]}")
                 seen[candidate["email"]] = line
                 if is_suppressed(candidate["email"]):
-                    raise Rejected("the address is suppressed (erased, bounced or complained)")
+                    raise Rejected(
+                        "the address is suppressed (bounced, complained, unsubscribed or erased)"
+                    )
                 if Subscriber.objects.filter(email=candidate["email"]).exists():
                     raise Rejected("already a subscriber")
             except Rejected as reason:
