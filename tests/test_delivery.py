@@ -231,6 +231,16 @@ class StatusChangingBackend(LocmemBackend):
 
 
 @pytest.fixture
+def empty_broker_queue():
+    """The broker's queue as a deployment's is when its tasks are gone (tasks left there by an
+    earlier test run would otherwise look like work still on its way)."""
+    from engage.celery import app as celery_app
+
+    with celery_app.connection_for_write() as conn:
+        celery_app.control.purge(connection=conn)
+
+
+@pytest.fixture
 def operator_mid_batch(settings, monkeypatch):
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.StatusChangingBackend"}}
     monkeypatch.setattr(batch, "STATUS_CHECK_SECONDS", 0)
@@ -262,7 +272,7 @@ def test_a_pause_stops_the_batch_and_a_resume_sends_the_rest_once(
 
 
 def test_rows_a_paused_campaign_left_waiting_are_found_by_the_sweeper_after_a_plain_resume(
-    topics, campaign, operator_mid_batch, settings, django_capture_on_commit_callbacks
+    topics, campaign, operator_mid_batch, empty_broker_queue, django_capture_on_commit_callbacks
 ):
     operator_mid_batch(Campaign.Status.PAUSED)
     readers(topics, 4)
@@ -489,7 +499,7 @@ def test_the_sweeper_requeues_rows_whose_worker_died_and_leaves_live_ones(
 
 
 def test_rows_queued_a_minute_ago_whose_tasks_vanished_with_the_broker_queue_are_requeued(
-    topics, campaign, django_capture_on_commit_callbacks
+    topics, campaign, empty_broker_queue, django_capture_on_commit_callbacks
 ):
     readers(topics, 3)
     ids = prepared(campaign, django_capture_on_commit_callbacks)  # tasks never reach the broker
