@@ -17,6 +17,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     retries     when a transient failure of a recipient is tried again, and given up
     relay       the mail server's own failures: waiting together, one probe
     sweeper     lost work found again
+    broker      whether the broker's task queue is empty (a Redis that lost it)
     progress    counts and live figures
     enqueue     every task queued, after commit (the only imports of tasks)
 """
