@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0030_cache_table'),
+        ('newsletter', '0011_staff_roles'),
     ]
 
     operations = [
