@@ -88,6 +88,7 @@ class Subscriber(TimeStamped):
     consent_version = models.CharField(max_length=40, blank=True)
 
     class Meta:
+        permissions = [("export_subscribers", "Can export subscribers' addresses")]
         indexes = [
             # The audience query: active subscribers, streamed in primary-key order.
             models.Index(fields=["id"], name="subscriber_active_idx", condition=Q(status="active")),
@@ -301,6 +302,14 @@ class Campaign(TimeStamped):
     # Set when the Delivery ledger is complete: until then "nothing queued" does not mean "done".
     prepared_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last queued a lost preparation again (started_at stays the real start).
+    prepare_requeued_at = models.DateTimeField(null=True, blank=True)
+    # Set while the mail server itself is failing (no connection, 421, TLS): what admin shows as
+    # "waiting for the mail server since …". Cleared by the next message it accepts.
+    relay_down_since = models.DateTimeField(null=True, blank=True)
+    relay_error = models.CharField(max_length=500, blank=True)
+    # Why the pipeline paused the campaign by itself (e.g. it cannot be rendered).
+    pause_reason = models.TextField(blank=True)
     # Filled when the campaign ends; while it sends, counts come from the Delivery ledger.
     recipients_count = models.PositiveIntegerField(default=0)
     sent_count = models.PositiveIntegerField(default=0)
@@ -390,6 +399,9 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The first time a message to this row was tried: transient failures retry until
+    # DELIVERY_RETRY_HORIZON after it.
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
 
     # What the ESP and the reader did afterwards (webhooks, and tracking where allowed).
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -477,6 +489,29 @@ class CampaignReport(Campaign):
     class Meta:
         proxy = True
         verbose_name = "campaign report"
+
+
+class AuditEvent(models.Model):
+    """One thing a person did that the trail must show beyond model changes (django-auditlog
+    records those): a sign-in, an export, a test send, a schedule, an erasure. Rows are only ever
+    added: admin shows them read-only, and the actor's name is kept as text so deleting the
+    account does not erase what it did."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, db_index=True)
+    target = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.actor_name or 'system'} {self.action} {self.target}".strip()
 
 
 # --- Engagement: RSVPs to events and "count me in" for ways to get involved ----------------------

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from newsletter import delivery
+from newsletter import audit, delivery
 from newsletter.models import Campaign, Delivery
 
 LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
@@ -70,6 +70,21 @@ def _stored(campaign: Campaign) -> dict:
     }
 
 
+def _notes(campaign: Campaign) -> str:
+    """Why a live campaign is not sending: the mail server is failing, or the pipeline paused it."""
+    waiting = delivery.waiting_note(campaign)
+    paused = campaign.pause_reason if campaign.status == Campaign.Status.PAUSED else ""
+    return format_html(
+        "{}{}",
+        format_html('<p class="engage-waiting"><strong>{}</strong></p>', waiting)
+        if waiting
+        else "",
+        format_html('<p class="engage-paused"><strong>Paused: {}</strong></p>', paused)
+        if paused
+        else "",
+    )
+
+
 def progress_html(campaign) -> str:
     """A campaign's progress at a glance, for the campaign admin's list and page."""
     if campaign.pk is None or campaign.status in (
@@ -81,9 +96,10 @@ def progress_html(campaign) -> str:
         url = reverse("admin:newsletter_delivery_progress", args=[campaign.pk])
         return format_html(
             '<iframe src="{}" title="Delivery progress of {}" loading="lazy" '
-            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>',
+            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}',
             url,
             campaign.subject,
+            _notes(campaign),
         )
     if campaign.status == Campaign.Status.SENT:
         return _bar(_stored(campaign))
@@ -139,12 +155,17 @@ class DeliveryAdmin(admin.ModelAdmin):
     def error(self, obj):
         return obj.last_error[:120]
 
-    @admin.action(description="Retry the selected failed deliveries")
+    def has_send_permission(self, request) -> bool:
+        """For actions declared with permissions=["send"]: a retry mails a subscriber."""
+        return request.user.has_perm("newsletter.send_campaign")
+
+    @admin.action(description="Retry the selected failed deliveries", permissions=["send"])
     def retry(self, request, queryset):
         failed = queryset.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True)
         retried = sum(delivery.retry_delivery(pk) for pk in failed)
         skipped = queryset.count() - retried
         if retried:
+            audit.record(request.user, "retry", f"{retried} deliveries", request=request)
             self.message_user(request, f"{retried} deliveries queued again.", messages.SUCCESS)
         if skipped:
             self.message_user(
@@ -171,10 +192,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         ]
 
     def _campaign(self, request, campaign_id: int) -> Campaign:
-        if not (
-            request.user.has_perm("newsletter.view_campaign")
-            or request.user.has_perm("newsletter.view_delivery")
-        ):
+        # Counts only, no addresses: whoever may see the campaign may see how its sending goes.
+        if not request.user.has_perm("newsletter.view_campaign"):
             raise PermissionDenied
         return get_object_or_404(Campaign, pk=campaign_id)
 
@@ -191,12 +210,13 @@ class DeliveryAdmin(admin.ModelAdmin):
             format_html(
                 '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{}'
                 "<title>Delivery progress</title></head>"
-                '<body style="margin:0;font:13px system-ui,sans-serif">{}{}</body></html>',
+                '<body style="margin:0;font:13px system-ui,sans-serif">{}{}{}</body></html>',
                 refresh,
                 _bar(delivery.progress(campaign)),
                 format_html(" <small>({})</small>", campaign.get_status_display().lower())
                 if campaign.status == Campaign.Status.PAUSED
                 else "",
+                _notes(campaign),
             )
         )
 
