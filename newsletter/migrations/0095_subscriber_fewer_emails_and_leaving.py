@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("newsletter", "0030_cache_table"),
+        ("newsletter", "0050_delivery_retry_horizon_and_relay"),
     ]
 
     operations = [
