@@ -63,13 +63,6 @@ def _freeze(campaign: Campaign) -> None:
 EDITABLE = {Status.DRAFT}
 
 
-def audience_count(campaign: Campaign) -> int:
-    """How many subscribers the campaign would go to now, by the query delivery itself uses."""
-    from .delivery import audience  # delivery imports this module
-
-    return audience(campaign).count()
-
-
 def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
     """Schedule a draft for `at` (now when None): its content is frozen as it is now (a
     Snapshot), and the delivery beat sends that once it is due."""
