@@ -12,6 +12,7 @@ class NewsletterConfig(AppConfig):
 
         import engage.checks  # noqa: F401 - registers the deploy checks
 
+        from . import audit
         from .addresses import register_sqlite_functions
         from .inbound.esp import handle_inbound
         from .joinpage import forget_on_change
@@ -32,3 +33,4 @@ class NewsletterConfig(AppConfig):
             post_delete.connect(
                 forget_on_change, sender=model, dispatch_uid=f"joinpage-{model}-gone"
             )
+        audit.connect()

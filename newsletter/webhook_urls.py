@@ -1,5 +1,6 @@
-"""anymail's webhook URLs, with two changes: a malformed payload is a 400, not a 500, and an ESP
-that relies on the webhook secret is refused while no secret is configured.
+"""anymail's webhook URLs, with three changes: a malformed payload is a 400, not a 500; an ESP
+that relies on the webhook secret is refused while no secret is configured; and the URLs of an ESP
+that is not configured here (no signing key, no boto3 for SES) answer 404, not a 500.
 
 anymail checks the signature (basic auth, or the ESP's HMAC) first and answers 400 when it fails.
 But a body that passes the check and then cannot be parsed (broken JSON, a missing field) raises
@@ -10,8 +11,9 @@ The same views and names, under the same "anymail" namespace, so `reverse("anyma
 import logging
 
 import anymail.urls
-from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from django.core.exceptions import BadRequest
+from django.http import HttpResponseNotFound
 from django.urls import URLPattern
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,27 @@ app_name = "anymail"
 
 def _strict(view_class: type) -> type:
     class StrictView(view_class):
+        def __init__(self, **kwargs):
+            # anymail reads the ESP's settings when the view is built, once per request.
+            self.unconfigured = None
+            try:
+                super().__init__(**kwargs)
+            except AnymailConfigurationError as error:
+                self.unconfigured = error
+
+        def dispatch(self, request, *args, **kwargs):
+            try:
+                if self.unconfigured is not None:
+                    raise self.unconfigured
+                # Some ESPs' views (Mandrill) read their key only when checking a request.
+                return super().dispatch(request, *args, **kwargs)
+            except AnymailConfigurationError as error:
+                log.warning("webhook for an unconfigured ESP refused: %s", error)
+                return HttpResponseNotFound(
+                    f"This ESP ({self.esp_name}) is not configured here.",
+                    content_type="text/plain; charset=utf-8",
+                )
+
         def validate_request(self, request):
             # anymail only warns when an ESP whose webhooks carry no signature of their own has no
             # WEBHOOK_SECRET, and then accepts anyone's "bounce" or "unsubscribe": refuse instead.

@@ -18,6 +18,8 @@ def _isolated(request, settings):
     """Tasks run in-process unless a test asks for a real worker; every test starts with an empty
     cache (rate limits, throttles)."""
     eager = request.node.get_closest_marker("worker") is None
+    # Tests sign staff in with force_login; tests/test_two_factor.py turns the second factor on.
+    settings.ADMIN_REQUIRE_2FA = False
     celery_app.conf.task_always_eager = eager
     cache.clear()
     joinpage.render_afresh()  # this process's rendered join pages, made from another test's rows

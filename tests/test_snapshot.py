@@ -248,10 +248,13 @@ def test_a_reader_of_other_topics_only_is_sent_nothing(scheduled):
     assert rendering.render_body(scheduled, frozenset({"events"})) is None
 
 
-def test_an_editor_test_sends_a_draft(client, topics, clinic, django_capture_on_commit_callbacks):
+def test_an_editor_cannot_test_send_even_a_draft(
+    client, topics, clinic, django_capture_on_commit_callbacks
+):
+    # Issue 13: an editor sends nothing, by any route; a test send is a sender's.
     draft = CampaignFactory(topics=[topics["news"]], posts=[clinic])
     client.force_login(user_in("editor"))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url("campaign-test", draft), {"addresses": ""})
-    assert response.status_code == 302
-    assert [m.to[0] for m in mail.outbox] == ["editor@engage.example.org"]
+    assert response.status_code == 403
+    assert mail.outbox == []

@@ -26,6 +26,7 @@ def staff(django_user_model):
                 "view_subscriber",
                 "change_subscriber",
                 "delete_subscriber",
+                "export_subscribers",
                 "view_suppression",
                 "view_topic",
             ],

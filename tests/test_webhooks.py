@@ -619,3 +619,33 @@ def test_without_a_webhook_secret_configured_postmark_webhooks_are_refused(clien
 
     assert response.status_code == 400
     assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "esp"),
+    [
+        ("anymail:mailgun_tracking_webhook", "Mailgun"),
+        ("anymail:postal_tracking_webhook", "Postal"),
+        ("anymail:amazon_ses_tracking_webhook", "Amazon SES"),
+        ("anymail:mandrill_tracking_webhook", "Mandrill"),
+    ],
+)
+def test_a_webhook_for_an_esp_that_is_not_configured_is_a_404(
+    client, settings, monkeypatch, url, esp, db
+):
+    from anymail.exceptions import AnymailImproperlyInstalled
+    from anymail.webhooks import amazon_ses
+
+    def boto3_missing(**kwargs):
+        raise AnymailImproperlyInstalled(missing_package="boto3", install_extra="amazon-ses")
+
+    # What anymail does when boto3 is not installed (it is, in this venv, for other tests).
+    monkeypatch.setattr(amazon_ses, "_get_anymail_boto3_params", boto3_missing)
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
+    auth = base64.b64encode(WEBHOOK_SECRET.encode()).decode()
+    response = client.post(
+        reverse(url), b"{}", content_type="application/json", HTTP_AUTHORIZATION=f"Basic {auth}"
+    )
+    assert response.status_code == 404
+    assert response.content.decode() == f"This ESP ({esp}) is not configured here."
+    assert not WebhookEvent.objects.exists()

@@ -1,3 +1,3 @@
 """Admin, split by area so each stays readable: subscribers, content and campaigns, delivery."""
 
-from . import campaigns, deliveries, events, inbound, reports, subscribers  # noqa: F401
+from . import audit, campaigns, deliveries, events, inbound, reports, subscribers  # noqa: F401

@@ -8,9 +8,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,13 +17,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .. import campaigns, digests, rendering, tasks
+from .. import audit, campaigns, digests, rendering, sendtest, tasks
+from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, DigestSchedule, Post, Reference, Subscriber, Topic
 from . import deliveries
 from .events import PostEngagementInline
 
 Status = Campaign.Status
-MAX_TEST_ADDRESSES = 5
 TIMEZONE_CHOICES = sorted((zone, zone) for zone in available_timezones())
 
 
@@ -136,9 +135,11 @@ class PreviewForm(forms.Form):
         required=False, help_text="Or as this subscriber sees it (their topics and name)."
     )
 
-    def __init__(self, *args, campaign, **kwargs):
+    def __init__(self, *args, campaign, may_look_up: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["topics"].queryset = campaign.topics.all()
+        if not may_look_up:
+            del self.fields["subscriber"]  # an address is not an editor's to look up
 
     def clean_subscriber(self):
         email = self.cleaned_data["subscriber"].strip().lower()
@@ -154,7 +155,10 @@ class SendTestForm(forms.Form):
     addresses = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=f"Up to {MAX_TEST_ADDRESSES} more addresses, one a line or comma-separated.",
+        help_text=(
+            f"Up to {sendtest.MAX_ADDRESSES} more addresses, one a line or comma-separated; at "
+            f"most {sendtest.MAX_OUTSIDE_STAFF} of them outside the staff."
+        ),
     )
     topics = forms.ModelMultipleChoiceField(
         queryset=Topic.objects.none(),
@@ -169,14 +173,17 @@ class SendTestForm(forms.Form):
 
     def clean_addresses(self):
         raw = self.cleaned_data["addresses"].replace(",", "\n").split()
-        addresses = list(dict.fromkeys(address.strip().lower() for address in raw))
-        if len(addresses) > MAX_TEST_ADDRESSES:
-            raise ValidationError(f"At most {MAX_TEST_ADDRESSES} addresses.")
-        for address in addresses:
+        if len(set(raw)) > sendtest.MAX_ADDRESSES:
+            raise ValidationError(f"At most {sendtest.MAX_ADDRESSES} addresses.")
+        addresses = []
+        for address in raw:
             try:
-                validate_email(address)
+                addresses.append(normalise_email(address))
             except ValidationError:
                 raise ValidationError(f"“{address}” is not an email address.")
+        addresses = list(dict.fromkeys(addresses))
+        if errors := sendtest.problems(addresses):
+            raise ValidationError(errors)
         return addresses
 
 
@@ -296,11 +303,12 @@ class CampaignAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("compose-digest/", view(self.compose_digest_view), name="campaign-digest"),
-            path("<path:object_id>/preview/", view(self.preview_view), name="campaign-preview"),
-            path("<path:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
-            path("<path:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
+            # <int:…>, not the admin's <path:…>: "1/do/x/schedule/" must not reach a view as "1/do".
+            path("<int:object_id>/preview/", view(self.preview_view), name="campaign-preview"),
+            path("<int:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
+            path("<int:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
             path(
-                "<path:object_id>/do/<str:action>/",
+                "<int:object_id>/do/<str:action>/",
                 view(self.action_view),
                 name="campaign-action",
             ),
@@ -316,6 +324,10 @@ class CampaignAdmin(admin.ModelAdmin):
     def _require(self, request, permission: str) -> None:
         if not request.user.has_perm(f"newsletter.{permission}"):
             raise PermissionDenied
+
+    def has_send_permission(self, request, obj=None) -> bool:
+        """For actions declared with permissions=["send"]."""
+        return request.user.has_perm("newsletter.send_campaign")
 
     def _change_url(self, campaign) -> str:
         return reverse("admin:newsletter_campaign_change", args=[campaign.pk])
@@ -336,11 +348,12 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        form = PreviewForm(request.GET or None, campaign=campaign)
+        may_look_up = request.user.has_perm("newsletter.view_subscriber")
+        form = PreviewForm(request.GET or None, campaign=campaign, may_look_up=may_look_up)
         reader = Subscriber(pk=0, first_name=request.user.first_name)
         slugs = frozenset(campaign.topics.values_list("slug", flat=True))
         if form.is_bound and form.is_valid():
-            if form.cleaned_data["subscriber"] is not None:
+            if form.cleaned_data.get("subscriber") is not None:
                 reader = form.cleaned_data["subscriber"]
                 slugs = frozenset(reader.topics.values_list("slug", flat=True))
             elif form.cleaned_data["topics"]:
@@ -361,29 +374,44 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        self._require(request, "change_campaign")
-        if campaign.status != Status.DRAFT:
-            # Past approval, a test send is a sender's check of what will go out.
-            self._require(request, "send_campaign")
-        form = SendTestForm(request.POST or None, campaign=campaign)
+        # Mail leaves the building: a sender's, draft or not (an editor sends nothing).
+        self._require(request, "send_campaign")
+        form = SendTestForm(request.POST if request.method == "POST" else None, campaign=campaign)
+        status = 200
         if request.method == "POST" and form.is_valid():
-            addresses = list(dict.fromkeys([request.user.email, *form.cleaned_data["addresses"]]))
-            addresses = [address for address in addresses if address]
+            own = request.user.email.lower()
+            addresses = [a for a in dict.fromkeys([own, *form.cleaned_data["addresses"]]) if a]
             if not addresses:
                 form.add_error("addresses", "Your account has no email address: type one here.")
+            elif sendtest.over_limit(request):
+                status = 429
+                form.add_error(
+                    None,
+                    f"You have sent as many tests as allowed for now ({settings.SEND_TEST_RATE}): "
+                    "try again later.",
+                )
             else:
                 slugs = [topic.slug for topic in form.cleaned_data["topics"]]
                 transaction.on_commit(
                     lambda: tasks.send_test_campaign.delay(campaign.pk, addresses, slugs)
                 )
+                audit.record(
+                    request.user,
+                    "test send",
+                    f"campaign #{campaign.pk}",
+                    request=request,
+                    recipients=len(addresses),
+                )
                 self.message_user(request, f"Test sent to {', '.join(addresses)}.")
                 return HttpResponseRedirect(self._change_url(campaign))
-        return self._render(
+        response = self._render(
             request,
             campaign,
             "send_test.html",
             {"title": f"Send a test: {campaign.subject}", "form": form},
         )
+        response.status_code = status
+        return response
 
     def compose_digest_view(self, request):
         if not self.has_add_permission(request):
@@ -429,6 +457,13 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, str(error), messages.ERROR)
             else:
                 at = timezone.localtime(campaign.scheduled_at)
+                audit.record(
+                    request.user,
+                    "schedule",
+                    f"campaign #{campaign.pk}",
+                    request=request,
+                    at=campaign.scheduled_at.isoformat(),
+                )
                 self.message_user(
                     request, f"“{campaign.subject}” is scheduled for {at:%Y-%m-%d %H:%M %Z}."
                 )
@@ -444,16 +479,18 @@ class CampaignAdmin(admin.ModelAdmin):
             },
         )
 
-    # action → (service, permission, what to say)
+    # action → (service, permission, what to say). Each changes when or whether mail goes out,
+    # so each is a sender's.
     ACTIONS = {
-        "pause": (campaigns.campaign_pause, "change_campaign", "paused"),
+        "pause": (campaigns.campaign_pause, "send_campaign", "paused"),
         "resume": (campaigns.campaign_resume, "send_campaign", "resumed"),
-        # Stopping or reopening an approved campaign is a sender's decision.
         "cancel": (campaigns.campaign_cancel, "send_campaign", "cancelled"),
         "unschedule": (campaigns.campaign_unschedule, "send_campaign", "back to draft"),
     }
 
     def action_view(self, request, object_id, action):
+        if action != "duplicate" and action not in self.ACTIONS:
+            raise Http404(f"No campaign action is called “{action}”.")
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         campaign = self._campaign(request, object_id)
@@ -462,8 +499,6 @@ class CampaignAdmin(admin.ModelAdmin):
             copy = campaigns.campaign_duplicate(campaign=campaign, by=request.user)
             self.message_user(request, f"Duplicated as a new draft “{copy.subject}”.")
             return HttpResponseRedirect(self._change_url(copy))
-        if action not in self.ACTIONS:
-            raise PermissionDenied
         service, permission, done = self.ACTIONS[action]
         self._require(request, permission)
         try:
@@ -471,6 +506,7 @@ class CampaignAdmin(admin.ModelAdmin):
         except campaigns.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
+            audit.record(request.user, action, f"campaign #{campaign.pk}", request=request)
             self.message_user(request, f"“{campaign.subject}”: {done}.")
         return HttpResponseRedirect(self._change_url(campaign))
 
@@ -484,6 +520,7 @@ class CampaignAdmin(admin.ModelAdmin):
             try:
                 service(campaign=campaign)
                 changed += 1
+                audit.record(request.user, action, f"campaign #{campaign.pk}", request=request)
             except campaigns.IllegalTransition as error:
                 refused.append(f"“{campaign.subject}”: {error}")
         if changed:
@@ -491,15 +528,15 @@ class CampaignAdmin(admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
 
-    @admin.action(description="Pause selected campaigns", permissions=["change"])
+    @admin.action(description="Pause selected campaigns", permissions=["send"])
     def pause_selected(self, request, queryset):
         self._bulk(request, queryset, "pause")
 
-    @admin.action(description="Resume selected campaigns", permissions=["change"])
+    @admin.action(description="Resume selected campaigns", permissions=["send"])
     def resume_selected(self, request, queryset):
         self._bulk(request, queryset, "resume")
 
-    @admin.action(description="Cancel selected campaigns", permissions=["change"])
+    @admin.action(description="Cancel selected campaigns", permissions=["send"])
     def cancel_selected(self, request, queryset):
         self._bulk(request, queryset, "cancel")
 

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from newsletter import delivery
+from newsletter import audit, delivery
 from newsletter.models import Campaign, Delivery
 
 LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
@@ -139,12 +139,17 @@ class DeliveryAdmin(admin.ModelAdmin):
     def error(self, obj):
         return obj.last_error[:120]
 
-    @admin.action(description="Retry the selected failed deliveries")
+    def has_send_permission(self, request) -> bool:
+        """For actions declared with permissions=["send"]: a retry mails a subscriber."""
+        return request.user.has_perm("newsletter.send_campaign")
+
+    @admin.action(description="Retry the selected failed deliveries", permissions=["send"])
     def retry(self, request, queryset):
         failed = queryset.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True)
         retried = sum(delivery.retry_delivery(pk) for pk in failed)
         skipped = queryset.count() - retried
         if retried:
+            audit.record(request.user, "retry", f"{retried} deliveries", request=request)
             self.message_user(request, f"{retried} deliveries queued again.", messages.SUCCESS)
         if skipped:
             self.message_user(
@@ -171,10 +176,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         ]
 
     def _campaign(self, request, campaign_id: int) -> Campaign:
-        if not (
-            request.user.has_perm("newsletter.view_campaign")
-            or request.user.has_perm("newsletter.view_delivery")
-        ):
+        # Counts only, no addresses: whoever may see the campaign may see how its sending goes.
+        if not request.user.has_perm("newsletter.view_campaign"):
             raise PermissionDenied
         return get_object_or_404(Campaign, pk=campaign_id)
 

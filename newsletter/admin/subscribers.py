@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import csvfiles, joinpage, signups, subscriptions
+from newsletter import audit, csvfiles, joinpage, signups, subscriptions
 from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
@@ -93,21 +93,32 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     # Deleting a person is erasing them: the suppression hash stays, so they are never re-imported.
     def delete_model(self, request, obj):
-        subscriptions.erase(subscriber_id=obj.pk)
+        self._erase(request, obj.pk)
 
     def delete_queryset(self, request, queryset):
         for subscriber_id in queryset.values_list("pk", flat=True):
-            subscriptions.erase(subscriber_id=subscriber_id)
+            self._erase(request, subscriber_id)
 
-    @admin.action(description="Export selected subscribers as CSV")
+    def _erase(self, request, subscriber_id: int) -> None:
+        if subscriptions.erase(subscriber_id=subscriber_id):
+            audit.record(request.user, "erase", f"subscriber #{subscriber_id}", request=request)
+
+    def has_export_permission(self, request) -> bool:
+        """For actions declared with permissions=["export"]: the addresses leave the system."""
+        return request.user.has_perm("newsletter.export_subscribers")
+
+    @admin.action(description="Export selected subscribers as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
-        csvfiles.write_csv(queryset, response)
+        count = csvfiles.write_csv(queryset, response)
+        audit.record(request.user, "export", f"{count} subscribers", request=request)
         return response
 
-    @admin.action(description="Resend the confirmation email (pending only)")
+    @admin.action(
+        description="Resend the confirmation email (pending only)", permissions=["change"]
+    )
     def resend_confirmation(self, request, queryset):
         pending = queryset.filter(status=Subscriber.Status.PENDING)
         count = 0
@@ -121,7 +132,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Unsubscribe selected subscribers")
+    @admin.action(description="Unsubscribe selected subscribers", permissions=["change"])
     def unsubscribe_selected(self, request, queryset):
         changed = sum(
             subscriptions.unsubscribe(subscriber_id=subscriber_id)

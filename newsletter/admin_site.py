@@ -1,0 +1,25 @@
+"""Django's admin with Engage's site: staff sign in with a second factor (newsletter.two_factor).
+
+In its own module because INSTALLED_APPS imports it before any model can be."""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+
+
+class EngageAdminConfig(AdminConfig):
+    default_site = "newsletter.admin_site.EngageAdminSite"
+
+
+class EngageAdminSite(admin.AdminSite):
+    login_template = "admin/engage_login.html"
+
+    def __init__(self, *args, **kwargs):
+        from .two_factor import StaffLoginForm
+
+        super().__init__(*args, **kwargs)
+        self.login_form = StaffLoginForm
+
+    def has_permission(self, request):
+        from .two_factor import verified
+
+        return super().has_permission(request) and verified(request)
