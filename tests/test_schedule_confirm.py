@@ -146,3 +146,10 @@ def test_a_recurring_digest_picks_its_zone_from_the_same_list(client, staff, top
     assert not DigestSchedule.objects.exists()
     assert client.post(add, {**fields, "timezone": "Asia/Tokyo"}).status_code == 302
     assert DigestSchedule.objects.get().timezone == "Asia/Tokyo"
+
+
+def test_an_event_picks_its_zone_from_the_same_list(client, staff):
+    page = client.get(reverse("admin:newsletter_post_add")).content.decode()
+    select = page[page.index('<select name="timezone"') :]
+    assert select.index('<optgroup label="Organisation">') < select.index('label="Europe"')
+    assert '<option value="Europe/London" selected>' in select
