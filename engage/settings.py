@@ -203,7 +203,8 @@ ESP_BATCH_CALLS = env.bool("ESP_BATCH_CALLS", default=True)
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=200)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
-DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=6)
+# Seconds a transient failure of a recipient keeps being retried after the row's first try.
+DELIVERY_RETRY_HORIZON = env.int("DELIVERY_RETRY_HORIZON", default=24 * 3600)
 SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # W001 only says the cache is not on django-ratelimit's list: Django's own RedisCache postdates

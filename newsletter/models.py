@@ -284,6 +284,14 @@ class Campaign(TimeStamped):
     # Set when the Delivery ledger is complete: until then "nothing queued" does not mean "done".
     prepared_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last queued a lost preparation again (started_at stays the real start).
+    prepare_requeued_at = models.DateTimeField(null=True, blank=True)
+    # Set while the mail server itself is failing (no connection, 421, TLS): what admin shows as
+    # "waiting for the mail server since …". Cleared by the next message it accepts.
+    relay_down_since = models.DateTimeField(null=True, blank=True)
+    relay_error = models.CharField(max_length=500, blank=True)
+    # Why the pipeline paused the campaign by itself (e.g. it cannot be rendered).
+    pause_reason = models.TextField(blank=True)
     # Filled when the campaign ends; while it sends, counts come from the Delivery ledger.
     recipients_count = models.PositiveIntegerField(default=0)
     sent_count = models.PositiveIntegerField(default=0)
@@ -373,6 +381,9 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The first time a message to this row was tried: transient failures retry until
+    # DELIVERY_RETRY_HORIZON after it.
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
 
     # What the ESP and the reader did afterwards (webhooks, and tracking where allowed).
     delivered_at = models.DateTimeField(null=True, blank=True)

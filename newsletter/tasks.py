@@ -38,23 +38,23 @@ def prepare_campaign(campaign_id: int):
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=None,  # the ledger counts attempts per row (DELIVERY_MAX_ATTEMPTS)
+    max_retries=DATABASE_RETRIES,  # database outages only: later tries are fresh tasks
     soft_time_limit=290,
     time_limit=300,
 )
 def send_batch(self, delivery_ids: list[int]):
-    """Send the still-queued rows among `delivery_ids`; transient failures come back later."""
+    """Send the still-queued rows among `delivery_ids`. Rows left for later (a transient
+    failure, the relay down, the time budget spent) are handed to fresh tasks by the service, so
+    this task's own retries count database outages only."""
     from . import delivery
 
     try:
-        outcome = delivery.send_batch(delivery_ids)
+        delivery.send_batch(delivery_ids)
     except (OperationalError, InterfaceError) as error:
         # The database is away. Rows this batch had not claimed yet are sent by the retry as soon
         # as it is back; rows it had claimed wait for their lease to run out (the sweeper).
         countdown = min(60, 2**self.request.retries)
-        raise self.retry(exc=error, countdown=countdown, max_retries=DATABASE_RETRIES)
-    if outcome.retry_ids:
-        raise self.retry(args=[outcome.retry_ids], countdown=outcome.retry_in)
+        raise self.retry(exc=error, countdown=countdown)
 
 
 @shared_task(

@@ -1,18 +1,21 @@
 """The delivery pipeline, one step at a time (tasks run in-process; mail to locmem or the sink)."""
 
+import socket
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
 import redis
 from django.core import mail
+from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone
 
 from newsletter import delivery, messages, rendering, sendrate
 from newsletter.admin import deliveries as delivery_admin
 from newsletter.campaigns import transition
-from newsletter.delivery import batch
+from newsletter.delivery import batch, ledger, relay
 from newsletter.models import Campaign, Delivery, Subscriber
 
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
@@ -228,6 +231,16 @@ class StatusChangingBackend(LocmemBackend):
 
 
 @pytest.fixture
+def empty_broker_queue():
+    """The broker's queue as a deployment's is when its tasks are gone (tasks left there by an
+    earlier test run would otherwise look like work still on its way)."""
+    from engage.celery import app as celery_app
+
+    with celery_app.connection_for_write() as conn:
+        celery_app.control.purge(connection=conn)
+
+
+@pytest.fixture
 def operator_mid_batch(settings, monkeypatch):
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.StatusChangingBackend"}}
     monkeypatch.setattr(batch, "STATUS_CHECK_SECONDS", 0)
@@ -259,7 +272,7 @@ def test_a_pause_stops_the_batch_and_a_resume_sends_the_rest_once(
 
 
 def test_rows_a_paused_campaign_left_waiting_are_found_by_the_sweeper_after_a_plain_resume(
-    topics, campaign, operator_mid_batch, settings, django_capture_on_commit_callbacks
+    topics, campaign, operator_mid_batch, empty_broker_queue, django_capture_on_commit_callbacks
 ):
     operator_mid_batch(Campaign.Status.PAUSED)
     readers(topics, 4)
@@ -267,10 +280,10 @@ def test_rows_a_paused_campaign_left_waiting_are_found_by_the_sweeper_after_a_pl
     campaign.refresh_from_db()
     transition(campaign, Campaign.Status.SENDING)  # e.g. by hand, without delivery.resume
 
-    assert delivery.sweep_expired_leases() == 0  # it sent moments ago: not stalled yet
-    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    # Nothing of the campaign is being sent and the broker's queue is empty: the rows have no
+    # task, and the sweeper does not wait for a quiet lease period to find them.
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.sweep_expired_leases(now=later) == 2
+        assert delivery.sweep_expired_leases() == 2
 
     assert len(mail.outbox) == 4 and statuses(campaign) == {Status.SENT: 4}
 
@@ -314,43 +327,91 @@ def test_a_refused_recipient_is_bounced_suppressed_and_left_out_next_time(
     )
 
 
-def test_a_temporary_failure_puts_the_batch_back_for_a_later_retry(
+def test_a_recipient_s_temporary_failure_is_retried_for_that_row_only(
+    topics, campaign, sink, django_capture_on_commit_callbacks
+):
+    people = readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    sink.handler.refuse[people[0].email] = "451 4.7.1 Greylisted, try again later"
+
+    outcome = delivery.send_batch(ids)
+
+    assert outcome.sent == 2 and outcome.retry_ids == [ids[0]]
+    assert outcome.retry_in >= delivery.RETRY_BASE_SECONDS
+    row = Delivery.objects.get(pk=ids[0])
+    assert (row.status, row.attempts) == (Status.QUEUED, 1) and "451" in row.last_error
+    assert row.first_attempt_at is not None and row.lease_expires_at > timezone.now()
+    campaign.refresh_from_db()
+    assert campaign.relay_down_since is None  # the server itself was fine
+
+    sink.handler.refuse.clear()
+    assert delivery.send_batch(outcome.retry_ids).sent == 1
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == sorted(p.email for p in people)
+
+
+def test_a_421_is_the_relay_s_failure_charged_to_no_row_and_shown_on_the_campaign(
     topics, campaign, sink, django_capture_on_commit_callbacks
 ):
     readers(topics, 3)
     ids = prepared(campaign, django_capture_on_commit_callbacks)
-    sink.handler.temporary_failure = "421 4.3.2 Try again later"
+    sink.handler.temporary_failure = "421 4.3.2 Service not available"
 
     outcome = delivery.send_batch(ids)
 
-    assert outcome.sent == 0 and sorted(outcome.retry_ids) == ids
-    assert outcome.retry_in >= delivery.RETRY_BASE_SECONDS
-    rows = Delivery.objects.filter(campaign=campaign).order_by("pk")
-    assert {r.status for r in rows} == {Status.QUEUED}
-    assert rows[0].attempts == 1 and "421" in rows[0].last_error
+    assert outcome.sent == 0 and sorted(outcome.waiting_ids) == ids and not outcome.retry_ids
+    rows = Delivery.objects.filter(campaign=campaign)
+    assert {(r.status, r.attempts, r.first_attempt_at) for r in rows} == {(Status.QUEUED, 0, None)}
     assert all(r.lease_expires_at > timezone.now() for r in rows)
+    campaign.refresh_from_db()
+    assert campaign.relay_down_since is not None and "421" in campaign.relay_error
+    figures = delivery.progress(campaign)
+    assert "421" in figures["waiting_for_mail_server"]
 
+    # Until the next probe is due, a batch does not even connect.
     sink.handler.temporary_failure = None
-    assert delivery.send_batch(outcome.retry_ids).sent == 3
-    assert len(sink.received) == 3
+    again = delivery.send_batch(ids)
+    assert (again.sent, sorted(again.waiting_ids)) == (0, ids) and sink.received == []
+
+    cache.set(relay.RETRY_AT_KEY, 0, timeout=None)  # the probe is due
+    assert delivery.send_batch(ids).sent == 3
+    campaign.refresh_from_db()
+    assert (campaign.relay_down_since, campaign.relay_error) == (None, "")
+    assert delivery.progress(campaign)["waiting_for_mail_server"] == ""
 
 
-def test_a_delivery_that_keeps_failing_ends_failed_and_an_operator_can_retry_it(
+def test_while_the_relay_is_down_one_batch_probes_and_the_others_wait(
+    topics, campaign, sink, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    sink.handler.temporary_failure = "421 4.3.2 Service not available"
+    delivery.send_batch(ids[:1])
+    cache.set(relay.RETRY_AT_KEY, 0, timeout=None)
+
+    assert relay.wait_seconds(campaign) == 0  # this batch is the probe
+    assert relay.wait_seconds(campaign) >= relay.RELAY_MIN_SECONDS  # any other waits
+
+
+def test_a_delivery_that_keeps_failing_past_the_retry_horizon_ends_failed_and_can_be_retried(
     topics, campaign, sink, settings, django_capture_on_commit_callbacks
 ):
-    settings.DELIVERY_MAX_ATTEMPTS = 2
+    settings.DELIVERY_RETRY_HORIZON = 3600
     [person] = readers(topics, 1)
     ids = prepared(campaign, django_capture_on_commit_callbacks)
-    sink.handler.temporary_failure = "421 4.3.2 Try again later"
+    sink.handler.refuse[person.email] = "452 4.2.2 Mailbox full"
 
-    delivery.send_batch(ids)
+    for _ in range(8):  # attempts alone never fail a row
+        assert delivery.send_batch(ids).retry_ids == ids
+    Delivery.objects.filter(pk=ids[0]).update(
+        first_attempt_at=timezone.now() - timedelta(seconds=3601)
+    )
     outcome = delivery.send_batch(ids)
 
     row = Delivery.objects.get(pk=ids[0])
-    assert (outcome.failed, row.status, row.attempts) == (1, Status.FAILED, 2)
-    assert "Gave up after 2 attempts" in row.last_error
+    assert (outcome.failed, row.status, row.attempts) == (1, Status.FAILED, 9)
+    assert "Gave up after 1 h of retries: 452" in row.last_error
 
-    sink.handler.temporary_failure = None
+    sink.handler.refuse.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert delivery.retry_delivery(row.pk)
     row.refresh_from_db()
@@ -435,6 +496,59 @@ def test_the_sweeper_requeues_rows_whose_worker_died_and_leaves_live_ones(
     assert Delivery.objects.get(pk=ids[0]).status == Status.SENT
     assert Delivery.objects.get(pk=ids[1]).status == Status.SENDING
     assert len(mail.outbox) == 1
+
+
+def test_rows_queued_a_minute_ago_whose_tasks_vanished_with_the_broker_queue_are_requeued(
+    topics, campaign, empty_broker_queue, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)  # tasks never reach the broker
+    delivery.send_batch(ids[:1])
+    assert delivery.sweep_expired_leases() == 0  # just queued: their tasks may be on the way
+
+    # Two minutes later nothing of the campaign is being sent and the queue is empty: not a
+    # full quiet lease period (it sent a minute ago), but the tasks are gone.
+    queued_at = timezone.now() - timedelta(minutes=2)
+    Delivery.objects.filter(pk__in=ids[1:]).update(lease_expires_at=ledger.lease(queued_at))
+    Delivery.objects.filter(pk=ids[0]).update(sent_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep_expired_leases() == 2
+
+    assert statuses(campaign) == {Status.SENT: 3} and len(mail.outbox) == 3
+
+
+def test_the_sweeper_finds_an_operator_s_retry_of_a_sent_campaign_whose_task_was_lost(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    delivery.send_batch(ids)
+    Delivery.objects.filter(pk=ids[0]).update(status=Status.FAILED)
+    transition(campaign, Campaign.Status.SENT)
+    with django_capture_on_commit_callbacks():  # the retry's task is lost
+        assert delivery.retry_delivery(ids[0])
+
+    later = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.sweep_expired_leases(now=later) == 1
+
+    assert Delivery.objects.get(pk=ids[0]).status == Status.SENT and len(mail.outbox) == 3
+
+
+def test_the_sweeper_queues_a_lost_preparation_again_and_keeps_the_real_start(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 1)
+    started = campaign.started_at
+    later = started + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+
+    with django_capture_on_commit_callbacks() as queued:
+        delivery.sweep_expired_leases(now=later)
+        delivery.sweep_expired_leases(now=later + timedelta(seconds=10))  # not again so soon
+    assert len(queued) == 1
+
+    campaign.refresh_from_db()
+    assert campaign.started_at == started and campaign.prepare_requeued_at == later
 
 
 def test_a_campaign_finishes_with_its_counts_once_nothing_is_left(
@@ -555,3 +669,138 @@ def test_an_operator_retries_failed_deliveries_from_the_ledger(
     assert [m.to[0] for m in mail.outbox] == [
         messages.display_address(failing.first_name, failing.email)
     ]
+
+
+# --- continuations, render errors ----------------------------------------------------------------
+
+
+class SlowFlakyBackend(LocmemBackend):
+    """Locmem, but its first message fails transiently (the recipient's), after a while."""
+
+    def send_messages(self, messages):
+        from anymail.exceptions import AnymailError
+
+        time.sleep(0.05)
+        if not getattr(SlowFlakyBackend, "failed_once", False):
+            SlowFlakyBackend.failed_once = True
+            raise AnymailError("Temporarily unavailable for this recipient")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def budget_runs_out_after_one_message(settings, monkeypatch):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.SlowFlakyBackend"}}
+    monkeypatch.setattr(SlowFlakyBackend, "failed_once", False, raising=False)
+    monkeypatch.setattr(batch, "STATUS_CHECK_SECONDS", 0)
+    monkeypatch.setattr(batch, "BATCH_TIME_BUDGET_SECONDS", 0.03)
+
+
+def queued_tasks(callbacks) -> list[tuple[list[int], float]]:
+    """(delivery ids, countdown) of each send_batch task queued on commit."""
+    return [
+        (cb.keywords["args"][0], cb.keywords["countdown"])
+        for cb in callbacks
+        if getattr(cb, "keywords", None) and "countdown" in cb.keywords
+    ]
+
+
+def test_when_the_time_budget_runs_out_a_row_that_just_failed_keeps_its_retry(
+    topics, campaign, budget_runs_out_after_one_message, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcome = delivery.send_batch(ids)
+
+    assert (outcome.retry_ids, outcome.continue_ids) == ([ids[0]], ids[1:])
+    tasks = dict((tuple(chunk), countdown) for chunk, countdown in queued_tasks(callbacks))
+    assert tasks[(ids[0],)] >= delivery.RETRY_BASE_SECONDS  # the failed row: after its backoff
+    assert tasks[tuple(ids[1:])] == 0  # the untried ones do not inherit its delay
+    rows = Delivery.objects.filter(pk__in=ids)
+    assert {r.status for r in rows} == {Status.QUEUED}
+    assert all(r.lease_expires_at > timezone.now() for r in rows)
+
+
+def test_a_continuation_is_a_fresh_task_so_a_database_blip_after_it_still_retries_in_a_second(
+    topics, campaign, budget_runs_out_after_one_message, django_capture_on_commit_callbacks
+):
+    from newsletter import tasks
+
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = tasks.send_batch.apply(args=[ids])
+
+    assert result.successful()  # not a Celery retry of this task
+    assert sorted(i for chunk, _ in queued_tasks(callbacks) for i in chunk) == ids
+
+
+def test_a_campaign_that_cannot_render_is_paused_with_the_error_shown(
+    topics, campaign, admin_client, django_capture_on_commit_callbacks
+):
+    readers(topics, 3)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    Campaign.objects.filter(pk=campaign.pk).update(slug="")  # its archive link cannot be made
+
+    outcome = delivery.send_batch(ids)
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED and "NoReverseMatch" in outcome.halted
+    assert "could not be rendered: NoReverseMatch" in campaign.pause_reason
+    assert statuses(campaign) == {Status.QUEUED: 3} and mail.outbox == []
+    assert "NoReverseMatch" in delivery.progress(campaign)["pause_reason"]
+    page = admin_client.get(f"/admin/newsletter/campaign/{campaign.pk}/change/").content.decode()
+    assert "Paused: The campaign could not be rendered: NoReverseMatch" in page
+    assert delivery.send_batch(ids).sent == 0  # a paused campaign sends nothing more
+
+    Campaign.objects.filter(pk=campaign.pk).update(slug="fixed")
+    campaign.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.resume(campaign)
+    campaign.refresh_from_db()
+    assert campaign.pause_reason == "" and len(mail.outbox) == 3
+
+
+def test_retries_of_a_recipient_are_at_most_ten_minutes_apart_for_24_hours_by_default(settings):
+    assert settings.DELIVERY_RETRY_HORIZON == 24 * 3600
+    assert all(delivery.retry_delay(attempts) <= 600 + 5 for attempts in range(1, 40))
+    assert delivery.retry_delay(30) >= 600
+
+
+def test_a_relay_that_accepts_the_connection_but_never_answers_is_the_relay_s_failure(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 1},
+            }
+        }
+        outcome = delivery.send_batch(ids)
+
+    assert sorted(outcome.waiting_ids) == ids and outcome.failed == 0
+    campaign.refresh_from_db()
+    assert "timed out" in campaign.relay_error
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {0}
+
+
+def test_a_relay_whose_tls_fails_is_the_relay_s_failure(
+    topics, campaign, sink, settings, django_capture_on_commit_callbacks
+):
+    readers(topics, 2)
+    ids = prepared(campaign, django_capture_on_commit_callbacks)
+    settings.MAILERS["default"]["OPTIONS"]["use_tls"] = True  # the sink offers no STARTTLS
+
+    outcome = delivery.send_batch(ids)
+
+    assert sorted(outcome.waiting_ids) == ids and sink.received == []
+    campaign.refresh_from_db()
+    assert "STARTTLS" in campaign.relay_error
+    assert "Waiting for the mail server since" in delivery.waiting_note(campaign)

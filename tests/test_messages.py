@@ -92,3 +92,14 @@ def test_the_smtp_fast_path_writes_it_plainly_too(
     [received] = sink.received
     assert_plain_list_unsubscribe(received.data)
     assert received.message["To"].addresses[0].display_name == "Zoë"
+
+
+def test_an_esp_gets_list_unsubscribe_as_the_same_plain_list(
+    topics, campaign, settings, django_capture_on_commit_callbacks
+):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+    sent_to(campaign, topics, django_capture_on_commit_callbacks)
+
+    [message] = mail.outbox
+    header = message.anymail_test_params["extra_headers"]["List-Unsubscribe"]
+    assert_plain_list_unsubscribe(f"List-Unsubscribe: {header}".encode())

@@ -70,6 +70,21 @@ def _stored(campaign: Campaign) -> dict:
     }
 
 
+def _notes(campaign: Campaign) -> str:
+    """Why a live campaign is not sending: the mail server is failing, or the pipeline paused it."""
+    waiting = delivery.waiting_note(campaign)
+    paused = campaign.pause_reason if campaign.status == Campaign.Status.PAUSED else ""
+    return format_html(
+        "{}{}",
+        format_html('<p class="engage-waiting"><strong>{}</strong></p>', waiting)
+        if waiting
+        else "",
+        format_html('<p class="engage-paused"><strong>Paused: {}</strong></p>', paused)
+        if paused
+        else "",
+    )
+
+
 def progress_html(campaign) -> str:
     """A campaign's progress at a glance, for the campaign admin's list and page."""
     if campaign.pk is None or campaign.status in (
@@ -81,9 +96,10 @@ def progress_html(campaign) -> str:
         url = reverse("admin:newsletter_delivery_progress", args=[campaign.pk])
         return format_html(
             '<iframe src="{}" title="Delivery progress of {}" loading="lazy" '
-            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>',
+            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}',
             url,
             campaign.subject,
+            _notes(campaign),
         )
     if campaign.status == Campaign.Status.SENT:
         return _bar(_stored(campaign))
@@ -194,12 +210,13 @@ class DeliveryAdmin(admin.ModelAdmin):
             format_html(
                 '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{}'
                 "<title>Delivery progress</title></head>"
-                '<body style="margin:0;font:13px system-ui,sans-serif">{}{}</body></html>',
+                '<body style="margin:0;font:13px system-ui,sans-serif">{}{}{}</body></html>',
                 refresh,
                 _bar(delivery.progress(campaign)),
                 format_html(" <small>({})</small>", campaign.get_status_display().lower())
                 if campaign.status == Campaign.Status.PAUSED
                 else "",
+                _notes(campaign),
             )
         )
 

@@ -14,8 +14,10 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     batch       send_batch: the send loop, a step per function
     bodies      rendered bodies per process
     senders/    SMTP fast path, any Django backend; the failure classes
-    retries     when a transient failure is tried again
+    retries     when a transient failure of a recipient is tried again, and given up
+    relay       the mail server's own failures: waiting together, one probe
     sweeper     lost work found again
+    broker      whether the broker's task queue is empty (a Redis that lost it)
     progress    counts and live figures
     enqueue     every task queued, after commit (the only imports of tasks)
 """
@@ -23,8 +25,8 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
 from .audience import AudienceCount, audience, audience_count
 from .batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
 from .lifecycle import finish_campaigns, prepare, resume, retry_delivery, start_due_campaigns
-from .progress import campaign_counts, progress, record_counts
-from .retries import RETRY_BASE_SECONDS
+from .progress import campaign_counts, progress, record_counts, waiting_note
+from .retries import RETRY_BASE_SECONDS, retry_delay
 from .senders import Refused, Rejected, Transient
 from .sweeper import sweep_expired_leases
 
@@ -44,8 +46,10 @@ __all__ = [
     "progress",
     "record_counts",
     "resume",
+    "retry_delay",
     "retry_delivery",
     "send_batch",
     "start_due_campaigns",
     "sweep_expired_leases",
+    "waiting_note",
 ]

@@ -1,24 +1,30 @@
 """send_batch: a batch's rows, claimed, rendered and sent over one connection.
 
 The loop is a sequence of named steps per row: skip a reader who left, pick their body, check in
-(pause, cancel, time budget, lease), connect, pace to the global rate, send one, and classify the
-result. Every write to the rows goes through the ledger; the outcome is only counted here.
+(pause, cancel, time budget, lease), connect (unless the relay is down and another batch probes
+it), pace to the global rate, send one, and classify the result. Every write to the rows goes
+through the ledger; the outcome is only counted here, and its follow-up tasks queued by enqueue.
 """
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 
 from newsletter import rendering, sendrate
 from newsletter.messages import new_message_id
 from newsletter.models import Campaign, Delivery, Subscriber
 
-from . import ledger, progress, retries
+from . import enqueue, ledger, lifecycle, progress, relay, retries
 from .audience import listed, topics_of
 from .bodies import Bodies
 from .senders import Refused, Rejected, Transient, sender_for
 from .senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
+
+log = logging.getLogger(__name__)
 
 Status = Delivery.Status
 CampaignStatus = Campaign.Status
@@ -38,13 +44,21 @@ class BatchOutcome:
     failed: int = 0
     skipped: int = 0
     released: int = 0
-    # Rows to try again in a new task after `retry_in` seconds.
+    # Rows whose recipient failed transiently: a new task after `retry_in` seconds.
     retry_ids: list[int] = field(default_factory=list)
     retry_in: float = 0.0
+    # Rows not tried before the time budget ran out: a new task at once.
+    continue_ids: list[int] = field(default_factory=list)
+    # Rows waiting for the mail server to come back: a new task after `wait` seconds.
+    waiting_ids: list[int] = field(default_factory=list)
+    wait: float = 0.0
+    # Why the campaign was paused by this batch (it cannot be rendered), if it was.
+    halted: str = ""
 
 
 def send_batch(delivery_ids: list[int]) -> BatchOutcome:
-    """Send the rows among `delivery_ids` that are still queued, over one connection."""
+    """Send the rows among `delivery_ids` that are still queued, over one connection, and queue
+    a new task for every row left to try later."""
     outcome = BatchOutcome()
     campaign_id = (
         Delivery.objects.filter(pk__in=delivery_ids).values_list("campaign_id", flat=True).first()
@@ -67,14 +81,24 @@ def send_batch(delivery_ids: list[int]) -> BatchOutcome:
     try:
         _Run(campaign, rows, outcome).send_all()
     finally:
-        # Whatever stopped the loop early (pause, a dropped connection, an exception), rows this
-        # batch claimed but did not settle go back to the queue instead of waiting for the lease.
+        # Whatever stopped the loop early (pause, an exception), rows this batch claimed but did
+        # not settle go back to the queue instead of waiting for the lease.
         outcome.released += ledger.release([row.pk for row in rows])
-    if outcome.retry_ids and outcome.retry_in:
-        ledger.book_retry(outcome.retry_ids, outcome.retry_in)
+    _follow_up(outcome)
     if campaign.status == CampaignStatus.SENT:
         progress.record_counts(campaign)
     return outcome
+
+
+def _follow_up(outcome: BatchOutcome) -> None:
+    """A new task for each group of rows left for later (each row's lease already covers it)."""
+    if outcome.retry_ids:
+        ledger.book_retry(outcome.retry_ids, outcome.retry_in)
+        enqueue.batches_later(outcome.retry_ids, outcome.retry_in)
+    if outcome.continue_ids:
+        enqueue.batches_later(outcome.continue_ids, 0)
+    if outcome.waiting_ids:
+        enqueue.batches_later(outcome.waiting_ids, outcome.wait)
 
 
 class _Run:
@@ -88,6 +112,7 @@ class _Run:
         self.listed = listed(row.subscriber for row in rows)
         self.bodies = Bodies(campaign)
         self.sender = None
+        self.relay_answered = False
         self.started = self.last_check = self.renewed = time.monotonic()
         self.budget = min(BATCH_TIME_BUDGET_SECONDS, 0.8 * settings.DELIVERY_LEASE_SECONDS)
         self.limiter = sendrate.limiter()
@@ -99,9 +124,10 @@ class _Run:
             for index, row in enumerate(self.rows):
                 if self.reader_left(row):
                     continue
-                body, tracked = self.bodies.for_reader(
-                    row.subscriber, self.topics.get(row.subscriber_id, frozenset())
-                )
+                found = self.body_for(index, row)
+                if found is None:
+                    return
+                body, tracked = found
                 if body is None:
                     self.skip(row, "Nothing in this campaign for their topics.")
                     continue
@@ -136,6 +162,27 @@ class _Run:
     def rest(self, index: int) -> list[int]:
         return [row.pk for row in self.rows[index:]]
 
+    def body_for(self, index: int, row: Delivery):
+        """(body or None, tracked); None when the campaign cannot be rendered at all, which no
+        retry can fix: the campaign is paused with the error, instead of looping for ever."""
+        try:
+            return self.bodies.for_reader(
+                row.subscriber, self.topics.get(row.subscriber_id, frozenset())
+            )
+        except DatabaseError:
+            raise
+        except Exception as error:
+            log.exception("campaign %s cannot be rendered", self.campaign.pk)
+            reason = f"The campaign could not be rendered: {type(error).__name__}: {error}"
+            self.outcome.halted = reason
+            if self.campaign.status == CampaignStatus.SENT:
+                # An operator's retry after it was sent: there is nothing to pause, the row fails.
+                ledger.mark(row, Status.FAILED, error=reason, attempted=True)
+                self.outcome.failed += 1
+            else:
+                lifecycle.halt(self.campaign, reason)
+            return None
+
     def check_in(self, index: int) -> bool:
         """Now and then: stop for a pause or cancel, hand on at the time budget, renew leases."""
         now = time.monotonic()
@@ -150,7 +197,10 @@ class _Run:
         if status == CampaignStatus.PAUSED:
             return False  # send_batch puts the rest back in the queue
         if now - self.started >= self.budget:
-            self.outcome.retry_ids = self.rest(index)
+            self.send_round()  # what an ESP round holds goes before the rest is handed on
+            ids = self.rest(index)
+            ledger.requeue(ids, timezone.now())
+            self.outcome.continue_ids.extend(ids)
             return False
         if now - self.renewed >= settings.DELIVERY_LEASE_SECONDS / 3:
             # Still at work (a slow server, a low global rate): keep the sweeper away.
@@ -159,17 +209,27 @@ class _Run:
         return True
 
     def connect(self, index: int) -> bool:
+        """One connection for the batch, unless the relay is down and it is not our turn."""
         if self.sender is not None:
             return True
+        wait = relay.wait_seconds(self.campaign)
+        if wait:
+            self.wait_for_relay(index, wait)
+            return False
         sender = sender_for(self.campaign)
         try:
             sender.open()
         except Transient as error:
-            for row in self.rows[index:]:
-                self.retry(row, str(error))
+            self.wait_for_relay(index, relay.down(self.campaign, str(error)))
             return False
         self.sender = sender
         return True
+
+    def wait_for_relay(self, index: int, wait: float) -> None:
+        ids = self.rest(index)
+        ledger.wait_for_relay(ids, wait)
+        self.outcome.waiting_ids.extend(ids)
+        self.outcome.wait = max(self.outcome.wait, wait)
 
     def pace(self, index: int) -> None:
         """Wait for the global send rate (a few messages' permission at a time)."""
@@ -191,13 +251,18 @@ class _Run:
             ledger.mark(row, Status.FAILED, error=str(error), attempted=True)
             self.outcome.failed += 1
         except Transient as error:
-            self.retry(row, str(error))
-            if error.connection_lost:
-                self.outcome.retry_ids.extend(self.rest(index + 1))
+            if error.relay:
+                # The server's failure, not this reader's: this row and the rest wait for it.
+                self.wait_for_relay(index, relay.down(self.campaign, str(error)))
                 return False
+            self.retry(row, str(error))
         else:
             ledger.mark_sent(row, message_id)
             self.outcome.sent += 1
+        if not self.relay_answered:
+            # It answered for this recipient, whatever it said: the server itself works.
+            self.relay_answered = True
+            relay.up(self.campaign)
         return True
 
     def wait_for_round(self, row: Delivery, body, tracked: bool) -> None:
@@ -228,18 +293,18 @@ class _Run:
                 self.retry(row, result.error, at_least=result.retry_after)
 
     def retry(self, row: Delivery, error: str, *, at_least: float = 0) -> None:
-        """A transient failure of this row: back to the queue for a later task, or failed."""
-        attempts = row.attempts + 1
-        if retries.gives_up(attempts):
+        """This recipient failed transiently: back to the queue for a later task (not before
+        `at_least` seconds), or failed once the retry horizon has passed since its first try."""
+        if retries.gives_up(row.first_attempt_at, timezone.now()):
             ledger.mark(
                 row,
                 Status.FAILED,
-                error=f"Gave up after {attempts} attempts: {error}",
+                error=f"Gave up after {retries.horizon_text()} of retries: {error}",
                 attempted=True,
             )
             self.outcome.failed += 1
             return
-        delay = max(retries.retry_delay(attempts), at_least)
+        delay = max(retries.retry_delay(row.attempts + 1), at_least)
         ledger.retry_later(row, error, delay)
         self.outcome.retry_ids.append(row.pk)
         self.outcome.retry_in = max(self.outcome.retry_in, delay)

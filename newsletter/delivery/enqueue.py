@@ -17,5 +17,16 @@ def batches(ids: list[int]) -> None:
         transaction.on_commit(partial(tasks.send_batch.delay, ids[start : start + size]))
 
 
+def batches_later(ids: list[int], delay: float) -> None:
+    """send_batch tasks for `ids` in `delay` seconds: a fresh task each (a retry of the same task
+    would spend the Celery retry budget kept for database outages)."""
+    size = settings.SEND_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        transaction.on_commit(
+            partial(tasks.send_batch.apply_async, args=[chunk], countdown=max(0.0, delay))
+        )
+
+
 def preparation(campaign_id: int) -> None:
     transaction.on_commit(partial(tasks.prepare_campaign.delay, campaign_id))

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from newsletter import policy
@@ -81,6 +82,7 @@ def claimed_rows(ids: list[int]) -> list[Delivery]:
         .select_related("subscriber")
         .only(
             "attempts",
+            "first_attempt_at",
             "campaign_id",
             "subscriber__id",
             "subscriber__email",
@@ -199,15 +201,25 @@ def bounce(row: Delivery, error: str) -> None:
 
 
 def retry_later(row: Delivery, error: str, delay: float) -> None:
-    """A transient failure: back to queued, with a lease that covers the wait before its retry,
-    so the sweeper does not hand the row out early."""
+    """A transient failure of this recipient: back to queued, with a lease that covers the wait
+    before its retry (so the sweeper does not hand the row out early). The first such failure
+    starts the row's retry horizon."""
     now = timezone.now()
     Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
         status=Status.QUEUED,
         attempts=row.attempts + 1,
         last_error=error[:1000],
         lease_expires_at=lease(now, delay),
+        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
         updated_at=now,
+    )
+
+
+def wait_for_relay(ids: list[int], delay: float) -> None:
+    """Claimed rows put back for the mail server to recover: nothing is charged to them."""
+    now = timezone.now()
+    Delivery.objects.filter(pk__in=ids, status=Status.SENDING).update(
+        status=Status.QUEUED, lease_expires_at=lease(now, delay), updated_at=now
     )
 
 
@@ -230,6 +242,7 @@ def retry_failed(delivery_id: int) -> bool:
         .update(
             status=Status.QUEUED,
             attempts=0,
+            first_attempt_at=None,
             last_error="",
             lease_expires_at=lease(now),
             updated_at=now,

@@ -98,11 +98,21 @@ def resume(campaign: Campaign) -> None:
     """Paused → sending, and its waiting rows queued at once (the sweeper would find them too, but
     only after a quiet lease period). Raises IllegalTransition like transition()."""
     with transaction.atomic():
-        transition(campaign, CampaignStatus.SENDING)
+        transition(campaign, CampaignStatus.SENDING, pause_reason="")
         if campaign.prepared_at is None:
             enqueue.preparation(campaign.pk)
         else:
             requeue(Delivery.objects.filter(campaign=campaign, status=Status.QUEUED))
+
+
+def halt(campaign: Campaign, reason: str) -> bool:
+    """Sending → paused by the pipeline itself, for a failure that retrying cannot fix (the
+    campaign cannot be rendered): the reason is shown in admin until a sender resumes it."""
+    try:
+        transition(campaign, CampaignStatus.PAUSED, pause_reason=reason[:2000])
+    except IllegalTransition:
+        return False
+    return True
 
 
 def requeue(rows, now: datetime | None = None) -> int:

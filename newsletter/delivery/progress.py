@@ -62,4 +62,14 @@ def progress(campaign: Campaign) -> dict:
         "rate_per_second": round(rate, 1),
         "eta_seconds": round(waiting / rate) if rate else None,
         "prepared": campaign.prepared_at is not None,
+        "waiting_for_mail_server": waiting_note(campaign),
+        "pause_reason": campaign.pause_reason,
     }
+
+
+def waiting_note(campaign: Campaign) -> str:
+    """ "Waiting for the mail server since HH:MM: <error>" while the relay is failing, else ""."""
+    if campaign.relay_down_since is None:
+        return ""
+    at = timezone.localtime(campaign.relay_down_since).strftime("%H:%M")
+    return f"Waiting for the mail server since {at}: {campaign.relay_error}"

@@ -17,7 +17,7 @@ class BackendSender:
         try:
             self.backend.open()
         except OSError as error:
-            raise Transient(f"Could not connect: {error}", connection_lost=True)
+            raise Transient(f"Could not connect: {error}", relay=True)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -44,11 +44,12 @@ class BackendSender:
             code = getattr(error, "status_code", None)
             if code is not None and 400 <= code < 500 and code != 429:
                 raise Rejected(str(error))
-            raise Transient(str(error), connection_lost=False)
+            # No answer, 429 or 5xx: the ESP itself is failing or throttling.
+            raise Transient(str(error), relay=True)
         except AnymailError as error:
-            raise Transient(str(error), connection_lost=False)
+            raise Transient(str(error), relay=False)
         except OSError as error:
-            raise Transient(str(error), connection_lost=True)
+            raise Transient(str(error), relay=True)
         status = getattr(message, "anymail_status", None)
         if status is None:
             return message_id
@@ -57,7 +58,7 @@ class BackendSender:
             if recipient.status in ("rejected", "invalid"):
                 raise Refused(f"The ESP refused the recipient ({recipient.status}).")
             if recipient.status == "failed":
-                raise Transient("The ESP could not send it (failed).", connection_lost=False)
+                raise Transient("The ESP could not send it (failed).", relay=False)
             esp_id = recipient.message_id
         else:
             esp_id = status.message_id

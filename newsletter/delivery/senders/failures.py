@@ -10,8 +10,10 @@ class Rejected(Exception):
 
 
 class Transient(Exception):
-    """Try again later (4xx, connection dropped, timeout)."""
+    """Try again later. `relay` says whose failure it is: True for the mail server's own (no
+    connection, a dropped one, a timeout, TLS, 421, an ESP outage), which waits for the server and
+    is charged to no recipient; False for this recipient's (a 4xx for them), retried per row."""
 
-    def __init__(self, reason: str, *, connection_lost: bool):
+    def __init__(self, reason: str, *, relay: bool):
         super().__init__(reason)
-        self.connection_lost = connection_lost
+        self.relay = relay

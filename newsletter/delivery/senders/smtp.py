@@ -27,7 +27,7 @@ class SmtpSender:
         try:
             self.backend.open()
         except (OSError, smtplib.SMTPException) as error:
-            raise Transient(f"Could not connect: {error}", connection_lost=True)
+            raise Transient(f"Could not connect: {_describe(error)}", relay=True)
 
     def close(self) -> None:
         with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -54,19 +54,29 @@ class SmtpSender:
             reason = f"{code} {_text(reply)}"
             if 500 <= code < 600:
                 raise Refused(reason)
-            raise Transient(reason, connection_lost=connection.sock is None)
+            raise Transient(reason, relay=_relay_failed(code, connection))
         except smtplib.SMTPDataError as error:
             reason = f"{error.smtp_code} {_text(error.smtp_error)}"
             if 500 <= error.smtp_code < 600:
                 raise Rejected(reason)
-            raise Transient(reason, connection_lost=connection.sock is None)
+            raise Transient(reason, relay=_relay_failed(error.smtp_code, connection))
         except smtplib.SMTPResponseException as error:
             # The sender refused, or 421 at MAIL: nothing to do with this recipient.
             reason = f"{error.smtp_code} {_text(error.smtp_error)}"
-            raise Transient(reason, connection_lost=connection.sock is None)
+            raise Transient(reason, relay=True)
         except (smtplib.SMTPException, OSError) as error:
-            raise Transient(f"{type(error).__name__}: {error}", connection_lost=True)
+            raise Transient(_describe(error), relay=True)
         return message_id
+
+
+def _relay_failed(code: int, connection) -> bool:
+    # 421 is the server saying it is going away (RFC 5321 4.2.3), whatever the command; a dropped
+    # connection is the server's too. Any other 4xx is about this recipient or message.
+    return code == 421 or connection.sock is None
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _text(reply) -> str:
