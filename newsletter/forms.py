@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .addresses import clean_name, normalise_email
-from .models import ConsentWording, Topic
+from .models import ConsentWording, Subscriber, Topic
 
 # Shown next to the tracking box on the join form and in the preference centre.
 TRACKING_LABEL = "Let us see which emails I open and links I click (optional)"
@@ -153,12 +153,44 @@ class PreferencesForm(forms.Form):
     )
     topics = TopicsField(label="Topics", required=False)
     allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
+    emails = forms.ChoiceField(
+        label="How many emails",
+        choices=[
+            ("all", "Everything on my topics"),
+            ("digest", "Digests only (a round-up now and then, no one-off emails)"),
+        ],
+        initial="all",
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def clean_first_name(self):
         return clean_name(self.cleaned_data["first_name"])
 
     def topic_slugs(self) -> list[str]:
         return [topic.slug for topic in self.cleaned_data["topics"]]
+
+    @property
+    def digest_only(self) -> bool:
+        # A form posted without the choice (a script, an old page) keeps to everything.
+        return self.cleaned_data["emails"] == "digest"
+
+
+class LeavingForm(forms.Form):
+    """Why a reader unsubscribes from the preference centre: optional, both parts."""
+
+    reason = forms.ChoiceField(
+        label="Would you tell us why? (optional)",
+        choices=Subscriber.LeavingReason.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="Anything else (optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 1000}),
+    )
 
 
 class GuestRsvpForm(forms.Form):

@@ -51,6 +51,24 @@ class Subscriber(TimeStamped):
     suppressed_at = models.DateTimeField(null=True, blank=True)
     soft_bounces = models.PositiveSmallIntegerField(default=0)
 
+    # Fewer emails, chosen in the preference centre: digests only, or nothing until a date.
+    digest_only = models.BooleanField(
+        default=False, help_text="Gets digests, not one-off campaigns."
+    )
+    paused_until = models.DateField(
+        null=True, blank=True, help_text="Left out of campaigns before this date."
+    )
+
+    class LeavingReason(models.TextChoices):
+        TOO_MANY = "too-many", "Too many emails"
+        NOT_RELEVANT = "not-relevant", "The emails are not relevant to me"
+        NEVER_SIGNED_UP = "never-signed-up", "I never signed up"
+        OTHER = "other", "Another reason"
+
+    # Optional, given when unsubscribing from the preference centre.
+    leaving_reason = models.CharField(max_length=20, choices=LeavingReason, blank=True)
+    leaving_comment = models.TextField(max_length=1000, blank=True)
+
     class LawfulBasis(models.TextChoices):
         CONSENT = "consent"
         # PECR reg. 22 as amended by the Data (Use and Access) Act 2025, s. 114.

@@ -7,6 +7,8 @@ Decisions (DESIGN.md leaves them open):
   mailed by mistake and an import cannot bring it back.
 """
 
+from datetime import timedelta
+
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -28,7 +30,12 @@ from .models import (
 
 
 def update_preferences(
-    *, subscriber_id: int, first_name: str, topic_slugs: list[str], allow_tracking: bool
+    *,
+    subscriber_id: int,
+    first_name: str,
+    topic_slugs: list[str],
+    allow_tracking: bool,
+    digest_only: bool = False,
 ) -> Subscriber | None:
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
@@ -36,18 +43,64 @@ def update_preferences(
             return None
         subscriber.first_name = clean_name(first_name)
         subscriber.allow_tracking = allow_tracking
-        subscriber.save(update_fields=["first_name", "allow_tracking", "updated_at"])
+        subscriber.digest_only = digest_only
+        subscriber.save(update_fields=["first_name", "allow_tracking", "digest_only", "updated_at"])
         subscriber.topics.set(Topic.objects.filter(slug__in=topic_slugs))
     return subscriber
 
 
-def unsubscribe(*, subscriber_id: int) -> bool:
-    """Idempotent: True only for the call that made the change."""
+def unsubscribe(*, subscriber_id: int, reason: str = "", comment: str = "") -> bool:
+    """Idempotent: True only for the call that made the change. `reason` (a
+    Subscriber.LeavingReason or "") and `comment` are what the reader chose to tell us."""
     now = timezone.now()
     changed = Subscriber.objects.filter(
         pk=subscriber_id, status__in=[Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
-    ).update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=now, updated_at=now)
+    ).update(
+        status=Subscriber.Status.UNSUBSCRIBED,
+        unsubscribed_at=now,
+        updated_at=now,
+        leaving_reason=reason,
+        leaving_comment=comment,
+    )
     return bool(changed)
+
+
+PAUSE_DAYS = 30
+
+
+def pause(*, subscriber_id: int) -> None:
+    """No campaigns for a month (see delivery.audience)."""
+    until = timezone.localdate() + timedelta(days=PAUSE_DAYS)
+    Subscriber.objects.filter(pk=subscriber_id).update(
+        paused_until=until, updated_at=timezone.now()
+    )
+
+
+def resume(*, subscriber_id: int) -> None:
+    Subscriber.objects.filter(pk=subscriber_id).update(paused_until=None, updated_at=timezone.now())
+
+
+def resubscribe(*, subscriber_id: int, ip: str | None, user_agent: str) -> bool:
+    """The owner of an unsubscribed address re-joins from their own preference link, which
+    proves the address as a confirmation does: the same rule lifts their unsubscription, and
+    nothing lifts a bounce or a complaint. True when they are active again."""
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
+        if subscriber is None or subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+            return False
+        if not policy.lift_on_confirmation(subscriber.email):
+            return False
+        now = timezone.now()
+        subscriber.status = Subscriber.Status.ACTIVE
+        subscriber.unsubscribed_at = None
+        subscriber.leaving_reason = ""
+        subscriber.leaving_comment = ""
+        subscriber.consent_at = now
+        subscriber.consent_source = "preference centre: resubscribed"
+        subscriber.consent_ip = ip
+        subscriber.consent_user_agent = user_agent[:400]
+        subscriber.save()
+    return True
 
 
 def erase(*, subscriber_id: int) -> bool:
@@ -97,6 +150,9 @@ def export_data(subscriber: Subscriber) -> dict:
         "status": subscriber.status,
         "topics": [topic.slug for topic in subscriber.topics.all()],
         "allow_tracking": subscriber.allow_tracking,
+        "digest_only": subscriber.digest_only,
+        "paused_until": when(subscriber.paused_until),
+        "leaving": {"reason": subscriber.leaving_reason, "comment": subscriber.leaving_comment},
         "created_at": when(subscriber.created_at),
         "confirmation_sent_at": when(subscriber.confirmation_sent_at),
         "confirmed_at": when(subscriber.confirmed_at),

@@ -8,6 +8,15 @@ from django.db import InterfaceError, OperationalError
 # About half an hour of retries (backoff capped at a minute) through a database outage.
 DATABASE_RETRIES = 35
 
+# One email to one person (a confirmation, a test send, an RSVP's answer): a mail server that is
+# away or refusing for now is tried five more times, with waits growing up to 10 minutes.
+MAIL_RETRIES = {
+    "autoretry_for": (OSError, smtplib.SMTPException),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
+
 
 @shared_task
 def tick():
@@ -57,12 +66,7 @@ def send_batch(self, delivery_ids: list[int]):
         raise self.retry(exc=error, countdown=countdown)
 
 
-@shared_task(
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**MAIL_RETRIES)
 def process_signup(signup_id: int):
     """A stored signup: the subscriber of a new address, and its confirmation email if due."""
     from . import signups
@@ -70,12 +74,7 @@ def process_signup(signup_id: int):
     signups.signup_process(signup_id=signup_id)
 
 
-@shared_task(
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=3,
-)
+@shared_task(**MAIL_RETRIES)
 def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list[str]):
     """A staff test send of a campaign: to the given addresses only, never to the audience."""
     from . import emails
@@ -91,12 +90,7 @@ def process_webhook_event(event_id: int):
     webhooks.webhook_event_process(event_id=event_id)
 
 
-@shared_task(
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**MAIL_RETRIES)
 def send_rsvp_email(rsvp_id: int, kind: str):
     """An RSVP's confirmation, a waitlist promotion, or a visitor's link."""
     from . import rsvp
@@ -104,12 +98,7 @@ def send_rsvp_email(rsvp_id: int, kind: str):
     rsvp.send_email(rsvp_id=rsvp_id, kind=kind)
 
 
-@shared_task(
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**MAIL_RETRIES)
 def notify_interest(interest_id: int):
     """Tell a post's staff contact that a reader said "count me in"."""
     from . import interest

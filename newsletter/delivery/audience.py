@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
 
 from newsletter import policy, rendering
 from newsletter.addresses import SuppressionHash
@@ -14,9 +15,9 @@ SubscriberTopic = Subscriber.topics.through
 
 def audience(campaign: Campaign):
     """Subscribers the campaign goes to by their subscriptions: active and subscribed to any of
-    its topics (as approved, once it is scheduled). An address on the suppression list is
-    skipped as its batch is sent (`listed`). An event's reminder goes to those who said "yes" to
-    it, whatever their topics."""
+    its topics (as approved, once it is scheduled), not paused, and not digest-only unless the
+    campaign is a digest. An address on the suppression list is skipped as its batch is sent
+    (`listed`). An event's reminder goes to those who said "yes" to it, whatever their topics."""
     if is_reminder(campaign):
         return reminder_audience(campaign)
     if campaign.status == Campaign.Status.DRAFT:
@@ -24,8 +25,11 @@ def audience(campaign: Campaign):
     else:
         topic_ids = rendering.frozen(campaign).topic_ids
     chose = SubscriberTopic.objects.filter(subscriber_id=OuterRef("pk"), topic_id__in=topic_ids)
+    # Fewer emails: a paused reader gets nothing before their date, a digest-only one no one-offs.
+    not_paused = Q(paused_until=None) | Q(paused_until__lte=timezone.localdate())
+    wants_it = Q() if campaign.is_digest else Q(digest_only=False)
     return Subscriber.objects.filter(
-        Exists(chose), status=Subscriber.Status.ACTIVE, suppressed_at=None
+        Exists(chose), not_paused, wants_it, status=Subscriber.Status.ACTIVE, suppressed_at=None
     ).order_by("pk")
 
 

@@ -7,6 +7,7 @@ from django.core import signing
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, get_conditional_response
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -16,7 +17,7 @@ from django_ratelimit.core import is_ratelimited
 
 from .. import joinpage, signups, subscriptions, tokens
 from ..clientip import client_ip
-from ..forms import JoinForm, PreferencesForm, validate_api_payload
+from ..forms import JoinForm, LeavingForm, PreferencesForm, validate_api_payload
 from ..models import Subscriber
 
 RATE_LIMITED = (
@@ -194,33 +195,58 @@ def preferences(request, token):
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:
         return _bad_link(request, "We hold no data for this link any more.", status=404)
-    context = {"subscriber": subscriber, "token": token}
+
+    def page(status=200, **extra):
+        context = {
+            "subscriber": subscriber,
+            "token": token,
+            "form": PreferencesForm(initial=_preferences_initial(subscriber)),
+            "leaving": LeavingForm(),
+            "today": timezone.localdate(),
+            **extra,
+        }
+        return render(request, "newsletter/preferences.html", context, status=status)
+
     if request.method == "GET":
-        form = PreferencesForm(initial=_preferences_initial(subscriber))
-        return render(request, "newsletter/preferences.html", {**context, "form": form})
+        return page()
 
     action = request.POST.get("action", "save")
     if action == "save":
         form = PreferencesForm(request.POST)
         if not form.is_valid():
-            return render(
-                request, "newsletter/preferences.html", {**context, "form": form}, status=400
-            )
+            return page(status=400, form=form)
+        if not form.topic_slugs() and "no-topics-confirmed" not in request.POST:
+            # Nothing saved: no topics means no emails, so ask whether they mean to leave.
+            return page(form=form, no_topics=True)
         subscriber = subscriptions.update_preferences(
             subscriber_id=subscriber_id,
             first_name=form.cleaned_data["first_name"],
             topic_slugs=form.topic_slugs(),
             allow_tracking=form.cleaned_data["allow_tracking"],
+            digest_only=form.digest_only,
         )
-        form = PreferencesForm(initial=_preferences_initial(subscriber))
-        return render(
-            request,
-            "newsletter/preferences.html",
-            {**context, "subscriber": subscriber, "form": form, "saved": True},
-        )
+        if subscriber is None:
+            return _bad_link(request, "We hold no data for this link any more.", status=404)
+        return page(notice="Your preferences were saved.")
+    if action in ("pause", "resume"):
+        getattr(subscriptions, action)(subscriber_id=subscriber_id)
+        subscriber.refresh_from_db()
+        return page(notice="Paused." if action == "pause" else "Your emails are back on.")
     if action == "unsubscribe":
-        subscriptions.unsubscribe(subscriber_id=subscriber_id)
-        return render(request, "newsletter/unsubscribed.html")
+        leaving = LeavingForm(request.POST)
+        if not leaving.is_valid():
+            return page(status=400, leaving=leaving)
+        subscriptions.unsubscribe(subscriber_id=subscriber_id, **leaving.cleaned_data)
+        return render(request, "newsletter/unsubscribed.html", {"token": token})
+    if action == "resubscribe":
+        if not subscriptions.resubscribe(
+            subscriber_id=subscriber_id,
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        ):
+            return page(status=409, refused=True)
+        subscriber.refresh_from_db()
+        return page(notice="Welcome back: you are subscribed again.")
     if action == "export":
         response = JsonResponse(
             subscriptions.export_data(subscriber), json_dumps_params={"indent": 2}
@@ -228,7 +254,9 @@ def preferences(request, token):
         response["Content-Disposition"] = 'attachment; filename="my-newsletter-data.json"'
         return response
     if action == "erase":
-        return render(request, "newsletter/erase_confirm.html", context)
+        return render(
+            request, "newsletter/erase_confirm.html", {"subscriber": subscriber, "token": token}
+        )
     if action == "erase-confirmed":
         subscriptions.erase(subscriber_id=subscriber_id)
         return render(request, "newsletter/erased.html")
@@ -240,6 +268,7 @@ def _preferences_initial(subscriber: Subscriber) -> dict:
         "first_name": subscriber.first_name,
         "topics": [topic.slug for topic in subscriber.topics.all()],
         "allow_tracking": subscriber.allow_tracking,
+        "emails": "digest" if subscriber.digest_only else "all",
     }
 
 
