@@ -63,19 +63,10 @@ def _freeze(campaign: Campaign) -> None:
 EDITABLE = {Status.DRAFT}
 
 
-def audience_count(campaign: Campaign) -> int:
-    """How many subscribers the campaign would go to now, by the query delivery itself uses."""
-    from .delivery import audience  # delivery imports this module
-
-    return audience(campaign).count()
-
-
 def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
     """Schedule a draft for `at` (now when None): its content is frozen as it is now (a
     Snapshot), and the delivery beat sends that once it is due."""
-    post_ids = list(campaign.items.values_list("post_id", flat=True))
-    topic_ids = list(campaign.topics.values_list("pk", flat=True))
-    problems = _problems(campaign.subject, post_ids, topic_ids)
+    problems = schedule_problems(campaign)
     if problems:
         raise IllegalTransition(f"The campaign cannot be scheduled: {', '.join(problems)}.")
     at = at or timezone.now()
@@ -83,6 +74,13 @@ def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Camp
         raise ValueError("scheduled time must be time-zone aware")
     transition(campaign, Status.SCHEDULED, scheduled_at=at)
     return campaign
+
+
+def schedule_problems(campaign: Campaign) -> list[str]:
+    """What keeps a draft from being scheduled as it stands."""
+    post_ids = list(campaign.items.values_list("post_id", flat=True))
+    topic_ids = list(campaign.topics.values_list("pk", flat=True))
+    return _problems(campaign.subject, post_ids, topic_ids)
 
 
 def _problems(subject: str, post_ids: list[int], topic_ids: list[int]) -> list[str]:

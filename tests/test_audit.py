@@ -87,7 +87,7 @@ def test_a_test_send_and_a_schedule_are_recorded(
     )
     client.post(
         reverse("admin:campaign-schedule", args=[campaign.pk]),
-        {"at": "2030-01-01T09:00", "timezone": "Europe/London"},
+        {"at": "2030-01-01T09:00", "timezone": "Europe/London", "confirmed": "1"},
     )
     assert entry("schedule").details == {"at": "2030-01-01T09:00:00+00:00"}
 
@@ -95,7 +95,7 @@ def test_a_test_send_and_a_schedule_are_recorded(
 def test_a_campaign_action_is_recorded(client, boss, campaign):
     client.post(
         reverse("admin:campaign-schedule", args=[campaign.pk]),
-        {"at": "2030-01-01T09:00", "timezone": "Europe/London"},
+        {"at": "2030-01-01T09:00", "timezone": "Europe/London", "confirmed": "1"},
     )
     client.post(reverse("admin:campaign-action", args=[campaign.pk, "unschedule"]))
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT

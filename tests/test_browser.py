@@ -203,9 +203,12 @@ def test_a_staff_member_writes_a_post_composes_a_digest_tests_it_and_watches_it_
     assert not campaign.deliveries.exists()  # a test is not a delivery
 
     page.get_by_role("link", name="Schedule…").click()
-    page.get_by_text("This campaign will go to 7 active subscribers").wait_for()
+    page.get_by_text("This goes to 7 people.").wait_for()
     screenshot(page, "schedule")
-    page.get_by_role("button", name="Schedule").click()
+    page.get_by_role("button", name="Schedule…").click()
+    page.get_by_text("Send to 7 people now").wait_for()
+    screenshot(page, "confirm schedule")
+    page.get_by_role("button", name="Yes, send").click()
     page.get_by_text("is scheduled for").wait_for()
     screenshot(page, "scheduled")
     campaign.refresh_from_db()

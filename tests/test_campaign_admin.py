@@ -76,7 +76,7 @@ def test_the_change_page_offers_the_campaign_actions_and_the_audience(client, st
     html = html.decode()
     for link in ("campaign-preview", "campaign-test", "campaign-schedule"):
         assert url(link, campaign) in html
-    assert "1 active subscribers" in html
+    assert "This goes to 1 person." in html
     assert client.get(reverse("admin:newsletter_campaign_changelist")).status_code == 200
 
 
@@ -143,9 +143,10 @@ def test_scheduling_shows_the_audience_count_then_schedules(client, staff, campa
     SubscriberFactory.create_batch(3, active=True, topics=[topics["news"]])
     SubscriberFactory(topics=[topics["news"]])  # pending: not counted
     page = client.get(url("campaign-schedule", campaign))
-    assert "<strong>3</strong> active subscribers" in page.content.decode()
+    assert "This goes to 3 people." in page.content.decode()
     response = client.post(
-        url("campaign-schedule", campaign), {"at": "2026-12-01T09:30", "timezone": "Europe/Paris"}
+        url("campaign-schedule", campaign),
+        {"at": "2026-12-01T09:30", "timezone": "Europe/Paris", "confirmed": "1"},
     )
     assert response.status_code == 302
     campaign.refresh_from_db()
@@ -267,7 +268,8 @@ def test_a_sender_may_schedule_a_campaign(client, campaign):
     sender.groups.add(Group.objects.get(name="sender"))
     client.force_login(sender)
     response = client.post(
-        url("campaign-schedule", campaign), {"at": "2026-12-01T09:30", "timezone": "Europe/London"}
+        url("campaign-schedule", campaign),
+        {"at": "2026-12-01T09:30", "timezone": "Europe/London", "confirmed": "1"},
     )
     assert response.status_code == 302
     assert status_of(campaign) == Status.SCHEDULED

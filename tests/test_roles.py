@@ -376,7 +376,7 @@ def try_custom(attempt, world, name, action=None) -> bool:
         return attempt("post", reverse("admin:campaign-test", args=[draft.pk])).changed
     if name == "campaign-schedule":
         url = reverse("admin:campaign-schedule", args=[draft.pk])
-        data = {"at": "2030-01-01T09:00", "timezone": "Europe/London"}
+        data = {"at": "2030-01-01T09:00", "timezone": "Europe/London", "confirmed": "1"}
         return attempt("post", url, data).changed
     if name == "campaign-action":
         campaign = world[

@@ -2,7 +2,7 @@
 resume, cancel, duplicate) and recurring digests. Every action calls a service, then says what
 happened with message_user."""
 
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -17,26 +17,22 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .. import audit, campaigns, digests, rendering, sendtest, tasks
+from .. import audit, campaigns, delivery, digests, rendering, sendtest, tasks
 from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, DigestSchedule, Post, Reference, Subscriber, Topic
+from ..timezones import timezone_field
 from . import deliveries
 from .events import PostEngagementInline
+from .scheduling import ScheduleForm, audience_sentence, question
 
 Status = Campaign.Status
-TIMEZONE_CHOICES = sorted((zone, zone) for zone in available_timezones())
-
-
-def validate_timezone(value: str) -> None:
-    if value not in available_timezones():
-        raise ValidationError(f"“{value}” is not a time zone name, e.g. Europe/London.")
 
 
 # --- Posts -----------------------------------------------------------------------------------
 
 
 class PostForm(forms.ModelForm):
-    timezone = forms.CharField(initial="Europe/London", validators=[validate_timezone])
+    timezone = timezone_field()
 
     class Meta:
         model = Post
@@ -214,24 +210,6 @@ class DigestForm(forms.Form):
         return data
 
 
-class ScheduleForm(forms.Form):
-    at = forms.DateTimeField(
-        label="Send at",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Leave as is or in the past to send at the next minute.",
-    )
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial=settings.TIME_ZONE)
-
-    def clean(self):
-        data = super().clean()
-        at, zone = data.get("at"), data.get("timezone")
-        if at and zone:
-            # The field made `at` aware in the site's zone; read the wall time in the chosen one.
-            data["at"] = timezone.make_aware(timezone.make_naive(at), ZoneInfo(zone))
-        return data
-
-
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
@@ -287,9 +265,9 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="audience now")
     def audience_size(self, obj):
-        if obj.pk is None:
+        if obj.pk is None or obj.status not in (Status.DRAFT, Status.SCHEDULED):
             return "—"
-        return f"{campaigns.audience_count(obj)} active subscribers"
+        return audience_sentence(delivery.audience_count(obj))
 
     @admin.display(description="timeline")
     def timeline(self, obj):
@@ -450,34 +428,41 @@ class CampaignAdmin(admin.ModelAdmin):
         now = timezone.localtime()
         initial = {"at": timezone.localtime(campaign.scheduled_at or now).replace(tzinfo=None)}
         form = ScheduleForm(request.POST or None, initial=initial)
+        count = delivery.audience_count(campaign)
+        context = {"title": f"Schedule: {campaign.subject}", "form": form}
+        context["audience"] = audience_sentence(count)
         if request.method == "POST" and form.is_valid():
-            try:
-                campaigns.campaign_schedule(campaign=campaign, at=form.cleaned_data["at"])
-            except campaigns.IllegalTransition as error:
-                self.message_user(request, str(error), messages.ERROR)
+            at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
+            problems = campaigns.schedule_problems(campaign)
+            if problems:
+                form.add_error(None, f"The campaign cannot be scheduled: {', '.join(problems)}.")
+            elif request.POST.get("confirmed") != "1":
+                # Nothing is scheduled until staff confirm who it goes to and when.
+                context["title"] = f"Confirm: {campaign.subject}"
+                context["question"] = question(count, at, zone)
+                return self._render(request, campaign, "confirm_schedule.html", context)
             else:
-                at = timezone.localtime(campaign.scheduled_at)
-                audit.record(
-                    request.user,
-                    "schedule",
-                    f"campaign #{campaign.pk}",
-                    request=request,
-                    at=campaign.scheduled_at.isoformat(),
-                )
-                self.message_user(
-                    request, f"“{campaign.subject}” is scheduled for {at:%Y-%m-%d %H:%M %Z}."
-                )
-                return HttpResponseRedirect(self._change_url(campaign))
-        return self._render(
-            request,
-            campaign,
-            "schedule.html",
-            {
-                "title": f"Schedule: {campaign.subject}",
-                "form": form,
-                "audience_count": campaigns.audience_count(campaign),
-            },
-        )
+                return self._schedule(request, campaign, at)
+        return self._render(request, campaign, "schedule.html", context)
+
+    def _schedule(self, request, campaign, at):
+        try:
+            campaigns.campaign_schedule(campaign=campaign, at=at)
+        except campaigns.IllegalTransition as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            audit.record(
+                request.user,
+                "schedule",
+                f"campaign #{campaign.pk}",
+                request=request,
+                at=campaign.scheduled_at.isoformat(),
+            )
+            at = timezone.localtime(campaign.scheduled_at)
+            self.message_user(
+                request, f"“{campaign.subject}” is scheduled for {at:%Y-%m-%d %H:%M %Z}."
+            )
+        return HttpResponseRedirect(self._change_url(campaign))
 
     # action → (service, permission, what to say). Each changes when or whether mail goes out,
     # so each is a sender's.
@@ -550,7 +535,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 class DigestScheduleForm(forms.ModelForm):
-    timezone = forms.CharField(initial="Europe/London", validators=[validate_timezone])
+    timezone = timezone_field()
 
     class Meta:
         model = DigestSchedule

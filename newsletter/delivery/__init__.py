@@ -9,7 +9,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
                             sweep_expired_leases (crashed workers, lost tasks)
 
     lifecycle   start, prepare, resume, retry a row, finish (campaign states)
-    audience    who a campaign goes to, and their topics
+    audience    who a campaign goes to, how many, and their topics
     ledger      every write to Delivery rows (all raw SQL)
     batch       send_batch: the send loop, a step per function
     bodies      rendered bodies per process
@@ -22,7 +22,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     enqueue     every task queued, after commit (the only imports of tasks)
 """
 
-from .audience import audience
+from .audience import AudienceCount, audience, audience_count
 from .batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
 from .lifecycle import finish_campaigns, prepare, resume, retry_delivery, start_due_campaigns
 from .progress import campaign_counts, progress, record_counts, waiting_note
@@ -37,7 +37,9 @@ __all__ = [
     "Refused",
     "Rejected",
     "Transient",
+    "AudienceCount",
     "audience",
+    "audience_count",
     "campaign_counts",
     "finish_campaigns",
     "prepare",

@@ -1,0 +1,35 @@
+"""The time-zone picker: every IANA zone, grouped by region, the organisation's own zone first."""
+
+from functools import cache
+from zoneinfo import available_timezones
+
+from django import forms
+from django.conf import settings
+
+
+@cache
+def grouped_choices(first: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Choices for a <select> with an <optgroup> per region ("Europe", "America", …; zones
+    without one under "Other"), each zone labelled by its place, and `first` on its own at the
+    top."""
+    regions: dict[str, list[tuple[str, str]]] = {}
+    for zone in sorted(available_timezones()):
+        if zone == first:
+            continue
+        region, _, place = zone.partition("/")
+        if not place:
+            region, place = "Other", zone
+        regions.setdefault(region, []).append((zone, place.replace("_", " ")))
+    others = regions.pop("Other", [])
+    return [
+        ("Organisation", [(first, first)]),
+        *sorted(regions.items()),
+        *([("Other", others)] if others else []),
+    ]
+
+
+def timezone_field(**kwargs) -> forms.ChoiceField:
+    """A form field to pick a zone, the organisation's (settings.TIME_ZONE) chosen at first."""
+    return forms.ChoiceField(
+        choices=grouped_choices(settings.TIME_ZONE), initial=settings.TIME_ZONE, **kwargs
+    )
