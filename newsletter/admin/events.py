@@ -62,6 +62,16 @@ class _EngagementListAdmin(ReadOnlyAdmin):
         _require(request, COUNTS_PERMISSION)
         return get_object_or_404(self.get_queryset(request), pk=object_id)
 
+    def _page_context(self, request, post: Post, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.opts,
+            "original": post,
+            "post": post,
+        }
+
     def _csv_response(self, name: str) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -123,12 +133,7 @@ class EventAttendanceAdmin(_EngagementListAdmin):
         may_see_people = request.user.has_perm(SUBSCRIBER_DATA_PERMISSION)
         search = request.GET.get("q", "").strip()
         context = {
-            **self.admin_site.each_context(request),
-            "title": f"Attendance: {post.title}",
-            "subtitle": None,
-            "opts": self.opts,
-            "original": post,
-            "post": post,
+            **self._page_context(request, post, f"Attendance: {post.title}"),
             "counts": rsvp.counts(post),
             "may_see_people": may_see_people,
             "search": search,
@@ -152,12 +157,7 @@ class EventAttendanceAdmin(_EngagementListAdmin):
         if request.method == "POST":
             return self._check_in(request, post)
         context = {
-            **self.admin_site.each_context(request),
-            "title": f"Check-in: {post.title}",
-            "subtitle": None,
-            "opts": self.opts,
-            "original": post,
-            "post": post,
+            **self._page_context(request, post, f"Check-in: {post.title}"),
             "attendees": attendance.attendees(post).filter(answer=rsvp.Answer.YES),
             "arrived": attendance.attendees(post).filter(checked_in_at__isnull=False).count(),
         }
@@ -210,12 +210,7 @@ class InvolvementInterestAdmin(_EngagementListAdmin):
         may_see_people = request.user.has_perm(SUBSCRIBER_DATA_PERMISSION)
         search = request.GET.get("q", "").strip()
         context = {
-            **self.admin_site.each_context(request),
-            "title": f"Count me in: {post.title}",
-            "subtitle": None,
-            "opts": self.opts,
-            "original": post,
-            "post": post,
+            **self._page_context(request, post, f"Count me in: {post.title}"),
             "total": post.interests.count(),
             "may_see_people": may_see_people,
             "search": search,
