@@ -59,6 +59,10 @@ class Subscriber(TimeStamped):
         null=True, blank=True, help_text="Left out of campaigns before this date."
     )
 
+    # The reader's IANA zone (from the join form's browser, or the preference centre); blank means
+    # the organisation's (settings.TIME_ZONE). Local-time sending and series steps use it.
+    time_zone = models.CharField(max_length=64, blank=True)
+
     class LeavingReason(models.TextChoices):
         TOO_MANY = "too-many", "Too many emails"
         NOT_RELEVANT = "not-relevant", "The emails are not relevant to me"

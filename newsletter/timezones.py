@@ -1,7 +1,7 @@
 """The time-zone picker: every IANA zone, grouped by region, the organisation's own zone first."""
 
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
@@ -33,3 +33,12 @@ def timezone_field(**kwargs) -> forms.ChoiceField:
     return forms.ChoiceField(
         choices=grouped_choices(settings.TIME_ZONE), initial=settings.TIME_ZONE, **kwargs
     )
+
+
+def reader_zone(subscriber) -> ZoneInfo:
+    """The zone a reader's local times are in: their own, or the organisation's when they have
+    none (or an unknown one)."""
+    try:
+        return ZoneInfo(subscriber.time_zone or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)

@@ -1,3 +1,13 @@
 """Admin, split by area so each stays readable: subscribers, content and campaigns, delivery."""
 
-from . import audit, campaigns, deliveries, events, inbound, reports, subscribers  # noqa: F401
+from . import (  # noqa: F401
+    audit,
+    campaigns,
+    deliveries,
+    digest_schedules,
+    events,
+    inbound,
+    posts,
+    reports,
+    subscribers,
+)

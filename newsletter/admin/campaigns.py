@@ -1,8 +1,6 @@
-"""Admin for content and campaigns: posts, campaigns (compose, preview, test, schedule, pause,
-resume, cancel, duplicate) and recurring digests. Every action calls a service, then says what
+"""Admin for campaigns (compose, preview, test, schedule, pause,
+resume, cancel, duplicate). Every action calls a service, then says what
 happened with message_user."""
-
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -14,76 +12,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .. import audit, campaigns, delivery, digests, rendering, sendtest, tasks
 from ..addresses import normalise_email
-from ..models import Campaign, CampaignPost, DigestSchedule, Post, Reference, Subscriber, Topic
-from ..timezones import timezone_field
+from ..models import Campaign, CampaignPost, Subscriber, Topic
 from . import deliveries
-from .events import PostEngagementInline
 from .scheduling import ScheduleForm, audience_sentence, question
 
 Status = Campaign.Status
-
-
-# --- Posts -----------------------------------------------------------------------------------
-
-
-class PostForm(forms.ModelForm):
-    timezone = timezone_field()
-
-    class Meta:
-        model = Post
-        fields = [
-            "kind", "title", "slug", "topic", "status", "published_at", "summary", "body", "url",
-            "image_url", "image_alt", "starts_at", "ends_at", "timezone", "location",
-            "registration_url",
-        ]  # fmt: skip
-
-    def clean(self):
-        data = super().clean()
-        kind, starts, ends = data.get("kind"), data.get("starts_at"), data.get("ends_at")
-        if kind == Post.Kind.EVENT and not starts:
-            self.add_error("starts_at", "An event needs a start time.")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", "An event must end after it starts.")
-        if data.get("status") == Post.Status.PUBLISHED and not data.get("published_at"):
-            data["published_at"] = timezone.now()
-        if data.get("image_url") and not data.get("image_alt"):
-            self.add_error("image_alt", "Describe the image for people who cannot see it.")
-        return data
-
-
-class ReferenceInline(admin.TabularInline):
-    model = Reference
-    fields = ["position", "title", "publisher", "url", "year"]
-    ordering = ["position", "id"]
-    extra = 1
-
-
-@admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
-    form = PostForm
-    list_display = ["title", "kind", "topic", "status", "published_at", "starts_at"]
-    list_filter = ["kind", "topic", "status", "published_at"]
-    list_select_related = ["topic"]
-    search_fields = ["title", "summary", "slug"]
-    prepopulated_fields = {"slug": ["title"]}
-    date_hierarchy = "published_at"
-    inlines = [ReferenceInline, PostEngagementInline]
-    fieldsets = [
-        (None, {"fields": ["kind", "title", "slug", "topic", "status", "published_at"]}),
-        ("Content", {"fields": ["summary", "body", "url", "image_url", "image_alt"]}),
-        (
-            "Event",
-            {
-                "fields": ["starts_at", "ends_at", "timezone", "location", "registration_url"],
-                "description": "Only for events: the email shows these and links the .ics file.",
-            },
-        ),
-    ]
 
 
 # --- Campaigns -------------------------------------------------------------------------------
@@ -529,82 +466,3 @@ class CampaignAdmin(admin.ModelAdmin):
     def duplicate_selected(self, request, queryset):
         copies = [campaigns.campaign_duplicate(campaign=c, by=request.user) for c in queryset]
         self.message_user(request, f"{len(copies)} draft(s) created.")
-
-
-# --- Recurring digests -----------------------------------------------------------------------
-
-
-class DigestScheduleForm(forms.ModelForm):
-    timezone = timezone_field()
-
-    class Meta:
-        model = DigestSchedule
-        fields = [
-            "name",
-            "topics",
-            "weekday",
-            "time_of_day",
-            "timezone",
-            "subject",
-            "intro",
-            "is_active",
-        ]
-        widgets = {"topics": forms.CheckboxSelectMultiple}
-
-
-@admin.register(DigestSchedule)
-class DigestScheduleAdmin(admin.ModelAdmin):
-    form = DigestScheduleForm
-    list_display = [
-        "name",
-        "weekday",
-        "time_of_day",
-        "timezone",
-        "is_active",
-        "next_run",
-        "last_run_at",
-        "last_outcome",
-    ]
-    list_filter = ["is_active", "weekday"]
-    search_fields = ["name", "subject"]
-    readonly_fields = ["next_run", "last_run_at", "last_outcome"]
-    actions = ["compose_now"]
-
-    @admin.display(description="next run", ordering="next_run_at")
-    def next_run(self, obj):
-        if obj.next_run_at is None:
-            return "—" if not obj.is_active else "at the next tick"
-        local = obj.next_run_at.astimezone(ZoneInfo(obj.timezone))
-        return f"{local:%a %d %b %Y, %H:%M} {obj.timezone}"
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # The beat reads next_run_at on its next tick: no restart needed.
-        digests.digest_schedule_refresh(schedule=obj)
-
-    @admin.action(description="Compose a draft digest now, to review", permissions=["change"])
-    def compose_now(self, request, queryset):
-        # A draft, not a send: staff preview and schedule it; the schedule's own runs go on.
-        for schedule in queryset:
-            campaign = digests.compose_digest(
-                topics=schedule.topics.all(),
-                since=None,
-                until=timezone.now(),
-                subject=schedule.subject,
-                intro=schedule.intro,
-                schedule=schedule,
-            )
-            if campaign is None:
-                self.message_user(request, f"{schedule.name}: nothing new to send.", messages.INFO)
-            else:
-                change = reverse("admin:newsletter_campaign_change", args=[campaign.pk])
-                self.message_user(
-                    request,
-                    format_html(
-                        '{}: draft <a href="{}">{}</a> composed with {} posts.',
-                        schedule.name,
-                        change,
-                        campaign.subject,
-                        campaign.items.count(),
-                    ),
-                )
