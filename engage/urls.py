@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from newsletter.views import health, public, rsvp, signup, staff, tracking
+from newsletter.views import brand, health, public, rsvp, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
     path("webhooks/anymail/", include("newsletter.webhook_urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("brand/logo/<str:digest>", brand.logo, name="brand-logo"),
     path("admin/login/", staff.admin_login),
     path("admin/", admin.site.urls),
 ]

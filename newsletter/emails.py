@@ -8,18 +8,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from .context_processors import organisation
 from .messages import new_message_id, staff_test_message
 from .models import Campaign, Subscriber
 from .rendering import inline_css, personalise, render_body
 
 
 def make_message(name: str, to: str, context: dict, *, headers=None) -> EmailMultiAlternatives:
-    context = {
-        "organisation_name": settings.ORGANISATION_NAME,
-        "organisation_address": settings.ORGANISATION_ADDRESS,
-        "site_url": settings.SITE_URL,
-        **context,
-    }
+    context = {**organisation(None), **context}
     subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
     text = render_to_string(f"emails/{name}-body.txt", context)
     html = inline_css(render_to_string(f"emails/{name}-body.html", context))

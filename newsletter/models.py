@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -350,6 +351,8 @@ class Snapshot(models.Model):
     sections = models.JSONField(default=list)
     # Every post of the campaign when approved, in order (the start checks they are unchanged).
     post_ids = models.JSONField(default=list)
+    # The charity's look when approved (newsletter.brand.frozen_brand); {} before brands existed.
+    brand = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -700,3 +703,61 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.received_at:%Y-%m-%d %H:%M}"
+
+
+# Links readers follow from an email: a web page, never javascript:, data: or ftp:.
+WEB_URL = URLValidator(schemes=["http", "https"])
+HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}\Z", "Give the colour as # and six hex digits.")
+
+
+class BrandLogo(models.Model):
+    """An uploaded logo, kept by its SHA-256 for good: emails already sent keep showing theirs."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    content_type = models.CharField(max_length=40)
+    data = models.BinaryField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"logo {self.digest[:12]} ({self.width}×{self.height})"
+
+
+class Brand(models.Model):
+    """The charity's look, one row (pk 1): emails, public pages and the admin header use it.
+    A blank field falls back to the settings (ORGANISATION_NAME, …), so nothing needs a row."""
+
+    organisation_name = models.CharField(max_length=120, blank=True)
+    logo = models.ForeignKey(BrandLogo, null=True, blank=True, on_delete=models.PROTECT)
+    colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[HEX_COLOUR],
+        help_text="As #rrggbb. Text on it is white or black, whichever reads best.",
+    )
+    donate_url = models.URLField(blank=True, validators=[WEB_URL])
+    donate_label = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "brand"
+        verbose_name_plural = "brand"
+
+    def __str__(self):
+        return "The charity's look"
+
+
+class BrandLink(models.Model):
+    """A link in every email's and page's footer (about us, privacy, contact…)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="links")
+    position = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=60)
+    url = models.URLField(validators=[WEB_URL])
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.label

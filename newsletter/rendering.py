@@ -19,7 +19,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import tokens, tracking
+from . import brand, tokens, tracking
 from .models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
@@ -142,6 +142,7 @@ def build_snapshot(campaign: Campaign) -> Snapshot:
         topics=audience,
         sections=list(sections.values()),
         post_ids=post_ids,
+        brand=brand.current(),
     )
 
 
@@ -187,6 +188,7 @@ def snapshot_sections(snapshot: Snapshot, topic_slugs: frozenset[str] | None) ->
 
 
 def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, archive: bool):
+    look = brand.frozen_brand(snapshot.brand)
     return {
         "campaign": campaign,
         "subject": snapshot.subject,
@@ -210,7 +212,8 @@ def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, ar
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "preferences_url": PREFERENCES_URL,
         "archive_url": archive_url(campaign),
-        "organisation_name": settings.ORGANISATION_NAME,
+        "brand": look,
+        "organisation_name": look["name"],
         "organisation_address": settings.ORGANISATION_ADDRESS,
         "site_url": settings.SITE_URL,
     }

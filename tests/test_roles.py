@@ -24,6 +24,7 @@ from newsletter import two_factor
 from newsletter.campaigns import transition
 from newsletter.models import (
     AuditEvent,
+    Brand,
     Campaign,
     Delivery,
     DigestSchedule,
@@ -83,6 +84,8 @@ MODELS = {
     "newsletter.campaignreport": _model(WRITERS, NOBODY, WRITERS, NOBODY),
     "newsletter.auditevent": RECORDS,
     "auditlog.logentry": RECORDS,
+    # The look of every email: part of what a sender approves (one row, never added or deleted).
+    "newsletter.brand": _model(SENDERS, NOBODY, SENDERS, NOBODY),
     "auth.user": ACCOUNTS,
     "auth.group": ACCOUNTS,
     "otp_totp.totpdevice": ACCOUNTS,
@@ -113,6 +116,7 @@ ACTIONS = {
     ("newsletter.campaignreport", "delete_selected"): NOBODY,
     ("newsletter.auditevent", "delete_selected"): NOBODY,
     ("auditlog.logentry", "delete_selected"): NOBODY,
+    ("newsletter.brand", "delete_selected"): NOBODY,
     ("auth.user", "delete_selected"): ONLY_SUPERUSER,
     ("auth.group", "delete_selected"): ONLY_SUPERUSER,
     ("otp_totp.totpdevice", "delete_selected"): ONLY_SUPERUSER,
@@ -277,6 +281,7 @@ def target(world, label: str):
         ),
         "newsletter.auditevent": world["audit event"],
         "auditlog.logentry": LogEntry.objects.order_by("id").first(),
+        "newsletter.brand": Brand.objects.get_or_create(pk=1)[0],
         "auth.user": world["victim"],
         "auth.group": world["victims"],
         "otp_totp.totpdevice": TOTPDevice.objects.get(user=world["victim"]),
@@ -307,6 +312,7 @@ def state() -> dict:
         "groups": list(Group.objects.order_by("id").values_list("id", flat=True)),
         "devices": (TOTPDevice.objects.count(), StaticDevice.objects.count()),
         "audit": (AuditEvent.objects.count(), LogEntry.objects.count()),
+        "brand": list(Brand.objects.values_list("organisation_name", "colour", "donate_url")),
         "mail": len(mail.outbox),
     }
 

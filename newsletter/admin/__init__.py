@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     audit,
+    brand,
     campaigns,
     deliveries,
     digest_schedules,

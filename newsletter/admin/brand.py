@@ -1,0 +1,108 @@
+"""The brand settings: one row, edited on its change page (the list shows just that row).
+
+Senders and superusers may change it (migration 0151): it is part of what every email looks like.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from newsletter import brand
+from newsletter.models import Brand, BrandLink
+
+MAX_LINKS = 6
+
+
+class BrandForm(forms.ModelForm):
+    logo_upload = forms.FileField(
+        required=False,
+        label="New logo",
+        help_text=f"PNG or JPEG, at most {brand.LOGO_MAX_BYTES // 1024} KB; shown "
+        f"{brand.LOGO_HEIGHT} px tall on the brand colour.",
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+
+    class Meta:
+        model = Brand
+        fields = ["organisation_name", "colour", "donate_url", "donate_label"]
+        widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A colour picker always sends a colour: start it at the one in use.
+        if not self.instance.colour:
+            self.initial["colour"] = brand.DEFAULT_COLOUR
+
+    def clean_logo_upload(self) -> bytes | None:
+        """The upload's bytes once checked; stored only when the whole form saves."""
+        upload = self.cleaned_data.get("logo_upload")
+        if upload is None:
+            return None
+        if upload.size > brand.LOGO_MAX_BYTES:  # before reading it into memory
+            raise ValidationError(brand.LOGO_TOO_LARGE)
+        data = upload.read()
+        brand.check_logo(data)
+        return data
+
+
+class LinkInline(admin.TabularInline):
+    model = BrandLink
+    extra = 1
+    max_num = MAX_LINKS
+    fields = ["position", "label", "url"]
+
+    # The links are part of the brand: whoever may change it may change them.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("newsletter.view_brand") or self.has_change_permission(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self.has_change_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("newsletter.change_brand")
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request)
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    form = BrandForm
+    inlines = [LinkInline]
+    list_display = ["__str__", "organisation_name", "colour", "updated_at"]
+    readonly_fields = ["current_logo"]
+    fieldsets = [
+        (None, {"fields": ["organisation_name", "colour"]}),
+        ("Logo", {"fields": ["current_logo", "logo_upload", "remove_logo"]}),
+        ("Donate button", {"fields": ["donate_url", "donate_label"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # one row, made when someone who may change it first opens the list
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_change_permission(request):
+            Brand.objects.get_or_create(pk=1)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Current logo")
+    def current_logo(self, obj):
+        look = brand.describe(obj)
+        if not look["logo_url"]:
+            return "None: the organisation's name is shown instead."
+        return look["logo_url"]
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("remove_logo"):
+            obj.logo = None
+        elif form.cleaned_data.get("logo_upload"):
+            obj.logo = brand.store_logo(form.cleaned_data["logo_upload"])
+        super().save_model(request, obj, form, change)
+        brand.forget()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        brand.forget()
