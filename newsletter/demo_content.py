@@ -139,22 +139,29 @@ POSTS = [
         ),
         "body": ARTICLE_BODY,
         "url": f"{SITE}/learn/muscle-twitching-als-or-benign-fasciculations/",
-        "image_url": "",
-        "image_alt": "",
+        "image": "demo/muscle-twitching.png",
+        "image_alt": "A drawing of a muscle with small marks where it twitches",
         "published_ago": timedelta(days=2),
-        # From the seed article's reference list; it gives no addresses and only one year.
+        # From the seed article's reference list; it gives no addresses and only one year. The
+        # three publishers' pages that could be named with confidence are linked.
         "references": [
-            {"title": "What is ALS?", "publisher": "ALS Association", "url": "", "year": None},
+            {
+                "title": "What is ALS?",
+                "publisher": "ALS Association",
+                "url": "https://www.als.org/understanding-als/what-is-als",
+                "year": None,
+            },
             {
                 "title": "Amyotrophic lateral sclerosis (ALS)",
                 "publisher": "Mayo Clinic",
-                "url": "",
+                "url": "https://www.mayoclinic.org/diseases-conditions/"
+                "amyotrophic-lateral-sclerosis/symptoms-causes/syc-20354022",
                 "year": None,
             },
             {
                 "title": "Amyotrophic Lateral Sclerosis (ALS): Signs and Symptoms",
                 "publisher": "MDA | Muscular Dystrophy Association",
-                "url": "",
+                "url": "https://www.mda.org/disease/amyotrophic-lateral-sclerosis/signs-and-symptoms",
                 "year": None,
             },
             {
@@ -205,7 +212,7 @@ POSTS = [
             "clinical advisers. You can read it online or ask us for a printed copy."
         ),
         "url": f"{SITE}/news/new-guide-preparing-for-a-neurology-appointment/",
-        "image_url": "https://images.example.org/engage/neurology-guide.jpg",
+        "image": "demo/neurology-guide.png",
         "image_alt": "The cover of the guide beside a notebook and a pen on a table",
         "published_ago": timedelta(hours=3),
     },
@@ -229,8 +236,8 @@ POSTS = [
             "volunteer, fundraiser and donor."
         ),
         "url": f"{SITE}/news/our-year-in-numbers/",
-        "image_url": "",
-        "image_alt": "",
+        "image": "demo/year-in-numbers.png",
+        "image_alt": "A bar chart of three rising bars",
         "published_ago": timedelta(days=1, hours=4),
     },
     {
@@ -253,7 +260,7 @@ POSTS = [
             "event is free, but places are limited, so please register."
         ),
         "url": f"{SITE}/events/living-well-evening-with-our-care-team/",
-        "image_url": "",
+        "image": "",
         "image_alt": "",
         "published_ago": timedelta(hours=6),
         "starts_in_days": 21,
@@ -286,8 +293,8 @@ POSTS = [
             "a free fundraising pack."
         ),
         "url": f"{SITE}/get-involved/volunteer-or-fundraise-this-winter/",
-        "image_url": "https://images.example.org/engage/winter-walk.jpg",
-        "image_alt": "Volunteers in charity T-shirts waving at walkers crossing a finish line",
+        "image": "demo/winter-walk.png",
+        "image_alt": "Four walkers in charity T-shirts under a striped finish banner",
         "published_ago": timedelta(days=3),
     },
 ]
@@ -318,6 +325,18 @@ SUBSCRIBERS = [
         "topics": ["news", "events", "education"],
     },
 ]
+
+# The charity's look in the demo (newsletter.brand): the logo is a static file Engage serves.
+BRAND = {
+    "logo": "demo/logo.png",
+    "donate_url": f"{SITE}/donate/",
+    "donate_label": "Donate today",
+    "links": [
+        ("About us", f"{SITE}/about/"),
+        ("Privacy", f"{SITE}/privacy/"),
+        ("Contact us", f"{SITE}/contact/"),
+    ],
+}
 
 DIGEST_SCHEDULE = {
     "name": "Weekly digest",

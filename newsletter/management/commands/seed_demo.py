@@ -11,13 +11,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.templatetags.static import static
 from django.utils import timezone
 
-from newsletter import demo_content
+from newsletter import brand, demo_content, tokens
 from newsletter.addresses import normalise_email
-from newsletter.models import DigestSchedule, Post, Reference, Subscriber, Topic
+from newsletter.models import Brand, DigestSchedule, Post, Reference, Subscriber, Topic
 
 STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@engage.example.org"
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                 for i, spec in enumerate(demo_content.SUBSCRIBERS)
             )
             schedule, schedule_created = _seed_schedule(topics=topics, now=now)
+            _seed_brand()
         password = _seed_staff(password_file)
 
         if posts or subscribers or schedule_created:
@@ -100,7 +103,7 @@ def _seed_post(spec: dict, *, topics: dict[str, Topic], now: datetime) -> bool:
         "summary": spec["summary"],
         "body": spec["body"],
         "url": spec["url"],
-        "image_url": spec["image_url"],
+        "image_url": _demo_image_url(spec["image"]),
         "image_alt": spec["image_alt"],
         "topic": topics[spec["topic"]],
         "status": Post.Status.PUBLISHED,
@@ -120,6 +123,28 @@ def _seed_post(spec: dict, *, topics: dict[str, Topic], now: datetime) -> bool:
     for position, reference in enumerate(spec.get("references", []), start=1):
         Reference.objects.get_or_create(post=post, position=position, defaults=reference)
     return created
+
+
+def _demo_image_url(name: str) -> str:
+    """A picture the demo ships in static/demo/, by the absolute URL emails need."""
+    return tokens.absolute_url(static(name)) if name else ""
+
+
+def _seed_brand() -> None:
+    """The demo's logo, donate button and footer links, unless a brand was set already."""
+    if Brand.objects.exists():
+        return
+    spec = demo_content.BRAND
+    logo_file = finders.find(spec["logo"])
+    made = Brand.objects.create(
+        pk=1,
+        logo=brand.store_logo(Path(logo_file).read_bytes()),
+        donate_url=spec["donate_url"],
+        donate_label=spec["donate_label"],
+    )
+    for position, (label, url) in enumerate(spec["links"], start=1):
+        made.links.create(position=position, label=label, url=url)
+    brand.forget()
 
 
 def _seed_subscriber(spec: dict, *, topics: dict[str, Topic], joined: datetime) -> bool:
