@@ -9,11 +9,38 @@ from django.utils.safestring import SafeString, mark_safe
 
 # Distinguishable with the common colour-vision deficiencies (Okabe–Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"]
+# One colour per outcome, whichever chart shows it: "unsubscribed" is the same in the report's
+# bars, its timeline and the subscriber growth chart. Other series take PALETTE in turn.
+STATUS_COLOURS = {
+    "sent": "#0072B2",
+    "delivered": "#56B4E9",
+    "opened": "#009E73",
+    "clicked": "#E69F00",
+    "bounced": "#D55E00",
+    "complained": "#882255",
+    "unsubscribed": "#CC79A7",
+    "failed": "#6F6F6F",
+    "joined": "#0072B2",
+    "confirmed": "#009E73",
+}
+
+
+def colour(key: str | None, index: int) -> str:
+    """The colour of series `key` (an outcome), or the index-th of the palette."""
+    return STATUS_COLOURS.get(key or "", PALETTE[index % len(PALETTE)])
+
+
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
-def bar_chart(items: list[tuple[str, int]], *, title: str, width: int = 560) -> SafeString:
-    """Horizontal bars, one per (label, value)."""
+def bar_chart(
+    items: list[tuple[str, int]],
+    *,
+    title: str,
+    width: int = 560,
+    keys: list[str] | None = None,
+) -> SafeString:
+    """Horizontal bars, one per (label, value); `keys` names each bar's outcome for its colour."""
     row, label_width, pad = 24, 190, 8
     height = pad * 2 + row * max(len(items), 1)
     top = max([value for _, value in items] + [1])
@@ -22,12 +49,12 @@ def bar_chart(items: list[tuple[str, int]], *, title: str, width: int = 560) -> 
     for i, (label, value) in enumerate(items):
         y = pad + i * row
         length = round(span * value / top)
-        colour = PALETTE[i % len(PALETTE)]
+        fill = colour(keys[i] if keys else None, i)
         parts.append(
             f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end" {FONT}>'
             f"{escape(label)}</text>"
             f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 1)}" height="{row - 8}" '
-            f'fill="{colour}"/>'
+            f'fill="{fill}"/>'
             f'<text x="{label_width + length + 6}" y="{y + 15}" {FONT}>{value}</text>'
         )
     parts.append("</svg>")
@@ -70,18 +97,18 @@ def line_chart(
                 f"{escape(label)}</text>"
             )
     for k, (name, values) in enumerate(series.items()):
-        colour = PALETTE[k % len(PALETTE)]
+        stroke = colour(name, k)
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         if len(values) > 1:
             parts.append(
-                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                f'<polyline points="{points}" fill="none" stroke="{stroke}" stroke-width="2"/>'
             )
         for i, v in enumerate(values):
             if len(values) == 1 or v:
-                parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{colour}"/>')
+                parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{stroke}"/>')
         lx = left + k * 120
         parts.append(
-            f'<rect x="{lx}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<rect x="{lx}" y="6" width="10" height="10" fill="{stroke}"/>'
             f'<text x="{lx + 14}" y="15" {FONT}>{escape(name)}</text>'
         )
     parts.append("</svg>")

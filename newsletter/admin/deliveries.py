@@ -1,23 +1,21 @@
 """Admin for the delivery ledger, and each campaign's progress while it sends.
 
-The progress of a campaign that is sending is a small page of its own (an iframe on the campaign's
-list and change page) that reloads itself every few seconds; the same figures are available as JSON
-for anything else that wants to watch. Both live under this admin (DeliveryAdmin.get_urls).
+The progress of a campaign that is sending refreshes itself (newsletter.admin.progress); the same
+figures are available as JSON for anything else that wants to watch. Both live under this admin
+(DeliveryAdmin.get_urls).
 """
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from newsletter import audit, delivery
 from newsletter.models import Campaign, Delivery
 
 LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
-REFRESH_SECONDS = 3
 
 
 def _duration(seconds) -> str:
@@ -93,14 +91,9 @@ def progress_html(campaign) -> str:
     ):
         return "—"
     if campaign.status in LIVE:
-        url = reverse("admin:newsletter_delivery_progress", args=[campaign.pk])
-        return format_html(
-            '<iframe src="{}" title="Delivery progress of {}" loading="lazy" '
-            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}',
-            url,
-            campaign.subject,
-            _notes(campaign),
-        )
+        from .progress import live_block  # it draws with this module's helpers
+
+        return live_block(campaign)
     if campaign.status == Campaign.Status.SENT:
         return _bar(_stored(campaign))
     # Cancelled: what went out before it stopped.
@@ -176,11 +169,13 @@ class DeliveryAdmin(admin.ModelAdmin):
             )
 
     def get_urls(self):
+        from . import progress
+
         view = self.admin_site.admin_view
         return [
             path(
                 "progress/<int:campaign_id>/",
-                view(self.progress_view),
+                view(progress.progress_partial),
                 name="newsletter_delivery_progress",
             ),
             path(
@@ -196,29 +191,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         if not request.user.has_perm("newsletter.view_campaign"):
             raise PermissionDenied
         return get_object_or_404(Campaign, pk=campaign_id)
-
-    @xframe_options_sameorigin  # shown in an iframe on the campaign's own admin pages
-    def progress_view(self, request, campaign_id: int):
-        campaign = self._campaign(request, campaign_id)
-        # The page reloads itself while the campaign is live (no script: the admin's CSP).
-        refresh = (
-            format_html('<meta http-equiv="refresh" content="{}">', REFRESH_SECONDS)
-            if campaign.status in LIVE
-            else ""
-        )
-        return HttpResponse(
-            format_html(
-                '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{}'
-                "<title>Delivery progress</title></head>"
-                '<body style="margin:0;font:13px system-ui,sans-serif">{}{}{}</body></html>',
-                refresh,
-                _bar(delivery.progress(campaign)),
-                format_html(" <small>({})</small>", campaign.get_status_display().lower())
-                if campaign.status == Campaign.Status.PAUSED
-                else "",
-                _notes(campaign),
-            )
-        )
 
     def progress_json(self, request, campaign_id: int):
         if request.method != "GET":

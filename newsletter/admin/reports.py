@@ -89,6 +89,7 @@ class CampaignReportAdmin(ReadOnlyAdmin):
             "funnel_chart": charts.bar_chart(
                 [(label, summary[key]) for key, label in SUMMARY_LABELS[1:8]],
                 title=f"Results of “{campaign.subject}”",
+                keys=[key for key, _ in SUMMARY_LABELS[1:8]],
             ),
             "timeline": timeline,
             "timeline_rows": _rows(timeline),
