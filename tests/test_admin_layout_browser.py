@@ -11,9 +11,12 @@ from newsletter.models import Campaign, Delivery
 
 from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .test_accessibility import AXE
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(180),
+]
 
 WIDTHS = {"laptop": (1280, 800), "phone": (375, 740)}
 
@@ -35,7 +38,8 @@ OVERFLOW = """(width) => {
       }
     }
     if (box.right > right + 1) {
-      out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} ends at ${Math.round(box.right)} > ${Math.round(right)}`);
+      const name = `${el.tagName.toLowerCase()}#${el.id}.${el.className}`;
+      out.push(`${name} ends at ${Math.round(box.right)} > ${Math.round(right)}`);
     }
   }
   return out.slice(0, 8).join(" | ");
@@ -76,7 +80,9 @@ def everyday(topics):
         return made
 
     Status = Campaign.Status
-    sending = campaign("This week: the clinic, the walk and your questions", Status.SCHEDULED, Status.SENDING)
+    sending = campaign(
+        "This week: the clinic, the walk and your questions", Status.SCHEDULED, Status.SENDING
+    )
     sent = campaign("Last week: research news and a thank you", Status.SCHEDULED, Status.SENDING)
     now = timezone.now()
     Campaign.objects.filter(pk=sending.pk).update(started_at=now)
