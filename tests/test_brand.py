@@ -13,7 +13,7 @@ from newsletter import brand, campaigns, charts, delivery, rendering
 from newsletter.models import Brand, BrandLogo, Campaign, Delivery, Post, Reference
 
 from .campaign_runs import audience
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from .factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
