@@ -45,7 +45,7 @@ class BrandForm(forms.ModelForm):
         return data
 
 
-class LinkInline(admin.TabularInline):
+class LinkInline(admin.StackedInline):
     model = BrandLink
     extra = 1
     max_num = MAX_LINKS
