@@ -76,6 +76,8 @@ def test_staff_change_the_brand_colour_and_see_it_in_the_preview_and_on_the_join
     page.get_by_text("was changed successfully").wait_for()
     screenshot(page, "brand saved, header in the new colour")
     assert background(page.locator("#header")) == "rgb(122, 31, 92)"
+    name_colour = "(el) => getComputedStyle(el).color"
+    assert page.locator("#site-name a").evaluate(name_colour) == "rgb(255, 255, 255)"
     assert page.locator("#site-name").inner_text().strip() == "Motor Neurone Care · Engage"
     assert Brand.objects.get().colour == "#7a1f5c"
 

@@ -68,6 +68,7 @@ def test_the_campaign_page_shows_sending_progress_to_the_end_without_a_reload(
         sent = text.split(" sent")[0].split()[-1] if " sent" in text else "?"
         if sent not in seen:
             seen.add(sent)
+            page.locator(".engage-progress-live").scroll_into_view_if_needed()
             screenshot(page, f"{sent} sent", full_page=False)
         return f"{READERS} sent · 0 queued" in text and "(sent)" in text
 
