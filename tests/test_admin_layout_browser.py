@@ -11,6 +11,7 @@ from newsletter.models import Campaign, Delivery
 
 from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from .test_accessibility import violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -129,3 +130,18 @@ def test_the_everyday_admin_pages_fit_the_window(
         staff_page.goto(live_server.url + path)
         screenshot(staff_page, f"{name} at {width} px")
         assert staff_page.evaluate(OVERFLOW, width) == "", f"{name} at {width} px"
+
+
+def test_the_everyday_admin_pages_have_no_serious_accessibility_violations(
+    browser,  # noqa: F811
+    staff_page,
+    everyday,
+    live_server,
+):
+    context = browser.new_context(bypass_csp=True, viewport={"width": 375, "height": 740})
+    context.add_cookies(staff_page.context.cookies())
+    scan = context.new_page()
+    for name, path in pages(everyday).items():
+        scan.goto(live_server.url + path)
+        assert violations(scan) == [], name
+    context.close()
