@@ -728,7 +728,9 @@ class Brand(models.Model):
     """The charity's look, one row (pk 1): emails, public pages and the admin header use it.
     A blank field falls back to the settings (ORGANISATION_NAME, …), so nothing needs a row."""
 
-    organisation_name = models.CharField(max_length=120, blank=True)
+    organisation_name = models.CharField(
+        max_length=120, blank=True, help_text="Blank: the ORGANISATION_NAME setting."
+    )
     logo = models.ForeignKey(BrandLogo, null=True, blank=True, on_delete=models.PROTECT)
     colour = models.CharField(
         max_length=7,
@@ -736,8 +738,10 @@ class Brand(models.Model):
         validators=[HEX_COLOUR],
         help_text="As #rrggbb. Text on it is white or black, whichever reads best.",
     )
-    donate_url = models.URLField(blank=True, validators=[WEB_URL])
-    donate_label = models.CharField(max_length=40, blank=True)
+    donate_url = models.URLField("donate page", blank=True, validators=[WEB_URL])
+    donate_label = models.CharField(
+        "donate button says", max_length=40, blank=True, help_text="Blank: “Donate”."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -754,10 +758,11 @@ class BrandLink(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="links")
     position = models.PositiveSmallIntegerField(default=0)
     label = models.CharField(max_length=60)
-    url = models.URLField(validators=[WEB_URL])
+    url = models.URLField("URL", validators=[WEB_URL])
 
     class Meta:
         ordering = ["position", "id"]
+        verbose_name = "footer link"
 
     def __str__(self):
         return self.label

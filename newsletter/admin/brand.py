@@ -6,6 +6,7 @@ Senders and superusers may change it (migration 0151): it is part of what every 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 from newsletter import brand
 from newsletter.models import Brand, BrandLink
@@ -92,8 +93,14 @@ class BrandAdmin(admin.ModelAdmin):
     def current_logo(self, obj):
         look = brand.describe(obj)
         if not look["logo_url"]:
-            return "None: the organisation's name is shown instead."
-        return look["logo_url"]
+            return "None: the organisation's name stands alone."
+        return format_html(
+            '<img src="{}" alt="" width="{}" height="{}" style="background:{};padding:8px">',
+            look["logo_url"],
+            look["logo_width"],
+            look["logo_height"],
+            look["colour"],
+        )
 
     def save_model(self, request, obj, form, change):
         if form.cleaned_data.get("remove_logo"):
