@@ -70,7 +70,7 @@ def test_the_campaign_page_shows_sending_progress_to_the_end_without_a_reload(
             seen.add(sent)
             page.locator(".engage-progress-live").scroll_into_view_if_needed()
             screenshot(page, f"{sent} sent", full_page=False)
-        return f"{READERS} sent · 0 queued" in text and "(sent)" in text
+        return f"{READERS} sent · 0 queued" in text and "(sent: see the report)" in text
 
     wait_until(finished, 120, interval=0.5, message="the page to show every message sent")
     screenshot(page, "all sent")
@@ -78,6 +78,8 @@ def test_the_campaign_page_shows_sending_progress_to_the_end_without_a_reload(
     assert page.evaluate("window.engageNotReloaded") is True  # the same page all along
     assert len(polls) >= 2
     assert page.locator(".engage-progress-live").get_attribute("data-live") == "false"
+    report = page.get_by_role("link", name="see the report")
+    assert report.get_attribute("href") == f"/admin/newsletter/campaignreport/{campaign.pk}/change/"
     asked = len(polls)
     page.wait_for_timeout(7_000)  # two refresh periods and more
     assert len(polls) == asked  # it stopped asking once the campaign was sent

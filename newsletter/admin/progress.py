@@ -31,11 +31,18 @@ def live_block(campaign: Campaign) -> str:
         "true" if live else "false",
         REFRESH_SECONDS,
         deliveries._bar(delivery.progress(campaign)),
-        format_html(" <small>({})</small>", campaign.get_status_display().lower())
-        if campaign.status != Campaign.Status.SENDING
-        else "",
+        _status_note(campaign),
         deliveries._notes(campaign),
     )
+
+
+def _status_note(campaign: Campaign) -> str:
+    if campaign.status == Campaign.Status.SENDING:
+        return ""
+    if campaign.status == Campaign.Status.SENT:
+        report = reverse("admin:newsletter_campaignreport_change", args=[campaign.pk])
+        return format_html(' <small>(sent: <a href="{}">see the report</a>)</small>', report)
+    return format_html(" <small>({})</small>", campaign.get_status_display().lower())
 
 
 @require_safe
