@@ -131,3 +131,15 @@ def apply_retention():
     from . import retention
 
     retention.apply_retention()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=DATABASE_RETRIES)
+def import_subscribers(self, job_id: int):
+    """A CSV import staff started in admin, a chunk per transaction; a redelivered task resumes
+    after the last chunk written."""
+    from . import imports
+
+    try:
+        imports.run_job(job_id)
+    except (OperationalError, InterfaceError) as error:
+        raise self.retry(exc=error, countdown=min(60, 2**self.request.retries))
