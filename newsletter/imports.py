@@ -142,7 +142,8 @@ def read_csv(data: bytes) -> Table:
         raise ImportFileError(
             "The file is not UTF-8 text. Save it from the spreadsheet as “CSV UTF-8”."
         )
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Strict: an unclosed quote would otherwise swallow the rest of the file into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         headers = next(reader, None)
         rows = []
@@ -154,7 +155,7 @@ def read_csv(data: bytes) -> Table:
                 raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows.")
             rows.append((number, cells))
     except csv.Error as error:
-        raise ImportFileError(f"This is not a readable CSV file: {error}.")
+        raise ImportFileError(f"This is not a readable CSV file: {error} (line {reader.line_num}).")
     if not headers or not any(name.strip() for name in headers):
         raise ImportFileError("The file is empty: it needs a header row naming its columns.")
     for name in headers:
@@ -273,8 +274,8 @@ def _judge_chunk(judge: Judge, chunk, report: Report) -> list[dict]:
     return accepted
 
 
-def _chunks(rows: Iterator, size: int = CHUNK_ROWS) -> Iterator[list]:
-    chunk = []
+def _chunks(rows: Iterator) -> Iterator[list]:
+    size, chunk = CHUNK_ROWS, []
     for row in rows:
         chunk.append(row)
         if len(chunk) == size:

@@ -48,9 +48,7 @@ def run(*args):
     return out.getvalue()
 
 
-def test_it_imports_good_rows_and_reports_each_rejected_row_with_its_row_number(
-    csv_file, existing
-):
+def test_it_imports_good_rows_and_reports_each_rejected_row_with_its_row_number(csv_file, existing):
     report = run(csv_file(GOOD_AND_BAD))
 
     # Numbered as a spreadsheet shows them: Dee's two-line name is one row.
