@@ -143,3 +143,8 @@ def import_subscribers(self, job_id: int):
         imports.run_job(job_id)
     except (OperationalError, InterfaceError) as error:
         raise self.retry(exc=error, countdown=min(60, 2**self.request.retries))
+    except Exception:
+        # Not a page that polls for ever: the job says it stopped (rows written so far stay;
+        # importing the file again adds the rest).
+        imports.fail_job(job_id, "The import stopped on an error: upload the file again.")
+        raise

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import imports, retention, subscriptions
+from newsletter import imports, retention, subscriptions, tasks
 from newsletter.models import AuditEvent, Subscriber, SubscriberImport
 
 from .factories import SubscriberFactory, subscriber_table
@@ -385,3 +385,20 @@ def test_an_upload_never_imported_is_deleted_after_a_day(topics):
     assert (job.data, job.status) == ("", SubscriberImport.Status.FAILED)
     assert SubscriberImport.objects.get(pk=fresh.pk).data != ""
     assert imports.job_queue(job) is False
+
+
+def test_an_import_that_fails_says_so_and_drops_the_file(topics, monkeypatch):
+    job = imports.create_job(data=b"email\nada@example.org\n", filename="x.csv")
+    imports.job_check(job, ["email"])
+    imports.job_queue(job)
+
+    def broken(job_id, on_progress=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(imports, "run_job", broken)
+    with pytest.raises(RuntimeError):
+        tasks.import_subscribers.delay(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.data) == (SubscriberImport.Status.FAILED, "")
+    assert "The import stopped on an error" in job.error

@@ -155,7 +155,9 @@ def job_page(model_admin, request, job_id: int):
         Status.DONE: "Import finished",
         Status.FAILED: "Import stopped",
     }[job.status]
-    shown = job.report if job.status in (Status.DONE, Status.RUNNING) else job.dry_run
+    live = job.status in (Status.QUEUED, Status.RUNNING)
+    # While it runs, the bar; before, the dry run; after, what was done.
+    shown = {} if live else job.dry_run if job.status == Status.CHECKED else job.report
     return _render(
         model_admin,
         request,
@@ -165,7 +167,7 @@ def job_page(model_admin, request, job_id: int):
         report=shown,
         left_out=_left_out(shown),
         progress=imports.progress(job),
-        live=job.status in (Status.QUEUED, Status.RUNNING),
+        live=live,
         columns=[(h, imports.LABELS[m]) for h, m in zip(job.headers, job.mapping, strict=False)],
         progress_url=reverse("admin:newsletter_subscriber_import_progress", args=[job.pk]),
     )
