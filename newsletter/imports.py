@@ -463,7 +463,7 @@ def _read_row(row: dict, topics: dict) -> dict:
     slugs = [slug for slug in re.split(r"[\s,;]+", row.get("topics") or "") if slug]
     unknown = [slug for slug in slugs if slug not in topics]
     if unknown:
-        raise Rejected(f"unknown topic {', '.join(unknown)}")
+        raise Rejected(f"unknown topic {', '.join(_shown(slug, quote=False) for slug in unknown)}")
     chosen = [topics[slug] for slug in slugs] if slugs else list(topics.values())
 
     consented = (row.get("consent") or "").strip().lower() in TRUE_VALUES
@@ -478,10 +478,10 @@ def _read_row(row: dict, topics: dict) -> dict:
             raise Rejected("consent is yes but the consent date is missing or not a date")
         active = consented and consent_at is not None
     else:
-        raise Rejected(f"lawful basis {basis!r} is not one of consent, charity-soft-opt-in")
+        raise Rejected(f"lawful basis {_shown(basis)} is not one of consent, charity-soft-opt-in")
     zone = _text(row, "time_zone", 64)
     if zone and zone not in _zones():
-        raise Rejected(f"time zone {zone!r} is not a known zone (such as Europe/London)")
+        raise Rejected(f"time zone {_shown(zone)} is not a known zone (such as Europe/London)")
     now = timezone.now()
     return {
         "email": email,
@@ -496,6 +496,14 @@ def _read_row(row: dict, topics: dict) -> dict:
         "time_zone": zone,
         "topics": chosen,
     }
+
+
+def _shown(value: str, *, quote: bool = True) -> str:
+    """A cell quoted in a reason. The report outlives the file, so an address (a column mapped
+    to the wrong field) is not repeated in it."""
+    if "@" in value:
+        return "(an email address: check the columns)"
+    return repr(value[:40]) if quote else value[:40]
 
 
 @cache
@@ -534,14 +542,14 @@ def _parse_when(value: str):
             day = parse_date(value)
             moment = datetime.combine(day, time()) if day else None
     except ValueError:
-        raise Rejected(f"consent date {value!r} is not a valid date")
+        raise Rejected(f"consent date {_shown(value)} is not a valid date")
     if moment is None:
-        raise Rejected(f"consent date {value!r} is not a date")
+        raise Rejected(f"consent date {_shown(value)} is not a date")
     if moment.year < EARLIEST_CONSENT.year or moment.year > 9998:
         # Year 1 at +14:00 is a date before year 1 in UTC: stored, it could not be read back.
-        raise Rejected(f"consent date {value!r} is not a plausible date")
+        raise Rejected(f"consent date {_shown(value)} is not a plausible date")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     if not EARLIEST_CONSENT <= moment <= timezone.now() + timedelta(days=1):
-        raise Rejected(f"consent date {value!r} is not a plausible date")
+        raise Rejected(f"consent date {_shown(value)} is not a plausible date")
     return moment

@@ -402,3 +402,22 @@ def test_an_import_that_fails_says_so_and_drops_the_file(topics, monkeypatch):
     job.refresh_from_db()
     assert (job.status, job.data) == (SubscriberImport.Status.FAILED, "")
     assert "The import stopped on an error" in job.error
+
+
+def test_the_report_never_repeats_an_address_from_a_column_mapped_wrongly(client, manager):
+    job, page = dry_run(
+        client,
+        "email,other\nada@example.org,ben@example.org\n",
+        {"column_0": "email", "column_1": "topics"},
+    )
+
+    assert job.dry_run["rejected"] == [[2, "unknown topic (an email address: check the columns)"]]
+    assert "ben@example.org" not in page.content.decode()
+
+
+def test_the_upload_page_lists_recent_imports(client, manager):
+    dry_run(client, "email\nada@example.org\n")
+
+    page = client.get(UPLOAD).content.decode()
+
+    assert "Recent imports" in page and "“people.csv”" in page and ": checked" in page

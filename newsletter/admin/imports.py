@@ -109,7 +109,14 @@ def upload(model_admin, request):
         filename, data = form.cleaned_data["file"]
         job = imports.create_job(data=data, filename=filename, user=request.user)
         return redirect("admin:newsletter_subscriber_import_map", job.pk)
-    response = _render(model_admin, request, "import_upload.html", "Import subscribers", form=form)
+    response = _render(
+        model_admin,
+        request,
+        "import_upload.html",
+        "Import subscribers",
+        form=form,
+        recent=SubscriberImport.objects.order_by("-id")[:5],
+    )
     response.status_code = 400 if posted else 200
     return response
 
