@@ -28,7 +28,7 @@ from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -353,13 +353,29 @@ def run_job(job_id: int, on_progress: Callable[[int], None] | None = None) -> Re
         if read <= job.rows_done:  # written before an interruption
             _remember(judge, chunk)
             continue
-        with transaction.atomic():
-            _write(_judge_chunk(judge, chunk, report))
-            job.rows_done, job.report = report.total, report.as_dict()
-            job.save(update_fields=["rows_done", "report", "updated_at"])
+        _import_chunk(job, judge, chunk, report)
         if on_progress:
             on_progress(len(chunk))
     return _finish(job, report)
+
+
+def _import_chunk(job: SubscriberImport, judge: Judge, chunk: list, report: Report) -> None:
+    """Judge and write one chunk, and the job's progress, in one transaction. An address in the
+    chunk that signed up between the judging and the writing (a unique email) makes the chunk
+    start again: it is then already subscribed."""
+    for attempt in range(3):
+        seen, before = dict(judge.seen), report.as_dict()
+        try:
+            with transaction.atomic():
+                _write(_judge_chunk(judge, chunk, report))
+                job.rows_done, job.report = report.total, report.as_dict()
+                job.save(update_fields=["rows_done", "report", "updated_at"])
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            judge.seen = seen
+            vars(report).update(vars(Report.from_dict(before)))
 
 
 def _remember(judge: Judge, chunk) -> None:

@@ -2,12 +2,14 @@
 `manage.py import_subscribers`, refused to hostile files and to roles that may not add people."""
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -421,3 +423,32 @@ def test_the_upload_page_lists_recent_imports(client, manager):
     page = client.get(UPLOAD).content.decode()
 
     assert "Recent imports" in page and "“people.csv”" in page and ": checked" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signup_between_the_check_and_the_write_is_counted_as_already_subscribed(
+    topics, monkeypatch
+):
+    job = imports.create_job(data=b"email\nada@example.org\nben@example.org\n", filename="x.csv")
+    imports.job_check(job, ["email"])
+    imports.job_queue(job)
+    write = imports._write
+
+    def signup():  # committed by another connection, as the signup's worker would
+        SubscriberFactory(email="ada@example.org", first_name="Ada herself")
+        connection.close()
+
+    def ada_signs_up_first(candidates):
+        if len(candidates) == 2:
+            thread = threading.Thread(target=signup)
+            thread.start()
+            thread.join()
+        write(candidates)
+
+    monkeypatch.setattr(imports, "_write", ada_signs_up_first)
+
+    report = imports.run_job(job.pk)
+
+    assert (report.accepted, report.already, report.rejected) == (1, [2], [])
+    assert Subscriber.objects.get(email="ada@example.org").first_name == "Ada herself"
+    assert Subscriber.objects.filter(email="ben@example.org").exists()
