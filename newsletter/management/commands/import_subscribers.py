@@ -6,16 +6,16 @@ from tqdm import tqdm
 
 from newsletter import imports
 
-FIELD_HELP = "\n".join(
-    f"  {name:<22} {label}; guessed from a header such as {', '.join(names[:3])}"
-    for name, label, names in imports.FIELDS
-)
+FIELD_HELP = "\n".join(f"  {name:<22} {label}" for name, label, _ in imports.FIELDS)
+
+LIMITS = f"at most {imports.MAX_BYTES // 2**20} MB and {imports.MAX_ROWS:,} rows"
 
 HELP = f"""Import subscribers from a CSV file: the same import as admin's "Import subscribers".
 
-The file is UTF-8 CSV with a header row (at most {imports.MAX_BYTES // 2**20} MB and
-{imports.MAX_ROWS:,} rows). Each column is guessed from its header name; --map sets the others.
-Only the email column is required. The fields:
+The file is UTF-8 CSV with a header row, {LIMITS}. A column is
+read as a field when its header, ignoring case, spaces and punctuation, is the field's name or a
+usual alternative ("E-mail address", "Opt-in date", "Timezone"); --map names the others. Only
+the email column is required. The fields:
 {FIELD_HELP}
 
 Topics are slugs separated by spaces, commas or semicolons (empty: every topic). A row becomes
