@@ -13,6 +13,7 @@ import warnings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from PIL import Image as Pillow
 from PIL import ImageOps, UnidentifiedImageError
 
@@ -31,8 +32,8 @@ def prepare(upload: UploadedFile) -> ContentFile:
     """The upload as a picture fit for email, or a ValidationError saying why it is not one."""
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError(
-            f"This file is {upload.size / 1024 / 1024:.1f} MB; images may be at most "
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+            f"This file is {filesizeformat(upload.size)}; images may be at most "
+            f"{filesizeformat(MAX_UPLOAD_BYTES)}."
         )
     picture = _open(upload)
     picture = ImageOps.exif_transpose(picture)  # upright as the camera meant, then EXIF goes
@@ -91,6 +92,6 @@ def markdown(image: Image) -> str:
 
 
 UPLOAD_HELP = (
-    f"JPEG, PNG, GIF or WebP, at most {MAX_UPLOAD_BYTES // 1024 // 1024} MB. Engage makes it at "
+    f"JPEG, PNG, GIF or WebP, at most {filesizeformat(MAX_UPLOAD_BYTES)}. Engage makes it at "
     f"most {MAX_WIDTH} px wide for email and removes its metadata (camera, place)."
 )

@@ -9,9 +9,11 @@ staff see while typing is what the existing preview and the send show.
 import re
 
 from django import forms
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -19,7 +21,8 @@ from .. import rendering
 from ..models import Campaign, Post, Reference, Subscriber, Topic
 
 # Longer than any post or intro staff write; a paste of a whole book is refused, not rendered.
-MAX_MARKDOWN = 100_000
+# (A form over DATA_UPLOAD_MAX_MEMORY_SIZE is refused before it is read.)
+MAX_MARKDOWN = 50_000
 # Rows of the campaign's posts inline the preview reads at most.
 MAX_POSTS = 200
 
@@ -135,14 +138,29 @@ def refusal(errors) -> JsonResponse:
     )
 
 
+def _posted(request):
+    """The form's values, or None when there are too many of them to read."""
+    try:
+        return request.POST
+    except (RequestDataTooBig, TooManyFieldsSent):
+        return None
+
+
+def _too_big() -> JsonResponse:
+    size = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return refusal({"__all__": [f"The form holds more than {size}: it cannot be previewed."]})
+
+
 @require_POST
 def campaign_preview(request, model_admin, object_id=None) -> JsonResponse:
     campaign = _editable(request, model_admin, object_id) or Campaign(slug="preview")
-    form = CampaignPreviewForm(request.POST)
+    if (data := _posted(request)) is None:
+        return _too_big()
+    form = CampaignPreviewForm(data)
     if not form.is_valid():
         return refusal(form.errors)
     try:
-        posts = _posts_of(request.POST)
+        posts = _posts_of(data)
     except forms.ValidationError as error:
         return refusal({"posts": error.messages})
     data = form.cleaned_data
@@ -164,9 +182,11 @@ def campaign_preview(request, model_admin, object_id=None) -> JsonResponse:
 def post_preview(request, model_admin, object_id=None) -> JsonResponse:
     """The post as it appears in an email (its section of a campaign)."""
     post = _editable(request, model_admin, object_id) or Post()
-    if any(len(request.POST.get(name, "")) > MAX_MARKDOWN for name in ("body", "summary")):
+    if (data := _posted(request)) is None:
+        return _too_big()
+    if any(len(data.get(name, "")) > MAX_MARKDOWN for name in ("body", "summary")):
         return refusal({"body": [f"At most {MAX_MARKDOWN} characters."]})
-    form = model_admin.get_form(request, post)(request.POST, instance=post)
+    form = model_admin.get_form(request, post)(data, instance=post)
     form.is_valid()  # fills `post` with every field that is valid so far; nothing is saved
     if post.topic_id is None:
         return JsonResponse({"html": "", "empty": "Choose a topic to see the post in an email."})
