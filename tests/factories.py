@@ -3,6 +3,7 @@
 import datetime
 
 import factory
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from newsletter.models import Campaign, CampaignPost, DigestSchedule, Post, Subscriber, Topic
@@ -138,3 +139,11 @@ def event_taking_rsvps(topic, *, capacity=None, waitlist=True, starts_in_days=10
     )
     PostEngagement.objects.create(post=post, takes_rsvps=True, capacity=capacity, waitlist=waitlist)
     return post
+
+
+def staff_member(role: str, **fields) -> User:
+    """A staff user in the group of `role` ("editor", "sender", "subscriber manager")."""
+    name = role.replace(" ", "-")
+    user = User.objects.create_user(name, f"{name}@engage.example.org", is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=role))
+    return user

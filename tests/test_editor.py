@@ -5,7 +5,6 @@ scheduled, warned about when the intro greets too), and the email that goes out 
 import io
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -16,7 +15,7 @@ from newsletter.admin.editor import MAX_MARKDOWN
 from newsletter.campaigns import transition
 from newsletter.models import DEFAULT_GREETING, Campaign, Delivery, Image, Post
 
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from .factories import CampaignFactory, PostFactory, SubscriberFactory, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -27,16 +26,9 @@ def media(settings, tmp_path):
     settings.SITE_URL = "https://engage.example.org"
 
 
-def staff(role: str) -> User:
-    name = role.replace(" ", "-")
-    user = User.objects.create_user(name, f"{name}@example.org", is_staff=True, first_name="Ada")
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture
 def editor(client):
-    user = staff("editor")
+    user = staff_member("editor", first_name="Ada")
     client.force_login(user)
     return user
 
@@ -165,11 +157,11 @@ def test_the_preview_needs_a_post_with_a_csrf_token(editor, campaign):
 
 
 def test_the_preview_is_for_those_who_may_change_the_campaign(client, campaign):
-    client.force_login(staff("subscriber manager"))
+    client.force_login(staff_member("subscriber manager"))
     assert client.post(preview_url(campaign), as_typed(campaign)).status_code == 403
     assert client.post(preview_url(), as_typed(campaign)).status_code == 403
     # A scheduled campaign is frozen: nobody changes it, so nobody previews changes to it.
-    client.force_login(staff("sender"))
+    client.force_login(staff_member("sender"))
     campaigns.campaign_schedule(campaign=campaign)
     assert client.post(preview_url(campaign), as_typed(campaign)).status_code == 403
 
@@ -289,9 +281,9 @@ def test_an_existing_post_is_previewed_as_edited_for_those_who_may_change_posts(
     post = PostFactory(topic=topics["education"], kind=Post.Kind.EDUCATION, title="ALS or BFS?")
     url = reverse("admin:post-live-preview", args=[post.pk])
     typed = post_form(topics, kind="education", title="ALS or BFS? Updated", slug=post.slug)
-    client.force_login(staff("subscriber manager"))
+    client.force_login(staff_member("subscriber manager"))
     assert client.post(url, typed).status_code == 403
-    client.force_login(staff("editor"))
+    client.force_login(staff_member("editor"))
     assert "ALS or BFS? Updated" in client.post(url, typed).json()["html"]
     assert Post.objects.get(pk=post.pk).title == "ALS or BFS?"
 

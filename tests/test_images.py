@@ -5,13 +5,14 @@ big, and served from MEDIA_URL at an address under SITE_URL."""
 import io
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image as Pillow
 
 from newsletter import images
 from newsletter.models import Image
+
+from .factories import staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -25,16 +26,9 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def staff(role: str) -> User:
-    name = role.replace(" ", "-")
-    user = User.objects.create_user(name, f"{name}@example.org", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture
 def editor(client):
-    user = staff("editor")
+    user = staff_member("editor")
     client.force_login(user)
     return user
 
@@ -150,9 +144,9 @@ def test_an_image_of_too_many_pixels_is_refused_before_it_is_decoded(client, edi
 
 
 def test_uploading_is_a_post_and_needs_the_add_permission(client, media):
-    client.force_login(staff("subscriber manager"))
+    client.force_login(staff_member("subscriber manager"))
     assert upload(client, photo()).status_code == 403
-    client.force_login(staff("editor"))
+    client.force_login(staff_member("editor"))
     assert client.get(UPLOAD).status_code == 405
     assert not Image.objects.exists() and stored_files(media) == []
 

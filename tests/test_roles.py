@@ -7,6 +7,7 @@ must be declared in the tables below; a route nobody declared fails the walk. A 
 answers 403 (or the login page) and changes nothing: no row, no email, no audit entry.
 """
 
+import io
 import re
 
 import pytest
@@ -14,11 +15,14 @@ from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.core import mail
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from PIL import Image as PillowImage
 
 from newsletter import two_factor
 from newsletter.campaigns import transition
@@ -28,6 +32,7 @@ from newsletter.models import (
     Delivery,
     DigestSchedule,
     EventAttendance,
+    Image,
     InboundMessage,
     InvolvementInterest,
     Post,
@@ -67,6 +72,8 @@ ACCOUNTS = _model(ONLY_SUPERUSER, ONLY_SUPERUSER, ONLY_SUPERUSER, ONLY_SUPERUSER
 # Who may do what with each model's standard pages.
 MODELS = {
     "newsletter.post": _model(WRITERS, WRITERS, WRITERS, WRITERS),
+    # Uploaded images: their alt text may change; the file stays (sent emails show it).
+    "newsletter.image": _model(WRITERS, WRITERS, WRITERS, ONLY_SUPERUSER),
     "newsletter.campaign": _model(WRITERS, WRITERS, WRITERS, ONLY_SUPERUSER),
     "newsletter.digestschedule": _model(WRITERS, SENDERS, SENDERS, SENDERS),
     "newsletter.delivery": _model(SENDERS, NOBODY, SENDERS, NOBODY),
@@ -92,6 +99,7 @@ MODELS = {
 # Who may run each list action.
 ACTIONS = {
     ("newsletter.post", "delete_selected"): WRITERS,
+    ("newsletter.image", "delete_selected"): ONLY_SUPERUSER,
     ("newsletter.campaign", "delete_selected"): ONLY_SUPERUSER,
     ("newsletter.campaign", "pause_selected"): SENDERS,
     ("newsletter.campaign", "resume_selected"): SENDERS,
@@ -124,6 +132,12 @@ CUSTOM = {
     ("newsletter.campaign", "campaign-digest"): WRITERS,
     ("newsletter.campaign", "campaign-preview"): WRITERS,
     ("newsletter.campaign", "campaign-test"): SENDERS,
+    # The live preview beside the compose forms: for those who may change (or add) the row.
+    ("newsletter.campaign", "campaign-live-preview"): WRITERS,
+    ("newsletter.campaign", "campaign-live-preview-add"): WRITERS,
+    ("newsletter.post", "post-live-preview"): WRITERS,
+    ("newsletter.post", "post-live-preview-add"): WRITERS,
+    ("newsletter.image", "image-upload"): WRITERS,
     ("newsletter.campaign", "campaign-schedule"): SENDERS,
     ("newsletter.campaign", "campaign-action"): {
         "pause": SENDERS,
@@ -189,7 +203,8 @@ def expected(label: str, kind: str):
 
 
 @pytest.fixture
-def world(topics):
+def world(topics, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     news, events = topics["news"], topics["events"]
     posts = [PostFactory(topic=news, title="Clinic opens"), PostFactory(topic=events)]
 
@@ -233,10 +248,17 @@ def world(topics):
         "get involved": _engaging(
             PostFactory(kind=Post.Kind.GET_INVOLVED, topic=news), count_me_in=True
         ),
+        "image": Image.objects.create(file=ContentFile(png(), name="walk.png"), alt="A walk"),
         "inbound": InboundMessage.objects.create(
             source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
         ),
     }
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    PillowImage.new("RGB", (40, 30), "teal").save(out, "PNG")
+    return out.getvalue()
 
 
 def _engaging(post, **answers):
@@ -263,6 +285,7 @@ def target(world, label: str):
     """The row a route acts on."""
     return {
         "newsletter.post": world["spare post"],
+        "newsletter.image": world["image"],
         "newsletter.campaign": world["draft"],
         "newsletter.campaignreport": world["sending"],
         "newsletter.digestschedule": world["schedule"],
@@ -300,6 +323,7 @@ def state() -> dict:
         "campaigns": list(Campaign.objects.order_by("id").values_list("id", "status")),
         "deliveries": list(Delivery.objects.order_by("id").values_list("id", "status")),
         "posts": list(Post.objects.order_by("id").values_list("id", flat=True)),
+        "images": list(Image.objects.order_by("id").values_list("id", "alt")),
         "topics": list(Topic.objects.order_by("id").values_list("id", flat=True)),
         "schedules": list(DigestSchedule.objects.order_by("id").values_list("id", flat=True)),
         "suppressions": Suppression.objects.count(),
@@ -372,6 +396,17 @@ def try_custom(attempt, world, name, action=None) -> bool:
     if name == "campaign-preview":
         url = reverse("admin:campaign-preview", args=[draft.pk])
         return attempt("get", url).response.status_code == 200
+    if name in ("campaign-live-preview", "campaign-live-preview-add", "post-live-preview-add"):
+        url = reverse(f"admin:{name}", args=[draft.pk] if name == "campaign-live-preview" else [])
+        return attempt("post", url, {"subject": "Typed"}).response.status_code == 200
+    if name == "post-live-preview":
+        url = reverse("admin:post-live-preview", args=[world["spare post"].pk])
+        return attempt("post", url, {"title": "Typed"}).response.status_code == 200
+    if name == "image-upload":
+        upload = SimpleUploadedFile("walk.png", png(), "image/png")
+        return attempt(
+            "post", reverse("admin:image-upload"), {"file": upload, "alt": "A walk"}
+        ).changed
     if name == "campaign-test":
         return attempt("post", reverse("admin:campaign-test", args=[draft.pk])).changed
     if name == "campaign-schedule":
