@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.urls import path
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from .. import images
 from ..models import Image, Post, Reference
@@ -28,6 +29,10 @@ class PostForm(forms.ModelForm):
             "image_url", "image_alt", "starts_at", "ends_at", "timezone", "location",
             "registration_url",
         ]  # fmt: skip
+        help_texts = {
+            "body": "Markdown. An email shows the summary, or the start of this text (about 60 "
+            "words) when there is no summary.",
+        }
         widgets = {
             "summary": editor.MarkdownEditor(attrs={"rows": 4}),
             "body": editor.MarkdownEditor(),
@@ -55,6 +60,13 @@ class ReferenceInline(admin.TabularInline):
     fields = ["position", "title", "publisher", "url", "year"]
     ordering = ["position", "id"]
     extra = 1
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            # A table's cells have no <label>: each input names its column for screen readers.
+            field.widget.attrs.setdefault("aria-label", capfirst(db_field.verbose_name))
+        return field
 
 
 @admin.register(Post)
