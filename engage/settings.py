@@ -294,7 +294,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES
 RATELIMIT_IP_META_KEY = "newsletter.clientip.client_ip"
 SECURE_CSP = {
     "default-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"],
+    # SITE_URL: uploaded images in the admin's previews, whatever host name the page was opened by.
+    "img-src": ["'self'", "https:", "data:", SITE_URL],
     "style-src": ["'self'", "'unsafe-inline'"],
     "frame-src": ["'self'"],
     "frame-ancestors": ["'self'"],
