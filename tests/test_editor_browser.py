@@ -49,6 +49,12 @@ def photo() -> dict:
     return {"name": "waiting-room.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
 
 
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Pillow.new("RGB", (300, 200), "orange").save(out, "PNG")
+    return out.getvalue()
+
+
 def preview(tab):
     return tab.frame_locator(".live-preview iframe")
 
@@ -125,10 +131,28 @@ def test_staff_write_a_post_with_an_uploaded_image_and_see_it_in_the_live_previe
     wait_until(lambda: shown.evaluate("img => img.complete && img.naturalWidth") == 1200)
     screenshot(page, "the post with its image in the live preview")
 
+    # An image dropped into the editor: the same dialog, with the file already chosen.
+    dropped = page.evaluate_handle(
+        """async (bytes) => {
+            const files = new DataTransfer();
+            files.items.add(new File([new Uint8Array(bytes)], "map.png", {type: "image/png"}));
+            return files;
+        }""",
+        list(png_bytes()),
+    )
+    page.locator(".field-body .CodeMirror-scroll").dispatch_event("drop", {"dataTransfer": dropped})
+    dialog.wait_for()
+    assert dialog.get_by_label("Image file").evaluate("input => input.files[0].name") == "map.png"
+    dialog.get_by_label("Alt text").fill("A map of the way to the clinic")
+    dialog.get_by_role("button", name="Upload and insert").click()
+    dialog.wait_for(state="hidden")
+    preview(page).locator('img[alt="A map of the way to the clinic"]').wait_for()
+
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("was added successfully").wait_for()
     post = Post.objects.get()
     assert f"![{ALT}]({url})" in post.body and "**new clinic**" in post.body
+    assert "![A map of the way to the clinic](" in post.body
 
 
 def test_staff_type_an_intro_and_edit_the_greeting_and_the_preview_follows(
