@@ -36,6 +36,7 @@
     document.body.appendChild(dialog);
     dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close());
     dialog.querySelector("form").addEventListener("submit", upload);
+    dialog.querySelector("form").addEventListener("change", () => showErrors([]));
     return dialog;
   }
 
