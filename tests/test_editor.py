@@ -2,20 +2,17 @@
 sanitised, for those who may change it, 400 for nonsense), the editable greeting (frozen when
 scheduled, warned about when the intro greets too), and the email that goes out with both."""
 
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from PIL import Image as Pillow
 
 from newsletter import campaigns, delivery, rendering
 from newsletter.admin.editor import MAX_MARKDOWN
 from newsletter.campaigns import transition
 from newsletter.models import DEFAULT_GREETING, Campaign, Delivery, Image, Post
 
-from .factories import CampaignFactory, PostFactory, SubscriberFactory, staff_member
+from .factories import CampaignFactory, PostFactory, SubscriberFactory, picture, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -227,9 +224,7 @@ def test_a_reader_without_a_name_is_greeted_as_friend(campaign):
 
 
 def png(name="lead.png") -> SimpleUploadedFile:
-    out = io.BytesIO()
-    Pillow.new("RGB", (1600, 900), "navy").save(out, "PNG")
-    return SimpleUploadedFile(name, out.getvalue(), "image/png")
+    return SimpleUploadedFile(name, picture(1600, 900, color="navy"), "image/png")
 
 
 def uploaded(client, alt: str) -> dict:

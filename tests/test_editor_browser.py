@@ -3,16 +3,13 @@ uploaded image seen in the live email preview, a campaign intro and greeting tha
 preview as they are typed, the event fields only for events, and axe on the pages. Screenshots in
 test-artifacts/<test name>/."""
 
-import io
-
 import pytest
 from django.contrib.auth.models import User
-from PIL import Image as Pillow
 
 from newsletter.models import Campaign, Image, Post
 
 from .browser import AXE, browser, page, screenshot, write_markdown  # noqa: F401 - fixtures
-from .factories import CampaignFactory, PostFactory
+from .factories import CampaignFactory, PostFactory, picture
 from .support import wait_until
 
 pytestmark = [
@@ -44,15 +41,8 @@ def sign_in(tab, site: str) -> None:
 
 
 def photo() -> dict:
-    out = io.BytesIO()
-    Pillow.new("RGB", (2400, 1350), "seagreen").save(out, "JPEG")
-    return {"name": "waiting-room.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
-
-
-def png_bytes() -> bytes:
-    out = io.BytesIO()
-    Pillow.new("RGB", (300, 200), "orange").save(out, "PNG")
-    return out.getvalue()
+    jpeg = picture(2400, 1350, "JPEG", color="seagreen")
+    return {"name": "waiting-room.jpg", "mimeType": "image/jpeg", "buffer": jpeg}
 
 
 def preview(tab):
@@ -138,7 +128,7 @@ def test_staff_write_a_post_with_an_uploaded_image_and_see_it_in_the_live_previe
             files.items.add(new File([new Uint8Array(bytes)], "map.png", {type: "image/png"}));
             return files;
         }""",
-        list(png_bytes()),
+        list(picture(300, 200, color="orange")),
     )
     page.locator(".field-body .CodeMirror-scroll").dispatch_event("drop", {"dataTransfer": dropped})
     dialog.wait_for()

@@ -12,7 +12,7 @@ from PIL import Image as Pillow
 from newsletter import images
 from newsletter.models import Image
 
-from .factories import staff_member
+from .factories import picture, staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -34,17 +34,15 @@ def editor(client):
 
 
 def photo(width=3000, height=2000, *, fmt="JPEG", mode="RGB", exif=True, name="photo.jpg"):
-    picture = Pillow.new(mode, (width, height), "teal" if mode != "RGBA" else (0, 128, 128, 90))
-    out = io.BytesIO()
-    extra = {}
+    options = {"mode": mode, "color": "teal" if mode != "RGBA" else (0, 128, 128, 90)}
     if exif:
         tags = Pillow.Exif()
         tags[0x010F] = "Canon"  # Make
         tags[0x0110] = "EOS 5D"  # Model
         tags[0x0112] = 1  # Orientation
-        extra["exif"] = tags.tobytes()
-    picture.save(out, fmt, **extra)
-    return SimpleUploadedFile(name, out.getvalue(), content_type=f"image/{fmt.lower()}")
+        options["exif"] = tags.tobytes()
+    data = picture(width, height, fmt, **options)
+    return SimpleUploadedFile(name, data, content_type=f"image/{fmt.lower()}")
 
 
 def upload(client, file, alt="A nurse talks with a patient in the new clinic"):

@@ -7,7 +7,6 @@ must be declared in the tables below; a route nobody declared fails the walk. A 
 answers 403 (or the login page) and changes nothing: no row, no email, no audit entry.
 """
 
-import io
 import re
 
 import pytest
@@ -22,7 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from PIL import Image as PillowImage
 
 from newsletter import two_factor
 from newsletter.campaigns import transition
@@ -42,7 +40,13 @@ from newsletter.models import (
     Topic,
 )
 
-from .factories import CampaignFactory, DigestScheduleFactory, PostFactory, SubscriberFactory
+from .factories import (
+    CampaignFactory,
+    DigestScheduleFactory,
+    PostFactory,
+    SubscriberFactory,
+    picture,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Campaign.Status
@@ -248,17 +252,11 @@ def world(topics, settings, tmp_path):
         "get involved": _engaging(
             PostFactory(kind=Post.Kind.GET_INVOLVED, topic=news), count_me_in=True
         ),
-        "image": Image.objects.create(file=ContentFile(png(), name="walk.png"), alt="A walk"),
+        "image": Image.objects.create(file=ContentFile(picture(), name="walk.png"), alt="A walk"),
         "inbound": InboundMessage.objects.create(
             source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
         ),
     }
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    PillowImage.new("RGB", (40, 30), "teal").save(out, "PNG")
-    return out.getvalue()
 
 
 def _engaging(post, **answers):
@@ -403,7 +401,7 @@ def try_custom(attempt, world, name, action=None) -> bool:
         url = reverse("admin:post-live-preview", args=[world["spare post"].pk])
         return attempt("post", url, {"title": "Typed"}).response.status_code == 200
     if name == "image-upload":
-        upload = SimpleUploadedFile("walk.png", png(), "image/png")
+        upload = SimpleUploadedFile("walk.png", picture(), "image/png")
         return attempt(
             "post", reverse("admin:image-upload"), {"file": upload, "alt": "A walk"}
         ).changed
