@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('file', models.ImageField(height_field='height', upload_to='images/%Y/%m/', width_field='width')),
-                ('alt', models.CharField(help_text='What the image shows, for people who cannot see it (screen readers, images off).', max_length=200, verbose_name='alt text')),
+                ('alt', models.CharField(help_text='What the image shows, for people who cannot see it (or have images off).', max_length=200, verbose_name='alt text')),
                 ('width', models.PositiveIntegerField(default=0, editable=False)),
                 ('height', models.PositiveIntegerField(default=0, editable=False)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
