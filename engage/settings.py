@@ -124,6 +124,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Images staff upload (newsletter.images). Engage serves them itself at MEDIA_URL (see
+# engage/urls.py): a docker volume in production, var/media on one machine. SERVE_MEDIA=false when
+# a web server or a CDN serves MEDIA_ROOT instead.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -290,7 +296,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES
 RATELIMIT_IP_META_KEY = "newsletter.clientip.client_ip"
 SECURE_CSP = {
     "default-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"],
+    # SITE_URL: uploaded images in the admin's previews, whatever host name the page was opened by.
+    "img-src": ["'self'", "https:", "data:", SITE_URL],
     "style-src": ["'self'", "'unsafe-inline'"],
     "frame-src": ["'self'"],
     "frame-ancestors": ["'self'"],

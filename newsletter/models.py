@@ -260,6 +260,10 @@ class DigestSchedule(TimeStamped):
         return self.name
 
 
+# What a campaign opens with unless staff change it ({first_name}: the reader's, or "friend").
+DEFAULT_GREETING = "Dear {first_name},"
+
+
 class Campaign(TimeStamped):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -283,6 +287,15 @@ class Campaign(TimeStamped):
     slug = models.SlugField(max_length=220, unique=True, help_text="Its address in the archive.")
     preheader = models.CharField(max_length=200, blank=True)
     intro = models.TextField(blank=True, help_text="Markdown, shown above the posts.")
+    greeting = models.CharField(
+        max_length=200,
+        blank=True,
+        default=DEFAULT_GREETING,
+        help_text=(
+            "The line the email opens with. {first_name} becomes each reader's first name, or "
+            "“friend” when we do not know it. Leave empty for no greeting."
+        ),
+    )
     posts = models.ManyToManyField(Post, through="CampaignPost", related_name="campaigns")
     topics = models.ManyToManyField(
         Topic, related_name="campaigns", help_text="Audience: subscribers to any of these topics."
@@ -344,6 +357,8 @@ class Snapshot(models.Model):
     subject = models.CharField(max_length=200)
     preheader = models.CharField(max_length=200, blank=True)
     intro = models.TextField(blank=True)
+    # Snapshots taken before the greeting was editable greeted this way.
+    greeting = models.CharField(max_length=200, blank=True, default=DEFAULT_GREETING)
     # The audience: [{"id": 1, "slug": "news"}, …]
     topics = models.JSONField(default=list)
     # The posts' rendered sections, in order: [{"topic_slug", "heading", "posts": [{"post_id",
@@ -766,6 +781,30 @@ class BrandLink(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class Image(models.Model):
+    """An image staff uploaded for a post or a campaign intro: resized for email and re-encoded
+    without its metadata by newsletter.images, served from MEDIA_URL."""
+
+    file = models.ImageField(upload_to="images/%Y/%m/", width_field="width", height_field="height")
+    alt = models.CharField(
+        "alt text",
+        max_length=200,
+        help_text="What the image shows, for people who cannot see it (or have images off).",
+    )
+    width = models.PositiveIntegerField(editable=False, default=0)
+    height = models.PositiveIntegerField(editable=False, default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.alt} ({self.width}×{self.height})"
 
 
 # --- Importing subscribers from a CSV file (newsletter.imports) -----------------------------------
