@@ -19,7 +19,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import tokens, tracking
+from . import abtest, tokens, tracking
 from .models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
@@ -142,6 +142,7 @@ def build_snapshot(campaign: Campaign) -> Snapshot:
         topics=audience,
         sections=list(sections.values()),
         post_ids=post_ids,
+        variants=abtest.frozen_variants(campaign) if campaign.pk else [],
     )
 
 
@@ -245,9 +246,10 @@ def _engagement_links(post: Post) -> dict:
 
 
 def render_body(
-    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False
+    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False, variant: str = ""
 ) -> RenderedBody | None:
     """The campaign as a subscriber of `topic_slugs` sees it, or None when nothing is for them.
+    With `variant`, an A/B test's subject and preheader of that letter.
 
     Renders the campaign's snapshot (what a sender approved), never its live posts. Does not
     depend on the recipient: call it once per distinct topic set and reuse the result.
@@ -260,16 +262,21 @@ def render_body(
     sections = snapshot_sections(snapshot, wanted)
     if not sections:
         return None
-    context = _context(campaign, snapshot, sections, archive=False)
+    subject, preheader = abtest.subject_of(snapshot, variant)
+    context = {
+        **_context(campaign, snapshot, sections, archive=False),
+        "subject": subject,
+        "preheader": preheader,
+    }
     html = inline_css(render_to_string("emails/campaign-body.html", context))
     html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
         # Folded to one line: a line break in a subject would end the header.
-        subject=" ".join(snapshot.subject.split()),
+        subject=" ".join(subject.split()),
         html=html,
         text=text,
-        preheader=snapshot.preheader,
+        preheader=preheader,
         topic_slugs=frozenset(section["topic_slug"] for section in sections),
     )
 
@@ -278,7 +285,10 @@ def render_archive(campaign: Campaign) -> dict:
     """Context for the public web copy: every section of what was sent, no greeting by name, no
     personal links."""
     snapshot = frozen(campaign)
-    return _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+    context = _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+    # An A/B test's archive copy shows the winner's subject.
+    context["subject"], context["preheader"] = abtest.subject_of(snapshot, campaign.winner)
+    return context
 
 
 def recipient_values(

@@ -14,10 +14,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .. import audit, campaigns, delivery, digests, rendering, sendtest, tasks
+from .. import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
 from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, Subscriber, Topic
-from . import deliveries
+from . import deliveries, variants
 from .scheduling import ScheduleForm, audience_sentence, question
 
 Status = Campaign.Status
@@ -54,7 +54,13 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["subject", "slug", "preheader", "intro", "topics", "track_opens", "track_clicks"]
+        fields += variants.FIELDS
         widgets = {"topics": forms.CheckboxSelectMultiple}
+
+    def clean(self):
+        data = super().clean()
+        variants.clean_test_settings(self)
+        return data
 
 
 class PreviewForm(forms.Form):
@@ -150,7 +156,7 @@ class DigestForm(forms.Form):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    inlines = [CampaignPostInline]
+    inlines = [CampaignPostInline, variants.CampaignVariantInline]
     list_display = ["subject", "status", "scheduled_at", "digest_schedule", "progress"]
     list_filter = ["status", "topics", "digest_schedule"]
     list_select_related = ["digest_schedule"]
@@ -176,6 +182,7 @@ class CampaignAdmin(admin.ModelAdmin):
             {"fields": ["status", "status_reason", "scheduled_at", "progress", "timeline"]},
         ),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
+        variants.FIELDSET,
     ]
 
     # Only a draft changes. A scheduled campaign is frozen as its sender approved it (its
@@ -226,6 +233,11 @@ class CampaignAdmin(admin.ModelAdmin):
                 "<int:object_id>/do/<str:action>/",
                 view(self.action_view),
                 name="campaign-action",
+            ),
+            path(
+                "<int:object_id>/winner/<str:letter>/",
+                view(lambda request, **kw: variants.winner_view(self, request, **kw)),
+                name="campaign-winner",
             ),
             *super().get_urls(),
         ]
@@ -284,6 +296,9 @@ class CampaignAdmin(admin.ModelAdmin):
                 "form": form,
                 "message": personalised,
                 "size": len(personalised.html.encode()) if personalised else 0,
+                "subject_test": abtest.plan_sentence(
+                    campaign, delivery.audience_count(campaign).goes_to
+                ),
             },
         )
 
@@ -368,6 +383,7 @@ class CampaignAdmin(admin.ModelAdmin):
         count = delivery.audience_count(campaign)
         context = {"title": f"Schedule: {campaign.subject}", "form": form}
         context["audience"] = audience_sentence(count)
+        context["subject_test"] = abtest.plan_sentence(campaign, count.goes_to)
         if request.method == "POST" and form.is_valid():
             at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
             problems = campaigns.schedule_problems(campaign)

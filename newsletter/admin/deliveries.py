@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from newsletter import audit, delivery
+from newsletter import abtest, audit, delivery
 from newsletter.models import Campaign, Delivery
 
 LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
@@ -74,8 +74,10 @@ def _notes(campaign: Campaign) -> str:
     """Why a live campaign is not sending: the mail server is failing, or the pipeline paused it."""
     waiting = delivery.waiting_note(campaign)
     paused = campaign.pause_reason if campaign.status == Campaign.Status.PAUSED else ""
+    test = abtest.phase_note(campaign)
     return format_html(
-        "{}{}",
+        "{}{}{}",
+        format_html('<p class="engage-subject-test">{}</p>', test) if test else "",
         format_html('<p class="engage-waiting"><strong>{}</strong></p>', waiting)
         if waiting
         else "",
