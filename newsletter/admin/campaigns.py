@@ -57,6 +57,10 @@ class CampaignForm(forms.ModelForm):
         fields += variants.FIELDS
         widgets = {"topics": forms.CheckboxSelectMultiple}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        variants.optional_test_settings(self)
+
     def clean(self):
         data = super().clean()
         variants.clean_test_settings(self)

@@ -12,10 +12,11 @@ from .. import abtest, audit, campaigns
 from ..delivery.subject_test import NotChoosable, choose_winner
 from ..models import Campaign, CampaignVariant
 
+FIELDS = ["test_share", "test_wait", "winner_by"]
 FIELDSET = (
     "A/B subject test",
     {
-        "fields": ["test_share", "test_wait", "winner_by"],
+        "fields": FIELDS,
         "classes": ["collapse"],
         "description": (
             "Give two to four subjects below and a test share: that share of the audience, "
@@ -24,16 +25,15 @@ FIELDSET = (
         ),
     },
 )
-FIELDS = ["test_share", "test_wait", "winner_by"]
 
 
 class VariantFormSet(BaseInlineFormSet):
     def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
+        # Counted before the rows' own checks, so five subjects are refused as five.
         count = sum(
-            1 for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            1
+            for form in self.forms
+            if (form.has_changed() or form.instance.pk) and not self._should_delete_form(form)
         )
         # The campaign form has already put the submitted settings on the instance.
         campaign = self.instance
@@ -45,9 +45,11 @@ class VariantFormSet(BaseInlineFormSet):
         )
         message = found.get("variants")
         if campaign.test_share is None:
-            message = found.get("test_share")
+            # A share that was given but refused has its own error on the campaign form.
+            message = None if self.data.get("test_share") else found.get("test_share")
         if message:
             raise ValidationError(message)
+        super().clean()
 
 
 class CampaignVariantInline(admin.TabularInline):
@@ -74,9 +76,19 @@ def _is_draft(campaign) -> bool:
     return campaign is None or campaign.status in campaigns.EDITABLE
 
 
+def optional_test_settings(form) -> None:
+    """A campaign without a test need not give its wait or how its winner is picked."""
+    for name in ("test_wait", "winner_by"):
+        form.fields[name].required = False
+
+
 def clean_test_settings(form) -> None:
-    """The campaign form's share of the checks (the variants' count is the inline's)."""
+    """The campaign form's share of the checks (the variants' count is the inline's); a wait or
+    winner rule left empty is the default."""
     data = form.cleaned_data
+    for name in ("test_wait", "winner_by"):
+        if name in data and not data[name]:
+            data[name] = Campaign._meta.get_field(name).default
     found = abtest.problems(
         share=data.get("test_share"),
         winner_by=data.get("winner_by"),
