@@ -79,7 +79,8 @@ def _is_draft(campaign) -> bool:
 def optional_test_settings(form) -> None:
     """A campaign without a test need not give its wait or how its winner is picked."""
     for name in ("test_wait", "winner_by"):
-        form.fields[name].required = False
+        if name in form.fields:  # absent from a read-only page
+            form.fields[name].required = False
 
 
 def clean_test_settings(form) -> None:
