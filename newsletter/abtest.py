@@ -11,7 +11,8 @@ winner, the rest) are newsletter.delivery.subject_test.
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Campaign, CampaignVariant, Delivery, Snapshot
@@ -92,6 +93,16 @@ def subject_of(snapshot: Snapshot, letter: str) -> tuple[str, str]:
         if variant["letter"] == letter:
             return variant["subject"], variant["preheader"]
     return snapshot.subject, snapshot.preheader
+
+
+def with_shown_subject(campaigns):
+    """`campaigns` with `shown_subject` and `shown_preheader`: an A/B test's winner's, or the
+    campaign's own (a list of issues, such as the archive's)."""
+    winner = CampaignVariant.objects.filter(campaign=OuterRef("pk"), letter=OuterRef("winner"))
+    return campaigns.annotate(
+        shown_subject=Coalesce(Subquery(winner.values("subject")[:1]), F("subject")),
+        shown_preheader=Coalesce(Subquery(winner.values("preheader")[:1]), F("preheader")),
+    )
 
 
 def test_size(audience: int, share: int, variants: int) -> int:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import abtest, rendering
-from .models import Campaign, CampaignPost, Post, Snapshot
+from .models import Campaign, CampaignPost, CampaignVariant, Post, Snapshot
 
 Status = Campaign.Status
 
@@ -168,7 +168,16 @@ def campaign_duplicate(*, campaign: Campaign, by=None) -> Campaign:
             intro=campaign.intro,
             track_opens=campaign.track_opens,
             track_clicks=campaign.track_clicks,
+            test_share=campaign.test_share,
+            test_wait=campaign.test_wait,
+            winner_by=campaign.winner_by,
             created_by=by,
+        )
+        CampaignVariant.objects.bulk_create(
+            CampaignVariant(
+                campaign=copy, letter=v.letter, subject=v.subject, preheader=v.preheader
+            )
+            for v in campaign.variants.all()
         )
         copy.topics.set(campaign.topics.all())
         CampaignPost.objects.bulk_create(

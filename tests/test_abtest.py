@@ -219,6 +219,8 @@ def test_a_sender_chooses_the_winner_and_an_editor_cannot(
     client.force_login(sender := staff("sender"))
     page = client.get(reverse("admin:newsletter_campaign_change", args=[campaign.pk]))
     assert winner_url(campaign, "B") in page.content.decode()
+    assert "Send B to the rest" in page.content.decode()
+    assert "A/B test under way: the winner is chosen by a sender from" in page.content.decode()
     assert client.get(winner_url(campaign, "B")).status_code == 405
     client.post(winner_url(campaign, "Z"))  # no such variant: nothing happens
     assert Campaign.objects.get(pk=campaign.pk).winner == ""
@@ -240,6 +242,11 @@ def test_a_sender_chooses_the_winner_and_an_editor_cannot(
     # The archive shows the subject the most readers got.
     archive = client.get(reverse("archive-detail", args=[campaign.slug])).content.decode()
     assert f"<h1>{SUBJECTS['B']}</h1>" in archive
+    index = client.get(reverse("archive")).content.decode()
+    assert SUBJECTS["B"] in index and campaign.subject not in index
+    # A copy keeps the test as a draft to adapt.
+    copy = campaigns.campaign_duplicate(campaign=campaign)
+    assert (copy.test_share, [v.letter for v in copy.variants.all()]) == (50, ["A", "B"])
 
 
 # --- The report ----------------------------------------------------------------------------------
