@@ -18,6 +18,7 @@ from .. import abtest, audit, campaigns, delivery, digests, rendering, sendtest,
 from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, Subscriber, Topic
 from . import deliveries, variants
+from .readonly import DraftOnlyInline
 from .scheduling import ScheduleForm, audience_sentence, question
 
 Status = Campaign.Status
@@ -26,7 +27,7 @@ Status = Campaign.Status
 # --- Campaigns -------------------------------------------------------------------------------
 
 
-class CampaignPostInline(admin.TabularInline):
+class CampaignPostInline(DraftOnlyInline):
     model = CampaignPost
     fields = ["position", "post"]
     ordering = ["position", "id"]
@@ -34,20 +35,6 @@ class CampaignPostInline(admin.TabularInline):
     extra = 1
     verbose_name = "post"
     verbose_name_plural = "posts, in the order the email shows them (grouped by topic)"
-
-    # A campaign's posts change only while it is a draft (see CampaignAdmin).
-    def has_add_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_delete_permission(request, obj)
-
-
-def _is_draft(campaign) -> bool:
-    return campaign is None or campaign.status in campaigns.EDITABLE
 
 
 class CampaignForm(forms.ModelForm):

@@ -1,16 +1,17 @@
 """Admin for A/B subject tests: the variants inline (drafts only, editors and senders), the test's
 settings and their checks, and a sender's choice of the winner."""
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from .. import abtest, audit, campaigns
+from .. import abtest, audit
 from ..delivery.subject_test import NotChoosable, choose_winner
 from ..models import Campaign, CampaignVariant
+from .readonly import DraftOnlyInline
 
 FIELDS = ["test_share", "test_wait", "winner_by"]
 FIELDSET = (
@@ -52,7 +53,7 @@ class VariantFormSet(BaseInlineFormSet):
         super().clean()
 
 
-class CampaignVariantInline(admin.TabularInline):
+class CampaignVariantInline(DraftOnlyInline):
     model = CampaignVariant
     formset = VariantFormSet
     fields = ["letter", "subject", "preheader"]
@@ -60,20 +61,6 @@ class CampaignVariantInline(admin.TabularInline):
     max_num = abtest.MAX_VARIANTS
     verbose_name = "A/B test subject"
     verbose_name_plural = "A/B test subjects (two to four; none: no test)"
-
-    # Like its posts, a campaign's subjects change only while it is a draft.
-    def has_add_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_delete_permission(request, obj)
-
-
-def _is_draft(campaign) -> bool:
-    return campaign is None or campaign.status in campaigns.EDITABLE
 
 
 def optional_test_settings(form) -> None:
