@@ -105,6 +105,17 @@ def with_shown_subject(campaigns):
     )
 
 
+def with_received_subject(deliveries):
+    """`deliveries` with `received_subject`: the subject each reader got (their variant's, or the
+    campaign's), for the reader's own data download."""
+    variant = CampaignVariant.objects.filter(
+        campaign=OuterRef("campaign"), letter=OuterRef("variant")
+    )
+    return deliveries.annotate(
+        received_subject=Coalesce(Subquery(variant.values("subject")[:1]), F("campaign__subject"))
+    )
+
+
 def test_size(audience: int, share: int, variants: int) -> int:
     """How many readers the test goes to: `share` per cent, at least one per variant."""
     return min(audience, max(variants, (audience * share + 50) // 100))

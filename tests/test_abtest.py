@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engage.celery import app as celery_app
-from newsletter import abtest, campaigns, delivery, reports, tasks, tracking
+from newsletter import abtest, campaigns, delivery, reports, subscriptions, tasks, tracking
 from newsletter.delivery import subject_test
 from newsletter.models import AuditEvent, Campaign, CampaignVariant, Delivery, Subscriber
 
@@ -244,6 +244,9 @@ def test_a_sender_chooses_the_winner_and_an_editor_cannot(
     assert f"<h1>{SUBJECTS['B']}</h1>" in archive
     index = client.get(reverse("archive")).content.decode()
     assert SUBJECTS["B"] in index and campaign.subject not in index
+    # The reader's own data download names the subject they got.
+    reader = Delivery.objects.filter(campaign=campaign, variant="A").first().subscriber
+    assert subscriptions.export_data(reader)["emails"][0]["subject"] == SUBJECTS["A"]
     # A copy keeps the test as a draft to adapt.
     copy = campaigns.campaign_duplicate(campaign=campaign)
     assert (copy.test_share, [v.letter for v in copy.variants.all()]) == (50, ["A", "B"])
