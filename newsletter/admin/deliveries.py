@@ -74,10 +74,8 @@ def _notes(campaign: Campaign) -> str:
     """Why a live campaign is not sending: the mail server is failing, or the pipeline paused it."""
     waiting = delivery.waiting_note(campaign)
     paused = campaign.pause_reason if campaign.status == Campaign.Status.PAUSED else ""
-    test = abtest.phase_note(campaign)
     return format_html(
-        "{}{}{}",
-        format_html('<p class="engage-subject-test">{}</p>', test) if test else "",
+        "{}{}",
         format_html('<p class="engage-waiting"><strong>{}</strong></p>', waiting)
         if waiting
         else "",
@@ -96,12 +94,15 @@ def progress_html(campaign) -> str:
         return "—"
     if campaign.status in LIVE:
         url = reverse("admin:newsletter_delivery_progress", args=[campaign.pk])
+        # An A/B test's phase under the frame (the frame's height fits the bar alone).
+        test = abtest.phase_note(campaign)
         return format_html(
             '<iframe src="{}" title="Delivery progress of {}" loading="lazy" '
-            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}',
+            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}{}',
             url,
             campaign.subject,
             _notes(campaign),
+            format_html('<p class="engage-subject-test">{}</p>', test) if test else "",
         )
     if campaign.status == Campaign.Status.SENT:
         return _bar(_stored(campaign))
