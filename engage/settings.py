@@ -192,6 +192,8 @@ RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", defau
 RETENTION_CONSENT_NETWORK_DAYS = env.int("RETENTION_CONSENT_NETWORK_DAYS", default=90)
 # Pending subscribers (signed up or imported) whom no one confirmed: deleted after this long.
 RETENTION_UNCONFIRMED_DAYS = env.int("RETENTION_UNCONFIRMED_DAYS", default=30)
+# An uploaded CSV of subscribers: deleted when its import finishes, or after this long unimported.
+RETENTION_IMPORT_FILE_HOURS = env.int("RETENTION_IMPORT_FILE_HOURS", default=24)
 # 0 = unlimited; through an ESP the default is the cap it documents (engage/mail_config.py).
 SEND_RATE_PER_SECOND = env.float(
     "SEND_RATE_PER_SECOND", default=mail_config.default_send_rate(env.ENVIRON)

@@ -752,3 +752,43 @@ class CampaignVariant(models.Model):
 
     def __str__(self):
         return f"{self.letter}: {self.subject}"
+
+
+# --- Importing subscribers from a CSV file (newsletter.imports) -----------------------------------
+
+
+class SubscriberImport(TimeStamped):
+    """One CSV upload on its way in: the file's text until it is imported (or a day has passed:
+    newsletter.retention), the columns chosen, the dry run staff saw, and the import's progress
+    and outcome, which stay. Addresses appear only in `data`."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded"  # columns to be mapped
+        CHECKED = "checked"  # dry run shown, waiting for "Import"
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=200, blank=True)
+    data = models.TextField(blank=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status, default=Status.UPLOADED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    dry_run = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Reached through the subscriber admin; importing needs newsletter.add_subscriber.
+        default_permissions = ()
+
+    def __str__(self):
+        return f"import #{self.pk} ({self.status})"

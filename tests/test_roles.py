@@ -34,6 +34,7 @@ from newsletter.models import (
     Post,
     PostEngagement,
     Subscriber,
+    SubscriberImport,
     Suppression,
     Topic,
 )
@@ -148,6 +149,11 @@ CUSTOM = {
     ("otp_totp.totpdevice", "otp_totp_totpdevice_config"): NOBODY,
     ("otp_totp.totpdevice", "otp_totp_totpdevice_qrcode"): NOBODY,
     ("auth.user", "auth_user_password_change"): ONLY_SUPERUSER,
+    # Importing adds people to the list: newsletter.add_subscriber.
+    ("newsletter.subscriber", "newsletter_subscriber_import"): LIST_KEEPERS,
+    ("newsletter.subscriber", "newsletter_subscriber_import_map"): LIST_KEEPERS,
+    ("newsletter.subscriber", "newsletter_subscriber_import_job"): LIST_KEEPERS,
+    ("newsletter.subscriber", "newsletter_subscriber_import_progress"): LIST_KEEPERS,
 }
 
 STANDARD = ["changelist", "add", "view", "change", "delete", "history"]
@@ -235,6 +241,13 @@ def world(topics):
         "event": _engaging(PostFactory(kind=Post.Kind.EVENT, topic=events), takes_rsvps=True),
         "get involved": _engaging(
             PostFactory(kind=Post.Kind.GET_INVOLVED, topic=news), count_me_in=True
+        ),
+        "import": SubscriberImport.objects.create(
+            data="email\nnew@example.org\n",
+            headers=["email"],
+            mapping=["email"],
+            rows_total=1,
+            status=SubscriberImport.Status.CHECKED,
         ),
         "inbound": InboundMessage.objects.create(
             source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
@@ -408,6 +421,10 @@ def try_custom(attempt, world, name, action=None) -> bool:
         "newsletter_eventattendance_csv": [world["event"].pk],
         "newsletter_eventattendance_checkin": [world["event"].pk],
         "newsletter_involvementinterest_csv": [world["get involved"].pk],
+        "newsletter_subscriber_import": [],
+        "newsletter_subscriber_import_map": [world["import"].pk],
+        "newsletter_subscriber_import_job": [world["import"].pk],
+        "newsletter_subscriber_import_progress": [world["import"].pk],
     }[name]
     return attempt("get", reverse(f"admin:{name}", args=args)).response.status_code == 200
 

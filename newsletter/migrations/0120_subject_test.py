@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0096_subscriber_time_zone'),
+        ('newsletter', '0140_subscriber_import'),
     ]
 
     operations = [
