@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -333,6 +336,26 @@ class Campaign(TimeStamped):
     failed_count = models.PositiveIntegerField(default=0)
     bounced_count = models.PositiveIntegerField(default=0)
 
+    # An A/B subject test (newsletter.abtest): with a test share, that share of the audience gets
+    # the variants (CampaignVariant) first, and the rest gets the winner.
+    class WinnerBy(models.TextChoices):
+        STAFF = "staff", "Staff choose"
+        CLICKS = "clicks", "Automatically, by click rate"
+
+    test_share = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Per cent of the audience (1–50) that gets the variants first. Empty: no test.",
+    )
+    test_wait = models.DurationField(
+        default=timedelta(hours=4), help_text="How long the test runs before the winner is picked."
+    )
+    winner_by = models.CharField(max_length=10, choices=WinnerBy, default=WinnerBy.STAFF)
+    winner = models.CharField(max_length=1, blank=True)
+    # When the test share's rows were written (the rows created until then are the test's).
+    test_sent_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-scheduled_at", "-id"]
         permissions = [("send_campaign", "Can schedule, resume and send campaigns")]
@@ -365,6 +388,8 @@ class Snapshot(models.Model):
     sections = models.JSONField(default=list)
     # Every post of the campaign when approved, in order (the start checks they are unchanged).
     post_ids = models.JSONField(default=list)
+    # An A/B test's subjects: [{"letter", "subject", "preheader"}], in letter order.
+    variants = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -427,6 +452,9 @@ class Delivery(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
+    # The A/B test's variant (letter) this reader got; empty when the campaign has no test. A
+    # database default, so the ledger's raw INSERT may leave it out.
+    variant = models.CharField(max_length=1, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -739,6 +767,30 @@ class Image(models.Model):
 
     def __str__(self):
         return f"{self.alt} ({self.width}×{self.height})"
+
+
+class CampaignVariant(models.Model):
+    """One subject (and preheader) of a campaign's A/B test (newsletter.abtest)."""
+
+    class Letter(models.TextChoices):
+        A = "A"
+        B = "B"
+        C = "C"
+        D = "D"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    letter = models.CharField(max_length=1, choices=Letter)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["letter"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "letter"], name="campaign_variant_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.letter}: {self.subject}"
 
 
 # --- Importing subscribers from a CSV file (newsletter.imports) -----------------------------------
