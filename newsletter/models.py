@@ -1,5 +1,12 @@
+from datetime import timedelta
+
 from django.conf import settings
-from django.core.validators import RegexValidator, URLValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    URLValidator,
+)
 from django.db import models
 from django.db.models import Q
 
@@ -334,6 +341,26 @@ class Campaign(TimeStamped):
     failed_count = models.PositiveIntegerField(default=0)
     bounced_count = models.PositiveIntegerField(default=0)
 
+    # An A/B subject test (newsletter.abtest): with a test share, that share of the audience gets
+    # the variants (CampaignVariant) first, and the rest gets the winner.
+    class WinnerBy(models.TextChoices):
+        STAFF = "staff", "Staff choose"
+        CLICKS = "clicks", "Automatically, by click rate"
+
+    test_share = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Per cent of the audience (1–50) that gets the variants first. Empty: no test.",
+    )
+    test_wait = models.DurationField(
+        default=timedelta(hours=4), help_text="How long the test runs before the winner is picked."
+    )
+    winner_by = models.CharField(max_length=10, choices=WinnerBy, default=WinnerBy.STAFF)
+    winner = models.CharField(max_length=1, blank=True)
+    # When the test share's rows were written (the rows created until then are the test's).
+    test_sent_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-scheduled_at", "-id"]
         permissions = [("send_campaign", "Can schedule, resume and send campaigns")]
@@ -368,6 +395,8 @@ class Snapshot(models.Model):
     post_ids = models.JSONField(default=list)
     # The charity's look when approved (newsletter.brand.frozen_brand); {} before brands existed.
     brand = models.JSONField(default=dict, blank=True)
+    # An A/B test's subjects: [{"letter", "subject", "preheader"}], in letter order.
+    variants = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -430,6 +459,9 @@ class Delivery(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
+    # The A/B test's variant (letter) this reader got; empty when the campaign has no test. A
+    # database default, so the ledger's raw INSERT may leave it out.
+    variant = models.CharField(max_length=1, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -805,6 +837,30 @@ class Image(models.Model):
 
     def __str__(self):
         return f"{self.alt} ({self.width}×{self.height})"
+
+
+class CampaignVariant(models.Model):
+    """One subject (and preheader) of a campaign's A/B test (newsletter.abtest)."""
+
+    class Letter(models.TextChoices):
+        A = "A"
+        B = "B"
+        C = "C"
+        D = "D"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    letter = models.CharField(max_length=1, choices=Letter)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["letter"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "letter"], name="campaign_variant_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.letter}: {self.subject}"
 
 
 # --- Importing subscribers from a CSV file (newsletter.imports) -----------------------------------

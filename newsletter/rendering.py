@@ -19,7 +19,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import brand, tokens, tracking
+from . import abtest, brand, tokens, tracking
 from .models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
@@ -150,6 +150,7 @@ def snapshot_of(campaign: Campaign, *, topics, posts: list[Post]) -> Snapshot:
         topics=audience,
         sections=list(sections.values()),
         post_ids=post_ids,
+        variants=abtest.frozen_variants(campaign) if campaign.pk else [],
         brand=brand.current(),
     )
 
@@ -262,9 +263,10 @@ def _engagement_links(post: Post) -> dict:
 
 
 def render_body(
-    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False
+    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False, variant: str = ""
 ) -> RenderedBody | None:
     """The campaign as a subscriber of `topic_slugs` sees it, or None when nothing is for them.
+    With `variant`, an A/B test's subject and preheader of that letter.
 
     Renders the campaign's snapshot (what a sender approved), never its live posts. Does not
     depend on the recipient: call it once per distinct topic set and reuse the result.
@@ -273,7 +275,7 @@ def render_body(
 
     # A reminder goes to the event's "yes" list, whatever topics each of them chose.
     wanted = None if is_reminder(campaign) else frozenset(topic_slugs)
-    return render_snapshot(campaign, frozen(campaign), wanted, tracked=tracked)
+    return render_snapshot(campaign, frozen(campaign), wanted, tracked=tracked, variant=variant)
 
 
 def render_snapshot(
@@ -282,21 +284,28 @@ def render_snapshot(
     topic_slugs: frozenset[str] | None,
     *,
     tracked: bool = False,
+    variant: str = "",
 ) -> RenderedBody | None:
-    """`snapshot` as a reader of `topic_slugs` (None: every section) sees it, or None."""
+    """`snapshot` as a reader of `topic_slugs` (None: every section) sees it, or None; with
+    `variant`, that A/B letter's subject and preheader."""
     sections = snapshot_sections(snapshot, topic_slugs)
     if not sections:
         return None
-    context = _context(campaign, snapshot, sections, archive=False)
+    subject, preheader = abtest.subject_of(snapshot, variant)
+    context = {
+        **_context(campaign, snapshot, sections, archive=False),
+        "subject": subject,
+        "preheader": preheader,
+    }
     html = inline_css(render_to_string("emails/campaign-body.html", context))
     html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
         # Folded to one line: a line break in a subject would end the header.
-        subject=" ".join(snapshot.subject.split()),
+        subject=" ".join(subject.split()),
         html=html,
         text=text,
-        preheader=snapshot.preheader,
+        preheader=preheader,
         topic_slugs=frozenset(section["topic_slug"] for section in sections),
     )
 
@@ -305,7 +314,10 @@ def render_archive(campaign: Campaign) -> dict:
     """Context for the public web copy: every section of what was sent, no greeting by name, no
     personal links."""
     snapshot = frozen(campaign)
-    return _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+    context = _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+    # An A/B test's archive copy shows the winner's subject.
+    context["subject"], context["preheader"] = abtest.subject_of(snapshot, campaign.winner)
+    return context
 
 
 def recipient_values(

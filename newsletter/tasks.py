@@ -22,6 +22,7 @@ MAIL_RETRIES = {
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
     from . import delivery, digests, event_reminders, rsvp
+    from .delivery import subject_test
 
     digests.run_due_schedules()
     rsvp.fill_open_places()
@@ -30,6 +31,7 @@ def tick():
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
     delivery.sweep_expired_leases()
+    subject_test.pick_due_winners()
     delivery.finish_campaigns()
 
 

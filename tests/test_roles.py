@@ -28,6 +28,7 @@ from newsletter.models import (
     AuditEvent,
     Brand,
     Campaign,
+    CampaignVariant,
     Delivery,
     DigestSchedule,
     EventAttendance,
@@ -155,6 +156,8 @@ CUSTOM = {
         "unschedule": SENDERS,
         "duplicate": WRITERS,
     },
+    # Choosing an A/B test's winner sends the rest of the audience their email.
+    ("newsletter.campaign", "campaign-winner"): SENDERS,
     ("newsletter.delivery", "newsletter_delivery_progress"): WRITERS,
     ("newsletter.delivery", "newsletter_delivery_progress_json"): WRITERS,
     ("newsletter.campaignreport", "newsletter_campaignreport_csv"): WRITERS,
@@ -430,6 +433,10 @@ def try_custom(attempt, world, name, action=None) -> bool:
         url = reverse("admin:campaign-schedule", args=[draft.pk])
         data = {"at": "2030-01-01T09:00", "timezone": "Europe/London", "confirmed": "1"}
         return attempt("post", url, data).changed
+    if name == "campaign-winner":
+        testing = _subject_test(world["draft"])
+        attempt("post", reverse("admin:campaign-winner", args=[testing.pk, "B"]))
+        return Campaign.objects.filter(pk=testing.pk, winner="B").exists()
     if name == "campaign-action":
         campaign = world[
             {
@@ -459,6 +466,20 @@ def try_custom(attempt, world, name, action=None) -> bool:
         "newsletter_subscriber_import_progress": [world["import"].pk],
     }[name]
     return attempt("get", reverse(f"admin:{name}", args=args)).response.status_code == 200
+
+
+def _subject_test(draft) -> Campaign:
+    """A copy of `draft` with an A/B test whose variants went out: waiting for its winner."""
+    posts = [item.post for item in draft.items.all()]
+    campaign = CampaignFactory(topics=list(draft.topics.all()), posts=posts, test_share=20)
+    for letter in "AB":
+        CampaignVariant.objects.create(campaign=campaign, letter=letter, subject=f"{letter} news")
+    for step in (Status.SCHEDULED, Status.SENDING):
+        transition(campaign, step)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        test_sent_at=timezone.now(), prepared_at=timezone.now()
+    )
+    return campaign
 
 
 @pytest.mark.parametrize("route", admin_routes(), ids=lambda route: f"{route[0]} {route[1]}")

@@ -14,10 +14,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .. import audit, campaigns, delivery, digests, rendering, sendtest, tasks
+from .. import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
 from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, Subscriber, Topic
-from . import deliveries, editor
+from . import deliveries, editor, variants
+from .readonly import DraftOnlyInline
 from .scheduling import ScheduleForm, audience_sentence, question
 
 Status = Campaign.Status
@@ -26,7 +27,7 @@ Status = Campaign.Status
 # --- Campaigns -------------------------------------------------------------------------------
 
 
-class CampaignPostInline(admin.TabularInline):
+class CampaignPostInline(DraftOnlyInline):
     model = CampaignPost
     fields = ["position", "post"]
     ordering = ["position", "id"]
@@ -34,20 +35,6 @@ class CampaignPostInline(admin.TabularInline):
     extra = 1
     verbose_name = "post"
     verbose_name_plural = "posts, in the order the email shows them (grouped by topic)"
-
-    # A campaign's posts change only while it is a draft (see CampaignAdmin).
-    def has_add_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_delete_permission(request, obj)
-
-
-def _is_draft(campaign) -> bool:
-    return campaign is None or campaign.status in campaigns.EDITABLE
 
 
 class CampaignForm(forms.ModelForm):
@@ -57,10 +44,16 @@ class CampaignForm(forms.ModelForm):
             "subject", "slug", "preheader", "greeting", "intro", "topics", "track_opens",
             "track_clicks",
         ]  # fmt: skip
+        fields += variants.FIELDS
         widgets = {"topics": forms.CheckboxSelectMultiple, "intro": editor.MarkdownEditor()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        variants.optional_test_settings(self)
 
     def clean(self):
         data = super().clean()
+        variants.clean_test_settings(self)
         if problem := editor.greeting_problem(data.get("greeting", "")):
             self.add_error("greeting", problem)
         elif problem := editor.doubled_greeting(data.get("greeting", ""), data.get("intro", "")):
@@ -161,7 +154,7 @@ class DigestForm(forms.Form):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    inlines = [CampaignPostInline]
+    inlines = [CampaignPostInline, variants.CampaignVariantInline]
     list_display = ["subject", "status", "scheduled_at", "digest_schedule", "progress"]
     list_filter = ["status", "topics", "digest_schedule"]
     list_select_related = ["digest_schedule"]
@@ -187,6 +180,7 @@ class CampaignAdmin(admin.ModelAdmin):
             {"fields": ["status", "status_reason", "scheduled_at", "progress", "timeline"]},
         ),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
+        variants.FIELDSET,
     ]
 
     # Only a draft changes. A scheduled campaign is frozen as its sender approved it (its
@@ -243,6 +237,11 @@ class CampaignAdmin(admin.ModelAdmin):
                 "<int:object_id>/do/<str:action>/",
                 view(self.action_view),
                 name="campaign-action",
+            ),
+            path(
+                "<int:object_id>/winner/<str:letter>/",
+                view(lambda request, **kw: variants.winner_view(self, request, **kw)),
+                name="campaign-winner",
             ),
             *super().get_urls(),
         ]
@@ -301,6 +300,9 @@ class CampaignAdmin(admin.ModelAdmin):
                 "form": form,
                 "message": personalised,
                 "size": len(personalised.html.encode()) if personalised else 0,
+                "subject_test": abtest.plan_sentence(
+                    campaign, delivery.audience_count(campaign).goes_to
+                ),
             },
         )
 
@@ -388,6 +390,7 @@ class CampaignAdmin(admin.ModelAdmin):
         count = delivery.audience_count(campaign)
         context = {"title": f"Schedule: {campaign.subject}", "form": form}
         context["audience"] = audience_sentence(count)
+        context["subject_test"] = abtest.plan_sentence(campaign, count.goes_to)
         if request.method == "POST" and form.is_valid():
             at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
             problems = campaigns.schedule_problems(campaign)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
-from newsletter import delivery
+from newsletter import abtest, delivery
 from newsletter.models import Campaign
 
 from . import deliveries
@@ -26,14 +26,21 @@ def live_block(campaign: Campaign) -> str:
     live = campaign.status in deliveries.LIVE
     return format_html(
         '<div class="engage-progress-live" data-url="{}" data-live="{}" data-every="{}" '
-        'role="status">{}{}{}</div>',
+        'role="status">{}{}{}{}</div>',
         reverse("admin:newsletter_delivery_progress", args=[campaign.pk]),
         "true" if live else "false",
         REFRESH_SECONDS,
         deliveries._bar(delivery.progress(campaign)),
         _status_note(campaign),
         deliveries._notes(campaign),
+        _test_note(campaign),
     )
+
+
+def _test_note(campaign: Campaign) -> str:
+    """Where an A/B subject test stands (refreshed with the figures)."""
+    note = abtest.phase_note(campaign)
+    return format_html('<p class="engage-subject-test">{}</p>', note) if note else ""
 
 
 def _status_note(campaign: Campaign) -> str:

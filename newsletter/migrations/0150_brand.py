@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0131_merge_editor_import'),
+        ('newsletter', '0121_subject_test_permissions'),
     ]
 
     operations = [
