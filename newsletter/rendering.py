@@ -253,12 +253,15 @@ def render_body(
     depend on the recipient: call it once per distinct topic set and reuse the result.
     """
     from .event_reminders import is_reminder
+    from .series.approval import is_step
 
     snapshot = frozen(campaign)
-    # A reminder goes to the event's "yes" list, whatever topics each of them chose.
-    wanted = None if is_reminder(campaign) else frozenset(topic_slugs)
+    # A reminder goes to the event's "yes" list, and a series step to its enrolled readers,
+    # whatever topics each of them chose; a step may be text alone.
+    step = is_step(campaign)
+    wanted = None if step or is_reminder(campaign) else frozenset(topic_slugs)
     sections = snapshot_sections(snapshot, wanted)
-    if not sections:
+    if not sections and not step:
         return None
     context = _context(campaign, snapshot, sections, archive=False)
     html = inline_css(render_to_string("emails/campaign-body.html", context))

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import policy
+from . import policy, series
 from .emails import make_message
 from .models import SignupRequest, Subscriber, Topic
 from .tokens import confirm_url
@@ -186,6 +186,9 @@ def confirm(*, signup_id: int) -> tuple[Confirmation, int | None]:
         subscriber.save()
         subscriber.topics.set(_topics(signup))
         SignupRequest.objects.filter(pk=signup.pk).update(confirmed_at=now)
+        series.enrol_on_confirmation(
+            subscriber=subscriber, topic_ids=_topics(signup).values_list("pk", flat=True), now=now
+        )
     return Confirmation.CONFIRMED, subscriber.pk
 
 

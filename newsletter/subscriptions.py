@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import policy, rsvp
+from . import policy, rsvp, series
 from .addresses import clean_name
 from .models import (
     ConsentWording,
@@ -45,7 +45,10 @@ def update_preferences(
         subscriber.allow_tracking = allow_tracking
         subscriber.digest_only = digest_only
         subscriber.save(update_fields=["first_name", "allow_tracking", "digest_only", "updated_at"])
+        had = set(subscriber.topics.values_list("pk", flat=True))
         subscriber.topics.set(Topic.objects.filter(slug__in=topic_slugs))
+        added = set(subscriber.topics.values_list("pk", flat=True)) - had
+        series.enrol_on_topics(subscriber=subscriber, topic_ids=added)
     return subscriber
 
 

@@ -33,6 +33,14 @@ def tick():
     delivery.finish_campaigns()
 
 
+@shared_task
+def series_tick():
+    """Every minute from beat: series readers who left stopped, due steps into the ledger."""
+    from . import series
+
+    series.run_due_steps()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def prepare_campaign(campaign_id: int):
     """The campaign's Delivery ledger, and one send_batch per chunk of it."""

@@ -9,5 +9,6 @@ from . import (  # noqa: F401
     inbound,
     posts,
     reports,
+    series,
     subscribers,
 )

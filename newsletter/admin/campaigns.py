@@ -180,6 +180,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
     # Only a draft changes. A scheduled campaign is frozen as its sender approved it (its
     # Snapshot): "Back to draft" (a sender's action) reopens it, and it must be scheduled again.
+    def get_queryset(self, request):
+        # A series step's campaign is run by its series (admin: Series).
+        return super().get_queryset(request).filter(series_step=None)
+
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in campaigns.EDITABLE:
             return False

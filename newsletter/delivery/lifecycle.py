@@ -79,7 +79,8 @@ def finish_campaigns() -> int:
     finished = 0
     now = timezone.now()
     ready = Campaign.objects.filter(status=CampaignStatus.SENDING).exclude(prepared_at=None)
-    for campaign in ready:
+    # A series step's campaign never finishes: its series writes rows as readers reach it.
+    for campaign in ready.filter(series_step=None):
         pending = Delivery.objects.filter(
             campaign=campaign, status__in=[Status.QUEUED, Status.SENDING]
         )
