@@ -56,7 +56,8 @@ class SeriesStepForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         delay, unit = data.get("delay"), data.get("delay_unit")
-        if delay is not None and unit and timedelta(**{unit: delay}) > MAX_DELAY:
+        # Compared unit by unit: a huge number overflows a timedelta.
+        if delay is not None and unit and delay > MAX_DELAY / timedelta(**{unit: 1}):
             self.add_error("delay", "A step waits a year at most.")
         return data
 
