@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from newsletter import two_factor
+from newsletter import series, two_factor
 from newsletter.campaigns import transition
 from newsletter.models import (
     AuditEvent,
@@ -32,6 +32,8 @@ from newsletter.models import (
     InvolvementInterest,
     Post,
     PostEngagement,
+    Series,
+    SeriesStep,
     Subscriber,
     Suppression,
     Topic,
@@ -81,6 +83,8 @@ MODELS = {
     "newsletter.involvementinterest": _model(WRITERS, NOBODY, WRITERS, NOBODY),
     # The report's "change" page is the report itself: a POST shows it and changes nothing.
     "newsletter.campaignreport": _model(WRITERS, NOBODY, WRITERS, NOBODY),
+    # Editors write series; activating one (an action) is a send.
+    "newsletter.series": _model(WRITERS, WRITERS, WRITERS, WRITERS),
     "newsletter.auditevent": RECORDS,
     "auditlog.logentry": RECORDS,
     "auth.user": ACCOUNTS,
@@ -111,6 +115,10 @@ ACTIONS = {
     ("newsletter.eventattendance", "delete_selected"): NOBODY,
     ("newsletter.involvementinterest", "delete_selected"): NOBODY,
     ("newsletter.campaignreport", "delete_selected"): NOBODY,
+    ("newsletter.series", "delete_selected"): WRITERS,
+    ("newsletter.series", "activate_selected"): SENDERS,
+    ("newsletter.series", "pause_selected"): SENDERS,
+    ("newsletter.series", "to_draft_selected"): SENDERS,
     ("newsletter.auditevent", "delete_selected"): NOBODY,
     ("auditlog.logentry", "delete_selected"): NOBODY,
     ("auth.user", "delete_selected"): ONLY_SUPERUSER,
@@ -233,10 +241,20 @@ def world(topics):
         "get involved": _engaging(
             PostFactory(kind=Post.Kind.GET_INVOLVED, topic=news), count_me_in=True
         ),
+        "series": _series("Draft series"),
+        "active series": _series("Active series", activate=True),
         "inbound": InboundMessage.objects.create(
             source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
         ),
     }
+
+
+def _series(name, activate=False):
+    made = Series.objects.create(name=name)
+    SeriesStep.objects.create(series=made, position=1, subject="Welcome", body="Hello.")
+    if activate:
+        series.series_activate(series=made)
+    return made
 
 
 def _engaging(post, **answers):
@@ -264,6 +282,7 @@ def target(world, label: str):
     return {
         "newsletter.post": world["spare post"],
         "newsletter.campaign": world["draft"],
+        "newsletter.series": world["series"],
         "newsletter.campaignreport": world["sending"],
         "newsletter.digestschedule": world["schedule"],
         "newsletter.delivery": world["failed"],
@@ -290,6 +309,8 @@ ACTION_TARGETS = {
     ("newsletter.campaign", "resume_selected"): "paused",
     ("newsletter.campaign", "cancel_selected"): "scheduled",
     ("newsletter.subscriber", "unsubscribe_selected"): "active",
+    ("newsletter.series", "pause_selected"): "active series",
+    ("newsletter.series", "to_draft_selected"): "active series",
 }
 
 
@@ -302,6 +323,7 @@ def state() -> dict:
         "posts": list(Post.objects.order_by("id").values_list("id", flat=True)),
         "topics": list(Topic.objects.order_by("id").values_list("id", flat=True)),
         "schedules": list(DigestSchedule.objects.order_by("id").values_list("id", flat=True)),
+        "series": list(Series.objects.order_by("id").values_list("id", "status")),
         "suppressions": Suppression.objects.count(),
         "users": list(User.objects.order_by("id").values_list("id", flat=True)),
         "groups": list(Group.objects.order_by("id").values_list("id", flat=True)),
