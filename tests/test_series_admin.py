@@ -229,6 +229,14 @@ def test_adding_a_topic_enrols_in_its_series_once(topics):
     choose("news", "education")
     assert Enrolment.objects.get().series == made
 
+    # A signup confirmed with the topic is enrolled too.
+    SubscriberFactory(email="new@example.org")
+    signup = SignupRequest.objects.create(
+        email="new@example.org", topics=["education"], source="/join/", consent_version="x"
+    )
+    confirm(signup_id=signup.pk)
+    assert Enrolment.objects.filter(series=made, subscriber__email="new@example.org").exists()
+
 
 def test_the_demo_welcome_series_greets_a_confirmed_signup(
     topics, tmp_path, sink, django_capture_on_commit_callbacks
