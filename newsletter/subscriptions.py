@@ -198,5 +198,15 @@ def export_data(subscriber: Subscriber) -> dict:
             }
             for delivery in subscriber.deliveries.select_related("campaign").order_by("id")
         ],
+        "series": [
+            {
+                "series": enrolment.series.name,
+                "status": enrolment.status,
+                "stopped_reason": enrolment.stopped_reason,
+                "enrolled_at": when(enrolment.created_at),
+                "next_email_at": when(enrolment.next_at),
+            }
+            for enrolment in subscriber.enrolments.select_related("series").order_by("id")
+        ],
         **rsvp.personal_data(subscriber),
     }

@@ -258,3 +258,16 @@ def test_the_demo_welcome_series_greets_a_confirmed_signup(
     assert subjects == [step.subject for step in welcome.steps.all()]
     article = Post.objects.get(slug="muscle-twitching-als-or-benign-fasciculations")
     assert article.title in sink.received[1].message.get_body(("plain",)).get_content()
+
+
+def test_a_readers_data_download_lists_their_series(topics):
+    [reader] = audience(topics, 1)
+    two_steps()
+    now = timezone.now()
+    enrol([reader], now)
+    series.run_due_steps(now)
+    data = subscriptions.export_data(reader)
+    [entry] = data["series"]
+    assert (entry["series"], entry["status"]) == ("Welcome", "active")
+    assert entry["next_email_at"] == (now + 2 * DAY).isoformat()
+    assert [email["subject"] for email in data["emails"]] == ["Welcome"]
