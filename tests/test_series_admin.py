@@ -271,3 +271,5 @@ def test_a_readers_data_download_lists_their_series(topics):
     assert (entry["series"], entry["status"]) == ("Welcome", "active")
     assert entry["next_email_at"] == (now + 2 * DAY).isoformat()
     assert [email["subject"] for email in data["emails"]] == ["Welcome"]
+    subscriptions.erase(subscriber_id=reader.pk)
+    assert not Enrolment.objects.exists()
