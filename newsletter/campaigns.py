@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import rendering
-from .models import Campaign, CampaignPost, Post, Snapshot
+from . import abtest, rendering
+from .models import Campaign, CampaignPost, CampaignVariant, Post, Snapshot
 
 Status = Campaign.Status
 
@@ -80,7 +80,7 @@ def schedule_problems(campaign: Campaign) -> list[str]:
     """What keeps a draft from being scheduled as it stands."""
     post_ids = list(campaign.items.values_list("post_id", flat=True))
     topic_ids = list(campaign.topics.values_list("pk", flat=True))
-    return _problems(campaign.subject, post_ids, topic_ids)
+    return _problems(campaign.subject, post_ids, topic_ids) + abtest.campaign_problems(campaign)
 
 
 def _problems(subject: str, post_ids: list[int], topic_ids: list[int]) -> list[str]:
@@ -113,6 +113,8 @@ def start_problems(campaign: Campaign) -> list[str]:
     }
     if live != approved:
         problems.append("its text changed after it was approved")
+    if abtest.frozen_variants(campaign) != snapshot.variants:
+        problems.append("its A/B test subjects changed after it was approved")
     if list(campaign.items.values_list("post_id", flat=True)) != snapshot.post_ids:
         problems.append("its posts changed after it was approved")
     if set(campaign.topics.values_list("pk", flat=True)) != set(snapshot.topic_ids):
@@ -164,9 +166,19 @@ def campaign_duplicate(*, campaign: Campaign, by=None) -> Campaign:
             slug=unique_slug(campaign.subject),
             preheader=campaign.preheader,
             intro=campaign.intro,
+            greeting=campaign.greeting,
             track_opens=campaign.track_opens,
             track_clicks=campaign.track_clicks,
+            test_share=campaign.test_share,
+            test_wait=campaign.test_wait,
+            winner_by=campaign.winner_by,
             created_by=by,
+        )
+        CampaignVariant.objects.bulk_create(
+            CampaignVariant(
+                campaign=copy, letter=v.letter, subject=v.subject, preheader=v.preheader
+            )
+            for v in campaign.variants.all()
         )
         copy.topics.set(campaign.topics.all())
         CampaignPost.objects.bulk_create(

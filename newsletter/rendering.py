@@ -19,7 +19,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import tokens, tracking
+from . import abtest, tokens, tracking
 from .models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
@@ -113,20 +113,27 @@ def event_ics_url(post: Post) -> str:
 
 
 def build_snapshot(campaign: Campaign) -> Snapshot:
-    """The campaign's content as it stands, frozen (unsaved): what scheduling stores.
+    """The campaign's content as it stands, frozen (unsaved): what scheduling stores."""
+    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
+        "post__references"
+    )
+    posts = [item.post for item in items.order_by("position", "id")]
+    return snapshot_of(campaign, topics=campaign.topics.all(), posts=posts)
+
+
+def snapshot_of(campaign: Campaign, *, topics, posts: list[Post]) -> Snapshot:
+    """`campaign`'s words with these audience topics and posts, frozen (unsaved). The live preview
+    passes what the compose form holds before it is saved.
 
     Sections come in the order of their first post in the campaign, one per audience topic that
     has posts; each post is kept as the email's HTML and text fragments, rendered now.
     """
-    audience = list(campaign.topics.order_by("position", "name").values("id", "slug"))
+    audience = list(topics.order_by("position", "name").values("id", "slug"))
     slugs = {topic["slug"] for topic in audience}
     sections: dict[str, dict] = {}
     post_ids = []
-    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
-        "post__references"
-    )
-    for item in items.order_by("position", "id"):
-        post, topic = item.post, item.post.topic
+    for post in posts:
+        topic = post.topic
         post_ids.append(post.pk)
         if topic.slug not in slugs:
             continue
@@ -139,9 +146,11 @@ def build_snapshot(campaign: Campaign) -> Snapshot:
         subject=campaign.subject,
         preheader=campaign.preheader,
         intro=campaign.intro,
+        greeting=campaign.greeting,
         topics=audience,
         sections=list(sections.values()),
         post_ids=post_ids,
+        variants=abtest.frozen_variants(campaign) if campaign.pk else [],
     )
 
 
@@ -193,6 +202,7 @@ def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, ar
         "preheader": snapshot.preheader,
         "intro_html": render_markdown(snapshot.intro),
         "intro_text": snapshot.intro.strip(),
+        "greeting": greeting_line(snapshot.greeting),
         "sections": [
             {
                 "heading": section["heading"],
@@ -214,6 +224,11 @@ def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, ar
         "organisation_address": settings.ORGANISATION_ADDRESS,
         "site_url": settings.SITE_URL,
     }
+
+
+def greeting_line(greeting: str) -> str:
+    """The greeting with the reader's name as a placeholder (filled by `personalise`)."""
+    return " ".join(greeting.split()).replace("{first_name}", FIRST_NAME)
 
 
 def _post_context(post: Post) -> dict:
@@ -245,9 +260,10 @@ def _engagement_links(post: Post) -> dict:
 
 
 def render_body(
-    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False
+    campaign: Campaign, topic_slugs: frozenset[str], *, tracked: bool = False, variant: str = ""
 ) -> RenderedBody | None:
     """The campaign as a subscriber of `topic_slugs` sees it, or None when nothing is for them.
+    With `variant`, an A/B test's subject and preheader of that letter.
 
     Renders the campaign's snapshot (what a sender approved), never its live posts. Does not
     depend on the recipient: call it once per distinct topic set and reuse the result.
@@ -255,24 +271,44 @@ def render_body(
     from .event_reminders import is_reminder
     from .series.approval import is_step
 
-    snapshot = frozen(campaign)
     # A reminder goes to the event's "yes" list, and a series step to its enrolled readers,
     # whatever topics each of them chose; a step may be text alone.
     step = is_step(campaign)
     wanted = None if step or is_reminder(campaign) else frozenset(topic_slugs)
-    sections = snapshot_sections(snapshot, wanted)
-    if not sections and not step:
+    return render_snapshot(
+        campaign, frozen(campaign), wanted, tracked=tracked, variant=variant, text_alone=step
+    )
+
+
+def render_snapshot(
+    campaign: Campaign,
+    snapshot: Snapshot,
+    topic_slugs: frozenset[str] | None,
+    *,
+    tracked: bool = False,
+    variant: str = "",
+    text_alone: bool = False,
+) -> RenderedBody | None:
+    """`snapshot` as a reader of `topic_slugs` (None: every section) sees it, or None; with
+    `variant`, that A/B letter's subject and preheader; `text_alone`: even with no section."""
+    sections = snapshot_sections(snapshot, topic_slugs)
+    if not sections and not text_alone:
         return None
-    context = _context(campaign, snapshot, sections, archive=False)
+    subject, preheader = abtest.subject_of(snapshot, variant)
+    context = {
+        **_context(campaign, snapshot, sections, archive=False),
+        "subject": subject,
+        "preheader": preheader,
+    }
     html = inline_css(render_to_string("emails/campaign-body.html", context))
     html = tracking.instrument_html(html, campaign=campaign, tracked=tracked)
     text = render_to_string("emails/campaign-body.txt", context)
     return RenderedBody(
         # Folded to one line: a line break in a subject would end the header.
-        subject=" ".join(snapshot.subject.split()),
+        subject=" ".join(subject.split()),
         html=html,
         text=text,
-        preheader=snapshot.preheader,
+        preheader=preheader,
         topic_slugs=frozenset(section["topic_slug"] for section in sections),
     )
 
@@ -281,7 +317,10 @@ def render_archive(campaign: Campaign) -> dict:
     """Context for the public web copy: every section of what was sent, no greeting by name, no
     personal links."""
     snapshot = frozen(campaign)
-    return _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+    context = _context(campaign, snapshot, snapshot_sections(snapshot, None), archive=True)
+    # An A/B test's archive copy shows the winner's subject.
+    context["subject"], context["preheader"] = abtest.subject_of(snapshot, campaign.winner)
+    return context
 
 
 def recipient_values(

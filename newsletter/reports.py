@@ -14,7 +14,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
+from . import abtest
 from .models import Campaign, CampaignPost, Click, Delivery, Interest, Rsvp, Subscriber
+from .rendering import frozen
 
 # A campaign's timeline is hourly while its events fit in this span, daily after it.
 HOURLY_SPAN = timedelta(hours=72)
@@ -57,6 +59,34 @@ def campaign_summary(*, campaign_id: int) -> dict[str, int]:
         failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
         complained=Count("id", filter=Q(complained_at__isnull=False)),
         unsubscribed=Count("id", filter=_unsubscribed_after_send()),
+    )
+
+
+@dataclass(frozen=True)
+class SubjectTest:
+    """An A/B subject test's figures: each variant's test, its winner, and the rest it went to."""
+
+    variants: list[abtest.VariantFigures]
+    note: str  # whether the figures call a winner, and by which rule
+    winner: str
+    rest: int  # readers who got the winner after the test
+
+
+def campaign_subject_test(*, campaign: Campaign) -> SubjectTest | None:
+    """None when the campaign has no A/B test (or was never scheduled)."""
+    if not abtest.is_test(campaign) or campaign.status == Campaign.Status.DRAFT:
+        return None
+    variants = abtest.figures(campaign, frozen(campaign))
+    rest = 0
+    if campaign.test_sent_at is not None:
+        rest = Delivery.objects.filter(
+            campaign=campaign, status=Delivery.Status.SENT, created_at__gt=campaign.test_sent_at
+        ).count()
+    return SubjectTest(
+        variants=variants,
+        note=abtest.confidence_note(variants),
+        winner=campaign.winner,
+        rest=rest,
     )
 
 

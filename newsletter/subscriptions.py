@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import policy, rsvp, series
+from . import abtest, policy, rsvp, series
 from .addresses import clean_name
 from .models import (
     ConsentWording,
@@ -190,13 +190,13 @@ def export_data(subscriber: Subscriber) -> dict:
         ],
         "emails": [
             {
-                "subject": delivery.campaign.subject,
+                "subject": delivery.received_subject,
                 "status": delivery.status,
                 "sent_at": when(delivery.sent_at),
                 "opened_at": when(delivery.opened_at),
                 "clicked_at": when(delivery.clicked_at),
             }
-            for delivery in subscriber.deliveries.select_related("campaign").order_by("id")
+            for delivery in abtest.with_received_subject(subscriber.deliveries.order_by("id"))
         ],
         "series": [
             {

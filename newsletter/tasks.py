@@ -22,6 +22,7 @@ MAIL_RETRIES = {
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
     from . import delivery, digests, event_reminders, rsvp
+    from .delivery import subject_test
 
     digests.run_due_schedules()
     rsvp.fill_open_places()
@@ -30,6 +31,7 @@ def tick():
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
     delivery.sweep_expired_leases()
+    subject_test.pick_due_winners()
     delivery.finish_campaigns()
 
 
@@ -139,3 +141,20 @@ def apply_retention():
     from . import retention
 
     retention.apply_retention()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=DATABASE_RETRIES)
+def import_subscribers(self, job_id: int):
+    """A CSV import staff started in admin, a chunk per transaction; a redelivered task resumes
+    after the last chunk written."""
+    from . import imports
+
+    try:
+        imports.run_job(job_id)
+    except (OperationalError, InterfaceError) as error:
+        raise self.retry(exc=error, countdown=min(60, 2**self.request.retries))
+    except Exception:
+        # Not a page that polls for ever: the job says it stopped (rows written so far stay;
+        # importing the file again adds the rest).
+        imports.fail_job(job_id, "The import stopped on an error: upload the file again.")
+        raise

@@ -122,6 +122,7 @@ def test_model_changes_in_admin_name_the_actor_and_address(client, boss, campaig
     data = {name: form[name].value() for name in ("subject", "slug", "preheader", "intro")}
     data["topics"] = [t.pk for t in campaign.topics.all()]
     data.update({"items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0})
+    data.update({"variants-TOTAL_FORMS": 0, "variants-INITIAL_FORMS": 0})
     response = client.post(change, {**data, "subject": "Winter news, revised"})
     assert response.status_code == 302, response.content.decode()[:2000]
     updates = LogEntry.objects.get_for_object(campaign).filter(action=LogEntry.Action.UPDATE)

@@ -61,6 +61,8 @@ def test_staff_compose_a_campaign_with_ordered_posts_and_an_audience(client, sta
             "items-0-position": "2",
             "items-1-post": first.pk,
             "items-1-position": "1",
+            "variants-TOTAL_FORMS": "0",
+            "variants-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.context["errors"]

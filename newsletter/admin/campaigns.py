@@ -14,10 +14,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from .. import audit, campaigns, delivery, digests, rendering, sendtest, tasks
+from .. import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
 from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, Subscriber, Topic
-from . import deliveries
+from . import deliveries, editor, variants
+from .readonly import DraftOnlyInline
 from .scheduling import ScheduleForm, audience_sentence, question
 
 Status = Campaign.Status
@@ -26,7 +27,7 @@ Status = Campaign.Status
 # --- Campaigns -------------------------------------------------------------------------------
 
 
-class CampaignPostInline(admin.TabularInline):
+class CampaignPostInline(DraftOnlyInline):
     model = CampaignPost
     fields = ["position", "post"]
     ordering = ["position", "id"]
@@ -35,26 +36,29 @@ class CampaignPostInline(admin.TabularInline):
     verbose_name = "post"
     verbose_name_plural = "posts, in the order the email shows them (grouped by topic)"
 
-    # A campaign's posts change only while it is a draft (see CampaignAdmin).
-    def has_add_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return _is_draft(obj) and super().has_delete_permission(request, obj)
-
-
-def _is_draft(campaign) -> bool:
-    return campaign is None or campaign.status in campaigns.EDITABLE
-
 
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["subject", "slug", "preheader", "intro", "topics", "track_opens", "track_clicks"]
-        widgets = {"topics": forms.CheckboxSelectMultiple}
+        fields = [
+            "subject", "slug", "preheader", "greeting", "intro", "topics", "track_opens",
+            "track_clicks",
+        ]  # fmt: skip
+        fields += variants.FIELDS
+        widgets = {"topics": forms.CheckboxSelectMultiple, "intro": editor.MarkdownEditor()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        variants.optional_test_settings(self)
+
+    def clean(self):
+        data = super().clean()
+        variants.clean_test_settings(self)
+        if problem := editor.greeting_problem(data.get("greeting", "")):
+            self.add_error("greeting", problem)
+        elif problem := editor.doubled_greeting(data.get("greeting", ""), data.get("intro", "")):
+            self.add_error("intro", problem)
+        return data
 
 
 class PreviewForm(forms.Form):
@@ -150,7 +154,7 @@ class DigestForm(forms.Form):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    inlines = [CampaignPostInline]
+    inlines = [CampaignPostInline, variants.CampaignVariantInline]
     list_display = ["subject", "status", "scheduled_at", "digest_schedule", "progress"]
     list_filter = ["status", "topics", "digest_schedule"]
     list_select_related = ["digest_schedule"]
@@ -169,13 +173,14 @@ class CampaignAdmin(admin.ModelAdmin):
         "timeline",
     ]
     fieldsets = [
-        (None, {"fields": ["subject", "slug", "preheader", "intro"]}),
+        (None, {"fields": ["subject", "slug", "preheader", "greeting", "intro"]}),
         ("Audience", {"fields": ["topics", "audience_size"]}),
         (
             "Sending",
             {"fields": ["status", "status_reason", "scheduled_at", "progress", "timeline"]},
         ),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
+        variants.FIELDSET,
     ]
 
     # Only a draft changes. A scheduled campaign is frozen as its sender approved it (its
@@ -224,12 +229,23 @@ class CampaignAdmin(admin.ModelAdmin):
             path("compose-digest/", view(self.compose_digest_view), name="campaign-digest"),
             # <int:…>, not the admin's <path:…>: "1/do/x/schedule/" must not reach a view as "1/do".
             path("<int:object_id>/preview/", view(self.preview_view), name="campaign-preview"),
+            path("live-preview/", view(self.live_preview_view), name="campaign-live-preview-add"),
+            path(
+                "<int:object_id>/live-preview/",
+                view(self.live_preview_view),
+                name="campaign-live-preview",
+            ),
             path("<int:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
             path("<int:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
             path(
                 "<int:object_id>/do/<str:action>/",
                 view(self.action_view),
                 name="campaign-action",
+            ),
+            path(
+                "<int:object_id>/winner/<str:letter>/",
+                view(lambda request, **kw: variants.winner_view(self, request, **kw)),
+                name="campaign-winner",
             ),
             *super().get_urls(),
         ]
@@ -288,8 +304,14 @@ class CampaignAdmin(admin.ModelAdmin):
                 "form": form,
                 "message": personalised,
                 "size": len(personalised.html.encode()) if personalised else 0,
+                "subject_test": abtest.plan_sentence(
+                    campaign, delivery.audience_count(campaign).goes_to
+                ),
             },
         )
+
+    def live_preview_view(self, request, object_id=None):
+        return editor.campaign_preview(request, self, object_id)
 
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
@@ -372,6 +394,7 @@ class CampaignAdmin(admin.ModelAdmin):
         count = delivery.audience_count(campaign)
         context = {"title": f"Schedule: {campaign.subject}", "form": form}
         context["audience"] = audience_sentence(count)
+        context["subject_test"] = abtest.plan_sentence(campaign, count.goes_to)
         if request.method == "POST" and form.is_valid():
             at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
             problems = campaigns.schedule_problems(campaign)

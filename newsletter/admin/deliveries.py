@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from newsletter import audit, delivery
+from newsletter import abtest, audit, delivery
 from newsletter.models import Campaign, Delivery
 
 LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
@@ -94,12 +94,15 @@ def progress_html(campaign) -> str:
         return "—"
     if campaign.status in LIVE:
         url = reverse("admin:newsletter_delivery_progress", args=[campaign.pk])
+        # An A/B test's phase under the frame (the frame's height fits the bar alone).
+        test = abtest.phase_note(campaign)
         return format_html(
             '<iframe src="{}" title="Delivery progress of {}" loading="lazy" '
-            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}',
+            'style="border:0;width:26em;height:3.6em;overflow:hidden"></iframe>{}{}',
             url,
             campaign.subject,
             _notes(campaign),
+            format_html('<p class="engage-subject-test">{}</p>', test) if test else "",
         )
     if campaign.status == Campaign.Status.SENT:
         return _bar(_stored(campaign))

@@ -107,6 +107,7 @@ class CampaignReportAdmin(ReadOnlyAdmin):
             if links
             else None,
             "post_answers": reports.campaign_post_answers(campaign_id=campaign.pk),
+            "subject_test": reports.campaign_subject_test(campaign=campaign),
             "csv_url": reverse("admin:newsletter_campaignreport_csv", args=[campaign.pk]),
             "tracking": {"opens": campaign.track_opens, "clicks": campaign.track_clicks},
         }

@@ -167,7 +167,7 @@ class _Run:
         retry can fix: the campaign is paused with the error, instead of looping for ever."""
         try:
             return self.bodies.for_reader(
-                row.subscriber, self.topics.get(row.subscriber_id, frozenset())
+                row.subscriber, self.topics.get(row.subscriber_id, frozenset()), row.variant
             )
         except DatabaseError:
             raise

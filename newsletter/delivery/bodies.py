@@ -5,8 +5,8 @@ from datetime import datetime
 from newsletter import policy, rendering
 from newsletter.models import Campaign
 
-# {campaign id: (its updated_at, {(topics, tracked): body})}. A campaign edited (or moved between
-# statuses) since is rendered afresh.
+# {campaign id: (its updated_at, {(topics, tracked, variant): body})}. A campaign edited (or moved
+# between statuses) since is rendered afresh.
 _rendered: dict[int, tuple[datetime, dict]] = {}
 
 
@@ -23,12 +23,15 @@ class Bodies:
             cached = _rendered[campaign.pk] = (campaign.updated_at, {})
         self._bodies = cached[1]
 
-    def for_reader(self, subscriber, topics: frozenset[str]):
-        """(body or None when nothing is for them, whether their copy is tracked)."""
+    def for_reader(self, subscriber, topics: frozenset[str], variant: str = ""):
+        """(body or None when nothing is for them, whether their copy is tracked). `variant`:
+        an A/B test's letter (its subject and preheader)."""
         topic_set = topics & self.audience
         # Opens and clicks are tracked only where the campaign asks and the reader allows it.
         tracked = policy.may_track(self.campaign, subscriber)
-        key = (topic_set, tracked)
+        key = (topic_set, tracked, variant)
         if key not in self._bodies:
-            self._bodies[key] = rendering.render_body(self.campaign, topic_set, tracked=tracked)
+            self._bodies[key] = rendering.render_body(
+                self.campaign, topic_set, tracked=tracked, variant=variant
+            )
         return self._bodies[key], tracked

@@ -33,24 +33,30 @@ def lease(now: datetime, extra: float = 0) -> datetime:
 # and converting 14 fields of 2,000 model instances per chunk, which kept 100,000 rows above 10 s.
 _INSERT_LEDGER = (
     f"INSERT INTO {Delivery._meta.db_table} (campaign_id, subscriber_id, status, attempts, "  # noqa: S608
-    "last_error, lease_expires_at, message_id, created_at, updated_at) "
-    "SELECT %s, subscriber_id, %s, 0, '', %s, '', %s, %s "
+    "last_error, lease_expires_at, message_id, created_at, updated_at, variant) "
+    "SELECT %s, subscriber_id, %s, 0, '', %s, '', %s, %s, %s "
     "FROM unnest(%s::bigint[]) AS subscriber_id "
     "ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
 )
 
 
-def write_rows(campaign_id: int, subscriber_ids: list[int], lease_until: datetime) -> int:
-    """Queued rows for these subscribers, leaving alone any that exist (a re-run)."""
+def write_rows(
+    campaign_id: int, subscriber_ids: list[int], lease_until: datetime, *, variant: str = ""
+) -> int:
+    """Queued rows for these subscribers (with an A/B test's `variant`), leaving alone any that
+    exist (a re-run, or a reader who had the test)."""
     if connection.vendor == "postgresql":
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
-                _INSERT_LEDGER, [campaign_id, Status.QUEUED, lease_until, now, now, subscriber_ids]
+                _INSERT_LEDGER,
+                [campaign_id, Status.QUEUED, lease_until, now, now, variant, subscriber_ids],
             )
             return cursor.rowcount
     rows = [
-        Delivery(campaign_id=campaign_id, subscriber_id=pk, lease_expires_at=lease_until)
+        Delivery(
+            campaign_id=campaign_id, subscriber_id=pk, lease_expires_at=lease_until, variant=variant
+        )
         for pk in subscriber_ids
     ]
     return len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
@@ -84,6 +90,7 @@ def claimed_rows(ids: list[int]) -> list[Delivery]:
             "attempts",
             "first_attempt_at",
             "campaign_id",
+            "variant",
             "subscriber__id",
             "subscriber__email",
             "subscriber__first_name",

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from newsletter import abtest
 from newsletter.campaigns import IllegalTransition, campaign_check_start, transition
 from newsletter.models import Campaign, Delivery
 
-from . import enqueue, ledger
+from . import enqueue, ledger, subject_test
 from .audience import audience
 from .progress import campaign_counts, count_fields
 
@@ -55,12 +56,17 @@ def prepare(campaign_id: int) -> int:
         return 0
     lease = ledger.lease(timezone.now())
     chunk = settings.PREPARE_CHUNK_SIZE
-    # One query streamed through a server-side cursor: the audience is read once, in pk order,
-    # PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest every time).
-    subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
     written = 0
-    for ids in itertools.batched(subscribers, chunk):
-        written += ledger.write_rows(campaign_id, list(ids), lease)
+    if abtest.testing(campaign):
+        # An A/B test: only its share now; the rest with the winner (below, once chosen).
+        written = subject_test.write_test_rows(campaign, lease)
+    else:
+        # One query streamed through a server-side cursor: the audience is read once, in pk
+        # order, PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest
+        # every time).
+        subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
+        for ids in itertools.batched(subscribers, chunk):
+            written += ledger.write_rows(campaign_id, list(ids), lease, variant=campaign.winner)
     Campaign.objects.filter(pk=campaign_id, prepared_at=None).update(prepared_at=timezone.now())
     if campaign.status == CampaignStatus.SENDING:
         # Every row still waiting to go, whether just written or by an earlier run.
@@ -79,6 +85,7 @@ def finish_campaigns() -> int:
     finished = 0
     now = timezone.now()
     ready = Campaign.objects.filter(status=CampaignStatus.SENDING).exclude(prepared_at=None)
+    ready = ready.exclude(abtest.WINNER_OWED)  # an A/B test's rest is still to come
     # A series step's campaign never finishes: its series writes rows as readers reach it.
     for campaign in ready.filter(series_step=None):
         pending = Delivery.objects.filter(

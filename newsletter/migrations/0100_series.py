@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0096_subscriber_time_zone'),
+        ('newsletter', '0121_subject_test_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from .. import calendar, rendering
+from .. import abtest, calendar, rendering
 from ..models import Campaign, Post
 
 # A campaign is in the archive from the moment it starts going out, so "view in browser" works
@@ -19,7 +19,8 @@ def archive_index(request):
     # Event reminders are addressed to attendees, not readers of the archive.
     campaigns = Campaign.objects.filter(status=Campaign.Status.SENT, event_reminder=None)
     campaigns = campaigns.order_by("-finished_at", "-id")
-    page = Paginator(campaigns.only("subject", "slug", "preheader", "finished_at"), PAGE_SIZE)
+    campaigns = campaigns.only("subject", "slug", "preheader", "finished_at", "winner")
+    page = Paginator(abtest.with_shown_subject(campaigns), PAGE_SIZE)
     return render(
         request, "newsletter/archive.html", {"page": page.get_page(request.GET.get("page"))}
     )

@@ -1,0 +1,105 @@
+"""Admin for A/B subject tests: the variants inline (drafts only, editors and senders), the test's
+settings and their checks, and a sender's choice of the winner."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from .. import abtest, audit
+from ..delivery.subject_test import NotChoosable, choose_winner
+from ..models import Campaign, CampaignVariant
+from .readonly import DraftOnlyInline
+
+FIELDS = ["test_share", "test_wait", "winner_by"]
+FIELDSET = (
+    "A/B subject test",
+    {
+        "fields": FIELDS,
+        "classes": ["collapse"],
+        "description": (
+            "Give two to four subjects below and a test share: that share of the audience, "
+            "split at random and evenly, gets the variants first, and after the wait the rest "
+            f"gets the winner. {abtest.OPENS_NOTE}"
+        ),
+    },
+)
+
+
+class VariantFormSet(BaseInlineFormSet):
+    def clean(self):
+        # Counted before the rows' own checks, so five subjects are refused as five.
+        count = sum(
+            1
+            for form in self.forms
+            if (form.has_changed() or form.instance.pk) and not self._should_delete_form(form)
+        )
+        # The campaign form has already put the submitted settings on the instance.
+        campaign = self.instance
+        found = abtest.problems(
+            share=campaign.test_share,
+            winner_by=campaign.winner_by,
+            track_clicks=campaign.track_clicks,
+            variants=count,
+        )
+        message = found.get("variants")
+        if campaign.test_share is None:
+            # A share that was given but refused has its own error on the campaign form.
+            message = None if self.data.get("test_share") else found.get("test_share")
+        if message:
+            raise ValidationError(message)
+        super().clean()
+
+
+class CampaignVariantInline(DraftOnlyInline):
+    model = CampaignVariant
+    formset = VariantFormSet
+    fields = ["letter", "subject", "preheader"]
+    extra = 0
+    max_num = abtest.MAX_VARIANTS
+    verbose_name = "A/B test subject"
+    verbose_name_plural = "A/B test subjects (two to four; none: no test)"
+
+
+def optional_test_settings(form) -> None:
+    """A campaign without a test need not give its wait or how its winner is picked."""
+    for name in ("test_wait", "winner_by"):
+        if name in form.fields:  # absent from a read-only page
+            form.fields[name].required = False
+
+
+def clean_test_settings(form) -> None:
+    """The campaign form's share of the checks (the variants' count is the inline's); a wait or
+    winner rule left empty is the default."""
+    data = form.cleaned_data
+    for name in ("test_wait", "winner_by"):
+        if name in data and not data[name]:
+            data[name] = Campaign._meta.get_field(name).default
+    found = abtest.problems(
+        share=data.get("test_share"),
+        winner_by=data.get("winner_by"),
+        track_clicks=data.get("track_clicks", False),
+        variants=abtest.MIN_VARIANTS,
+    )
+    if "winner_by" in found:
+        form.add_error("winner_by", found["winner_by"])
+
+
+def winner_view(model_admin, request, object_id: int, letter: str):
+    """POST: a sender's choice of the winner; the rest of the audience gets it."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    campaign = get_object_or_404(Campaign, pk=object_id)
+    if not request.user.has_perm("newsletter.send_campaign"):
+        raise PermissionDenied
+    try:
+        choose_winner(campaign=campaign, letter=letter)
+    except NotChoosable as error:
+        model_admin.message_user(request, str(error), messages.ERROR)
+    else:
+        target = f"campaign #{campaign.pk}"
+        audit.record(request.user, "choose winner", target, request=request, winner=letter)
+        model_admin.message_user(request, f"{letter} won: the rest of the audience gets it.")
+    return HttpResponseRedirect(reverse("admin:newsletter_campaign_change", args=[campaign.pk]))
