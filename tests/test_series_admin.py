@@ -95,6 +95,10 @@ def test_admin_shows_per_step_how_many_wait_were_sent_failed_and_stopped(
     assert "3 finished, 2 stopped" in page.replace("0 active, ", "")
     report = reverse("admin:newsletter_campaignreport_change", args=[first.campaign_id])
     assert f'href="{report}"' in page
+    assert client.get(report).status_code == 200
+    # Its series runs a step's campaign: the campaign list leaves it out.
+    campaigns = client.get(reverse("admin:newsletter_campaign_changelist")).content.decode()
+    assert "Ways to help" not in campaigns
     stopped = Enrolment.objects.filter(status="stopped").values_list("stopped_reason", flat=True)
     assert sorted(stopped) == ["bounced", "unsubscribed"]
 
