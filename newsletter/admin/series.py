@@ -93,11 +93,11 @@ class SeriesAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger"]
     list_select_related = ["topic"]
     search_fields = ["name"]
-    readonly_fields = ["status", "activated_at", "activated_by", "enrolled", "per_step"]
+    readonly_fields = ["state", "activated_at", "activated_by", "enrolled", "per_step"]
     fieldsets = [
         (None, {"fields": ["name", "trigger", "topic"]}),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
-        ("Running", {"fields": ["status", "activated_at", "activated_by", "enrolled", "per_step"]}),
+        ("Running", {"fields": ["state", "activated_at", "activated_by", "enrolled", "per_step"]}),
     ]
     actions = ["activate_selected", "pause_selected", "to_draft_selected"]
 
@@ -112,6 +112,16 @@ class SeriesAdmin(admin.ModelAdmin):
     def has_send_permission(self, request, obj=None) -> bool:
         """For actions declared with permissions=["send"]."""
         return request.user.has_perm("newsletter.send_campaign")
+
+    @admin.display(description="status")
+    def state(self, obj):
+        if obj.status == Series.Status.DRAFT:
+            return "Draft: a sender activates it (list action) once it is ready."
+        # What was activated is what goes out: changing it means approving it again.
+        return (
+            f"{obj.get_status_display()}: as it was activated. To change it, a sender moves it "
+            "back to draft (list action), and activates it again."
+        )
 
     @admin.display(description="readers")
     def enrolled(self, obj):
