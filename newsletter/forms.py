@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .addresses import clean_name, normalise_email
 from .models import ConsentWording, Subscriber, Topic
+from .timezones import known_zone, timezone_field
 
 # Shown next to the tracking box on the join form and in the preference centre.
 TRACKING_LABEL = "Let us see which emails I open and links I click (optional)"
@@ -64,6 +65,9 @@ class JoinForm(forms.Form):
     )
     # Asked, never assumed: unticked unless the person ticks it.
     allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
+    # The browser's own zone, filled in by static/join-zone.js (empty without JavaScript: the
+    # organisation's). Not the person's to fix, so an unknown value is dropped, not an error.
+    time_zone = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by naive bots.
     website = forms.CharField(
         label="Leave this field empty",
@@ -83,6 +87,9 @@ class JoinForm(forms.Form):
 
     def clean_first_name(self):
         return clean_name(self.cleaned_data["first_name"])
+
+    def clean_time_zone(self):
+        return known_zone(self.cleaned_data["time_zone"])
 
     # Set by validate_api_payload when the JSON names no topics: every topic, as the API promises.
     every_topic = False
@@ -124,6 +131,9 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
     allow_tracking = payload.get("allow_tracking", False)
     if not isinstance(allow_tracking, bool):
         errors["allow_tracking"] = ["Send true or false (leave it out for false)."]
+    time_zone = payload.get("time_zone", "")
+    if not isinstance(time_zone, str) or (time_zone and not known_zone(time_zone)):
+        errors["time_zone"] = ["Send an IANA time zone name, e.g. Europe/London (or leave it out)."]
     if errors:
         return None, errors
     form = JoinForm(
@@ -133,6 +143,7 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
             "topics": topics or [],
             "consent": True,
             "allow_tracking": allow_tracking,
+            "time_zone": time_zone,
         }
     )
     if topics is None:
@@ -162,6 +173,12 @@ class PreferencesForm(forms.Form):
         initial="all",
         required=False,
         widget=forms.RadioSelect,
+    )
+    time_zone = timezone_field(
+        label="Your time zone",
+        required=False,  # a form posted without it (a script, an old page) keeps the zone
+        help_text="Emails sent “at 9:00 in each reader's time zone” reach you at 9:00 here.",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
     )
 
     def clean_first_name(self):

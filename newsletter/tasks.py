@@ -29,6 +29,7 @@ def tick():
     event_reminders.schedule_due_reminders()
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
+    delivery.queue_due_waves()
     delivery.sweep_expired_leases()
     delivery.finish_campaigns()
 

@@ -35,6 +35,17 @@ def timezone_field(**kwargs) -> forms.ChoiceField:
     )
 
 
+@cache
+def _known() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_zone(value) -> str:
+    """`value` when it names a zone this server knows, else "" (the organisation's zone): what a
+    browser sent is kept only when it is a real IANA name, whatever else arrives."""
+    return value if isinstance(value, str) and value in _known() else ""
+
+
 def reader_zone(subscriber) -> ZoneInfo:
     """The zone a reader's local times are in: their own, or the organisation's when they have
     none (or an unknown one)."""

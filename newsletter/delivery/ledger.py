@@ -60,12 +60,15 @@ def write_rows(campaign_id: int, subscriber_ids: list[int], lease_until: datetim
 
 
 def claim(ids: list[int]) -> list[int]:
-    """queued → sending for the rows nobody else holds; the ids won."""
+    """queued → sending for the rows nobody else holds and whose moment has come; the ids won.
+    A row of a wave still to come is refused, whichever task carries it (an early or duplicated
+    one, a resume, the sweeper): its wave's own task sends it."""
     now = timezone.now()
     with transaction.atomic():
         won = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(pk__in=ids, status=Status.QUEUED)
+            .filter(Q(send_after=None) | Q(send_after__lte=now))
             .values_list("pk", flat=True)
         )
         if won:

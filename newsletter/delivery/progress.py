@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from newsletter.models import Campaign, Delivery
 
+from . import waves
+
 Status = Delivery.Status
 
 RATE_WINDOW_SECONDS = 60
@@ -64,6 +66,7 @@ def progress(campaign: Campaign) -> dict:
         "prepared": campaign.prepared_at is not None,
         "waiting_for_mail_server": waiting_note(campaign),
         "pause_reason": campaign.pause_reason,
+        "waves": waves.wave_progress(campaign) if waves.is_local(campaign) else [],
     }
 
 
