@@ -46,6 +46,20 @@ class TopicsField(forms.ModelMultipleChoiceField):
         return topic.name
 
 
+class BrowserZoneField(forms.Field):
+    """The browser's own zone, filled in by static/join-zone.js (empty without JavaScript: the
+    organisation's). Not the person's to fix, so whatever is not a known zone is dropped, never
+    an error."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value):
+        return known_zone(value)
+
+
 class JoinForm(forms.Form):
     email = forms.CharField(
         label="Email address",
@@ -65,9 +79,7 @@ class JoinForm(forms.Form):
     )
     # Asked, never assumed: unticked unless the person ticks it.
     allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
-    # The browser's own zone, filled in by static/join-zone.js (empty without JavaScript: the
-    # organisation's). Not the person's to fix, so an unknown value is dropped, not an error.
-    time_zone = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    time_zone = BrowserZoneField()
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by naive bots.
     website = forms.CharField(
         label="Leave this field empty",
@@ -87,9 +99,6 @@ class JoinForm(forms.Form):
 
     def clean_first_name(self):
         return clean_name(self.cleaned_data["first_name"])
-
-    def clean_time_zone(self):
-        return known_zone(self.cleaned_data["time_zone"])
 
     # Set by validate_api_payload when the JSON names no topics: every topic, as the API promises.
     every_topic = False
