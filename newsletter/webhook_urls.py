@@ -11,7 +11,11 @@ The same views and names, under the same "anymail" namespace, so `reverse("anyma
 import logging
 
 import anymail.urls
-from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailConfigurationError,
+    AnymailWebhookValidationFailure,
+)
 from django.core.exceptions import BadRequest
 from django.http import HttpResponseNotFound
 from django.urls import URLPattern
@@ -37,6 +41,11 @@ def _strict(view_class: type) -> type:
                     raise self.unconfigured
                 # Some ESPs' views (Mandrill) read their key only when checking a request.
                 return super().dispatch(request, *args, **kwargs)
+            except AnymailAPIError as error:
+                # What anymail raises for a body it cannot parse before parse_events (Amazon
+                # SES reads the SNS envelope while validating).
+                log.warning("malformed %s webhook refused: %s", self.esp_name, error)
+                raise BadRequest(f"Malformed {self.esp_name} webhook payload.") from error
             except AnymailConfigurationError as error:
                 log.warning("webhook for an unconfigured ESP refused: %s", error)
                 return HttpResponseNotFound(

@@ -649,3 +649,32 @@ def test_a_webhook_for_an_esp_that_is_not_configured_is_a_404(
     assert response.status_code == 404
     assert response.content.decode() == f"This ESP ({esp}) is not configured here."
     assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (b"{not json", {}),
+        (b"\xff\xfe", {}),
+        (b'{"Type": "Telegram", "MessageId": "m1"}', {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Telegram"}),
+        (
+            b'{"Type": "Notification", "MessageId": "m1", "Message": "{broken"}',
+            {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification", "HTTP_X_AMZ_SNS_MESSAGE_ID": "m1"},
+        ),
+    ],
+    ids=["broken-json", "not-utf8", "unknown-type", "unparsable-message"],
+)
+def test_a_malformed_amazon_ses_notification_is_a_400_and_stores_nothing(
+    client, settings, db, body, headers
+):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
+    auth = base64.b64encode(WEBHOOK_SECRET.encode()).decode()
+    response = client.post(
+        reverse("anymail:amazon_ses_tracking_webhook"),
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+        **headers,
+    )
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
