@@ -444,6 +444,12 @@ class Delivery(models.Model):
             ),
             # Webhooks find their delivery by Message-ID.
             models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+            # Local-time sending: a wave's rows (waves.queue_due_waves, wave_progress).
+            models.Index(
+                fields=["campaign", "send_after"],
+                name="delivery_wave_idx",
+                condition=Q(send_after__isnull=False),
+            ),
             # Retention: errors (SMTP replies may quote the address) older than their period.
             models.Index(
                 fields=["updated_at"], name="delivery_error_idx", condition=~Q(last_error="")

@@ -88,8 +88,8 @@ def question(count: AudienceCount, at: datetime, zone: str) -> str:
 
 
 def local_question(count: AudienceCount, plan: dict, local: tuple) -> str:
-    """ "Send to 8 people at 09:00 in each reader's own time zone, from 23:00 UTC Sat 28 Mar to
-    13:00 UTC Sun 29 Mar?" """
+    """ "Send to 8 people at 09:00 on Sunday 29 March 2026 in each reader's own time zone, from
+    00:00 UTC Sun 29 Mar to 13:00 UTC Sun 29 Mar?" (the audience's first and last waves)."""
     first, last = min(plan), max(plan)
     span = f"from {first:%H:%M} UTC {first:%a %-d %b} to {last:%H:%M} UTC {last:%a %-d %b}"
     if first == last:

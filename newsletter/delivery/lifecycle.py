@@ -58,11 +58,10 @@ def prepare(campaign_id: int) -> int:
     # One query streamed through a server-side cursor: the audience is read once, in pk order,
     # PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest every time).
     subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
+    moments = waves.ledger_moments(campaign) if waves.is_local(campaign) else None
     written = 0
     for ids in itertools.batched(subscribers, chunk):
-        written += ledger.write_rows(campaign_id, list(ids), lease)
-    if waves.is_local(campaign):
-        waves.fix_times(campaign)
+        written += ledger.write_rows(campaign_id, list(ids), lease, moments)
     Campaign.objects.filter(pk=campaign_id, prepared_at=None).update(prepared_at=timezone.now())
     if campaign.status == CampaignStatus.SENDING:
         # Every row still waiting to go, whether just written or by an earlier run (a local-time

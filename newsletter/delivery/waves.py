@@ -55,10 +55,12 @@ def plan(on: date, at: time, zone_values) -> dict[datetime, list[str]]:
 
 
 def audience_plan(campaign: Campaign, on: date, at: time) -> dict[datetime, list[str]]:
-    """The waves of the campaign's audience as it stands (the organisation's zone always among
-    them, so an empty audience still has a moment)."""
-    values = audience(campaign).order_by().values_list("time_zone", flat=True).distinct()
-    return plan(on, at, [*values, ""])
+    """The waves of the campaign's audience as it stands (no audience: the organisation's)."""
+    return plan(on, at, _audience_zones(campaign) or [""])
+
+
+def _audience_zones(campaign: Campaign) -> list[str]:
+    return list(audience(campaign).order_by().values_list("time_zone", flat=True).distinct())
 
 
 # --- Scheduling ---------------------------------------------------------------------------------
@@ -84,24 +86,23 @@ def campaign_schedule_moment(*, campaign: Campaign, at: datetime | None = None) 
 # --- Preparation and the beat -------------------------------------------------------------------
 
 
-def fix_times(campaign: Campaign) -> None:
-    """Give the campaign's rows not timed yet their reader's moment, and a lease that runs from
-    it (so the sweeper leaves a future wave alone); one Wave per moment."""
-    untimed = Delivery.objects.filter(campaign=campaign, send_after=None, subscriber__isnull=False)
-    values = untimed.order_by().values_list("subscriber__time_zone", flat=True).distinct()
-    by_moment: dict[datetime, list[str]] = defaultdict(list)
-    for value in values:
-        by_moment[moment(campaign.local_date, campaign.local_time, value)].append(value)
-    for when, zone_values in by_moment.items():
-        zones = plan(campaign.local_date, campaign.local_time, zone_values)[when]
+def ledger_moments(campaign: Campaign) -> ledger.Moments:
+    """Each zone of the campaign's audience with its moment, as preparation begins, for the
+    ledger's rows; one Wave per moment (the organisation's always among them: a reader whose zone
+    is unknown by then goes with it). A reader's moment is fixed with their row: one row, one
+    email, whatever their zone later."""
+    on, at = campaign.local_date, campaign.local_time
+    values = _audience_zones(campaign)
+    for when, zones in plan(on, at, [*values, ""]).items():
         wave, created = Wave.objects.get_or_create(
             campaign=campaign, send_after=when, defaults={"zones": zones}
         )
-        if not created and set(zones) - set(wave.zones):
+        if not created and set(zones) - set(wave.zones):  # a re-run, the audience moved
             Wave.objects.filter(pk=wave.pk).update(zones=sorted({*wave.zones, *zones}))
-        untimed.filter(subscriber__time_zone__in=zone_values).update(
-            send_after=when, lease_expires_at=ledger.lease(when)
-        )
+    return ledger.Moments(
+        by_zone={value: moment(on, at, value) for value in values},
+        otherwise=moment(on, at, ""),
+    )
 
 
 def queue_due_waves(now: datetime | None = None, campaign_id: int | None = None) -> int:
@@ -133,7 +134,8 @@ def queue_due_waves(now: datetime | None = None, campaign_id: int | None = None)
 
 
 def wave_progress(campaign: Campaign) -> list[dict]:
-    """Each wave: its moment, zones, and its rows by status (waiting = queued or sending)."""
+    """Each wave with readers: its moment, zones, and its rows by status (waiting = queued or
+    sending)."""
     counts: dict[datetime, dict[str, int]] = defaultdict(dict)
     by_status = (
         Delivery.objects.filter(campaign=campaign)
@@ -146,7 +148,9 @@ def wave_progress(campaign: Campaign) -> list[dict]:
         counts[when][status] = n
     waves = []
     for wave in Wave.objects.filter(campaign=campaign).order_by("send_after"):
-        found = counts.get(wave.send_after, {})
+        found = counts.get(wave.send_after)
+        if not found:
+            continue
         waiting = found.get(Status.QUEUED, 0) + found.get(Status.SENDING, 0)
         sent = found.get(Status.SENT, 0)
         waves.append(
