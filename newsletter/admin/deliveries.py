@@ -163,6 +163,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "sent_at",
+        "send_after",
         "delivered_at",
         "opened_at",
         "clicked_at",

@@ -122,7 +122,9 @@ def queue_due_waves(now: datetime | None = None, campaign_id: int | None = None)
             rows = Delivery.objects.filter(
                 campaign_id=wave.campaign_id, send_after=wave.send_after, status=Status.QUEUED
             ).order_by("pk")
-            delay = (wave.send_after - now).total_seconds()
+            # A second late rather than a moment early: a task that fires before its rows' moment
+            # (a timer's rounding) is refused by the claim, and they would wait for the sweeper.
+            delay = (wave.send_after - now).total_seconds() + 1
             chunk = settings.PREPARE_CHUNK_SIZE
             for ids in itertools.batched(rows.values_list("pk", flat=True).iterator(chunk), chunk):
                 enqueue.batches_later(list(ids), delay)
