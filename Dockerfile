@@ -12,7 +12,7 @@ COPY . .
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput -v 0
 
-RUN useradd --create-home engage && mkdir -p /app/var && chown engage /app/var
+RUN useradd --create-home engage && mkdir -p /app/var/media && chown -R engage /app/var
 USER engage
 EXPOSE 8000
 # No built-in key: the container refuses to start without one. Then migrate (idempotent) and serve

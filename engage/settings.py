@@ -124,6 +124,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Images staff upload (newsletter.images). Engage serves them itself at MEDIA_URL (see
+# engage/urls.py): a docker volume in production, var/media on one machine. SERVE_MEDIA=false when
+# a web server or a CDN serves MEDIA_ROOT instead.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -192,6 +198,8 @@ RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", defau
 RETENTION_CONSENT_NETWORK_DAYS = env.int("RETENTION_CONSENT_NETWORK_DAYS", default=90)
 # Pending subscribers (signed up or imported) whom no one confirmed: deleted after this long.
 RETENTION_UNCONFIRMED_DAYS = env.int("RETENTION_UNCONFIRMED_DAYS", default=30)
+# An uploaded CSV of subscribers: deleted when its import finishes, or after this long unimported.
+RETENTION_IMPORT_FILE_HOURS = env.int("RETENTION_IMPORT_FILE_HOURS", default=24)
 # 0 = unlimited; through an ESP the default is the cap it documents (engage/mail_config.py).
 SEND_RATE_PER_SECOND = env.float(
     "SEND_RATE_PER_SECOND", default=mail_config.default_send_rate(env.ENVIRON)
@@ -288,7 +296,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES
 RATELIMIT_IP_META_KEY = "newsletter.clientip.client_ip"
 SECURE_CSP = {
     "default-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"],
+    # SITE_URL: uploaded images in the admin's previews, whatever host name the page was opened by.
+    "img-src": ["'self'", "https:", "data:", SITE_URL],
     "style-src": ["'self'", "'unsafe-inline'"],
     "frame-src": ["'self'"],
     "frame-ancestors": ["'self'"],

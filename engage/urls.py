@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from newsletter.views import health, public, rsvp, signup, staff, tracking
+from newsletter.views import health, media, public, rsvp, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -23,3 +24,7 @@ urlpatterns = [
     path("admin/login/", staff.admin_login),
     path("admin/", admin.site.urls),
 ]
+if settings.SERVE_MEDIA:
+    # Uploaded images (see settings.MEDIA_ROOT): mail clients fetch them long after sending.
+    prefix = settings.MEDIA_URL.strip("/")
+    urlpatterns.append(re_path(rf"^{prefix}/(?P<path>.+)$", media.serve_media, name="media"))

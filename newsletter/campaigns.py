@@ -164,6 +164,7 @@ def campaign_duplicate(*, campaign: Campaign, by=None) -> Campaign:
             slug=unique_slug(campaign.subject),
             preheader=campaign.preheader,
             intro=campaign.intro,
+            greeting=campaign.greeting,
             track_opens=campaign.track_opens,
             track_clicks=campaign.track_clicks,
             created_by=by,

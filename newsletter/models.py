@@ -265,6 +265,10 @@ class DigestSchedule(TimeStamped):
         return self.name
 
 
+# What a campaign opens with unless staff change it ({first_name}: the reader's, or "friend").
+DEFAULT_GREETING = "Dear {first_name},"
+
+
 class Campaign(TimeStamped):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -288,6 +292,15 @@ class Campaign(TimeStamped):
     slug = models.SlugField(max_length=220, unique=True, help_text="Its address in the archive.")
     preheader = models.CharField(max_length=200, blank=True)
     intro = models.TextField(blank=True, help_text="Markdown, shown above the posts.")
+    greeting = models.CharField(
+        max_length=200,
+        blank=True,
+        default=DEFAULT_GREETING,
+        help_text=(
+            "The line the email opens with. {first_name} becomes each reader's first name, or "
+            "“friend” when we do not know it. Leave empty for no greeting."
+        ),
+    )
     posts = models.ManyToManyField(Post, through="CampaignPost", related_name="campaigns")
     topics = models.ManyToManyField(
         Topic, related_name="campaigns", help_text="Audience: subscribers to any of these topics."
@@ -353,6 +366,8 @@ class Snapshot(models.Model):
     subject = models.CharField(max_length=200)
     preheader = models.CharField(max_length=200, blank=True)
     intro = models.TextField(blank=True)
+    # Snapshots taken before the greeting was editable greeted this way.
+    greeting = models.CharField(max_length=200, blank=True, default=DEFAULT_GREETING)
     # The audience: [{"id": 1, "slug": "news"}, …]
     topics = models.JSONField(default=list)
     # The posts' rendered sections, in order: [{"topic_slug", "heading", "posts": [{"post_id",
@@ -742,3 +757,67 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class Image(models.Model):
+    """An image staff uploaded for a post or a campaign intro: resized for email and re-encoded
+    without its metadata by newsletter.images, served from MEDIA_URL."""
+
+    file = models.ImageField(upload_to="images/%Y/%m/", width_field="width", height_field="height")
+    alt = models.CharField(
+        "alt text",
+        max_length=200,
+        help_text="What the image shows, for people who cannot see it (or have images off).",
+    )
+    width = models.PositiveIntegerField(editable=False, default=0)
+    height = models.PositiveIntegerField(editable=False, default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.alt} ({self.width}×{self.height})"
+
+
+# --- Importing subscribers from a CSV file (newsletter.imports) -----------------------------------
+
+
+class SubscriberImport(TimeStamped):
+    """One CSV upload on its way in: the file's text until it is imported (or a day has passed:
+    newsletter.retention), the columns chosen, the dry run staff saw, and the import's progress
+    and outcome, which stay. Addresses appear only in `data`."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded"  # columns to be mapped
+        CHECKED = "checked"  # dry run shown, waiting for "Import"
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=200, blank=True)
+    data = models.TextField(blank=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status, default=Status.UPLOADED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    dry_run = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Reached through the subscriber admin; importing needs newsletter.add_subscriber.
+        default_permissions = ()
+
+    def __str__(self):
+        return f"import #{self.pk} ({self.status})"

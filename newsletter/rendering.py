@@ -113,20 +113,27 @@ def event_ics_url(post: Post) -> str:
 
 
 def build_snapshot(campaign: Campaign) -> Snapshot:
-    """The campaign's content as it stands, frozen (unsaved): what scheduling stores.
+    """The campaign's content as it stands, frozen (unsaved): what scheduling stores."""
+    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
+        "post__references"
+    )
+    posts = [item.post for item in items.order_by("position", "id")]
+    return snapshot_of(campaign, topics=campaign.topics.all(), posts=posts)
+
+
+def snapshot_of(campaign: Campaign, *, topics, posts: list[Post]) -> Snapshot:
+    """`campaign`'s words with these audience topics and posts, frozen (unsaved). The live preview
+    passes what the compose form holds before it is saved.
 
     Sections come in the order of their first post in the campaign, one per audience topic that
     has posts; each post is kept as the email's HTML and text fragments, rendered now.
     """
-    audience = list(campaign.topics.order_by("position", "name").values("id", "slug"))
+    audience = list(topics.order_by("position", "name").values("id", "slug"))
     slugs = {topic["slug"] for topic in audience}
     sections: dict[str, dict] = {}
     post_ids = []
-    items = campaign.items.select_related("post__topic", "post__engagement").prefetch_related(
-        "post__references"
-    )
-    for item in items.order_by("position", "id"):
-        post, topic = item.post, item.post.topic
+    for post in posts:
+        topic = post.topic
         post_ids.append(post.pk)
         if topic.slug not in slugs:
             continue
@@ -139,6 +146,7 @@ def build_snapshot(campaign: Campaign) -> Snapshot:
         subject=campaign.subject,
         preheader=campaign.preheader,
         intro=campaign.intro,
+        greeting=campaign.greeting,
         topics=audience,
         sections=list(sections.values()),
         post_ids=post_ids,
@@ -193,6 +201,7 @@ def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, ar
         "preheader": snapshot.preheader,
         "intro_html": render_markdown(snapshot.intro),
         "intro_text": snapshot.intro.strip(),
+        "greeting": greeting_line(snapshot.greeting),
         "sections": [
             {
                 "heading": section["heading"],
@@ -214,6 +223,11 @@ def _context(campaign: Campaign, snapshot: Snapshot, sections: list[dict], *, ar
         "organisation_address": settings.ORGANISATION_ADDRESS,
         "site_url": settings.SITE_URL,
     }
+
+
+def greeting_line(greeting: str) -> str:
+    """The greeting with the reader's name as a placeholder (filled by `personalise`)."""
+    return " ".join(greeting.split()).replace("{first_name}", FIRST_NAME)
 
 
 def _post_context(post: Post) -> dict:
@@ -254,10 +268,20 @@ def render_body(
     """
     from .event_reminders import is_reminder
 
-    snapshot = frozen(campaign)
     # A reminder goes to the event's "yes" list, whatever topics each of them chose.
     wanted = None if is_reminder(campaign) else frozenset(topic_slugs)
-    sections = snapshot_sections(snapshot, wanted)
+    return render_snapshot(campaign, frozen(campaign), wanted, tracked=tracked)
+
+
+def render_snapshot(
+    campaign: Campaign,
+    snapshot: Snapshot,
+    topic_slugs: frozenset[str] | None,
+    *,
+    tracked: bool = False,
+) -> RenderedBody | None:
+    """`snapshot` as a reader of `topic_slugs` (None: every section) sees it, or None."""
+    sections = snapshot_sections(snapshot, topic_slugs)
     if not sections:
         return None
     context = _context(campaign, snapshot, sections, archive=False)

@@ -12,7 +12,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Delivery, InboundMessage, SignupRequest, Subscriber, WebhookEvent
+from .models import (
+    Delivery,
+    InboundMessage,
+    SignupRequest,
+    Subscriber,
+    SubscriberImport,
+    WebhookEvent,
+)
 
 
 def _before(days: int):
@@ -80,6 +87,21 @@ def purge_signup_requests() -> int:
     return deleted
 
 
+def strip_import_files() -> int:
+    """An uploaded CSV is a list of people: its import deletes it when done; one left unimported
+    (or stuck) goes after RETENTION_IMPORT_FILE_HOURS, and the job can no longer start."""
+    cutoff = timezone.now() - timedelta(hours=settings.RETENTION_IMPORT_FILE_HOURS)
+    return (
+        SubscriberImport.objects.filter(created_at__lt=cutoff)
+        .exclude(data="")
+        .update(
+            data="",
+            status=SubscriberImport.Status.FAILED,
+            error="The uploaded file was deleted, unimported, after a day: upload it again.",
+        )
+    )
+
+
 RULES: list[Callable[[], int]] = [
     purge_webhook_events,
     strip_inbound_raw,
@@ -88,6 +110,7 @@ RULES: list[Callable[[], int]] = [
     strip_consent_network_details,
     purge_unconfirmed_subscribers,
     purge_signup_requests,
+    strip_import_files,
 ]
 
 

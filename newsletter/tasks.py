@@ -132,3 +132,20 @@ def apply_retention():
     from . import retention
 
     retention.apply_retention()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=DATABASE_RETRIES)
+def import_subscribers(self, job_id: int):
+    """A CSV import staff started in admin, a chunk per transaction; a redelivered task resumes
+    after the last chunk written."""
+    from . import imports
+
+    try:
+        imports.run_job(job_id)
+    except (OperationalError, InterfaceError) as error:
+        raise self.retry(exc=error, countdown=min(60, 2**self.request.retries))
+    except Exception:
+        # Not a page that polls for ever: the job says it stopped (rows written so far stay;
+        # importing the file again adds the rest).
+        imports.fail_job(job_id, "The import stopped on an error: upload the file again.")
+        raise

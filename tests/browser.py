@@ -70,3 +70,11 @@ def screenshot(request):
         return path
 
     return shoot
+
+
+def write_markdown(tab: Page, field: str, text: str) -> None:
+    """Type `text` at the end of the Markdown editor of the admin form's `field` (the textarea
+    it replaces is hidden; newsletter/admin/editor.py)."""
+    tab.locator(f".field-{field} .CodeMirror").click()
+    tab.keyboard.press("Control+End")
+    tab.keyboard.type(text)

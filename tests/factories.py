@@ -1,9 +1,12 @@
 """factory_boy factories for the usual rows; add yours here."""
 
 import datetime
+import io
 
 import factory
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from PIL import Image as PillowImage
 
 from newsletter.models import Campaign, CampaignPost, DigestSchedule, Post, Subscriber, Topic
 
@@ -138,3 +141,19 @@ def event_taking_rsvps(topic, *, capacity=None, waitlist=True, starts_in_days=10
     )
     PostEngagement.objects.create(post=post, takes_rsvps=True, capacity=capacity, waitlist=waitlist)
     return post
+
+
+def staff_member(role: str, **fields) -> User:
+    """A staff user in the group of `role` ("editor", "sender", "subscriber manager")."""
+    name = role.replace(" ", "-")
+    user = User.objects.create_user(name, f"{name}@engage.example.org", is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def picture(width: int = 40, height: int = 30, fmt: str = "PNG", **options) -> bytes:
+    """The bytes of a one-colour image file (`options`: Pillow's, e.g. mode, color, exif)."""
+    mode, color = options.pop("mode", "RGB"), options.pop("color", "teal")
+    out = io.BytesIO()
+    PillowImage.new(mode, (width, height), color).save(out, fmt, **options)
+    return out.getvalue()

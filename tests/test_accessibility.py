@@ -35,9 +35,14 @@ def axe_page(browser):  # noqa: F811
     context.close()
 
 
-def violations(page) -> list[dict]:
+def violations(page, include: list[str] | None = None) -> list[dict]:
+    """Serious and critical violations on the page (or only in the elements `include` selects)."""
     page.add_script_tag(content=AXE.read_text())
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    result = page.evaluate(
+        "async (include) => await axe.run(include ? {include} : document, "
+        "{resultTypes: ['violations']})",
+        include,
+    )
     found = result["violations"]
     for violation in found:
         print(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from newsletter import tasks, tokens
 from newsletter.models import Campaign, Post, Subscriber
 
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from .browser import browser, page, screenshot, write_markdown  # noqa: F401 - pytest fixtures
 from .factories import SubscriberFactory
 from .support import wait_until
 
@@ -158,8 +158,8 @@ def test_a_staff_member_writes_a_post_composes_a_digest_tests_it_and_watches_it_
     assert page.locator("#id_slug").input_value() == "new-clinic-opens-in-leeds"  # admin's JS
     page.locator("#id_topic").select_option(label="News")
     page.locator("#id_status").select_option("published")
-    page.locator("#id_summary").fill("Appointments start in December, with shorter waits.")
-    page.locator("#id_body").fill("The **new clinic** sees people with motor neurone disease.")
+    write_markdown(page, "summary", "Appointments start in December, with shorter waits.")
+    write_markdown(page, "body", "The **new clinic** sees people with motor neurone disease.")
     page.locator("#id_url").fill("https://engage.example.org/news/new-clinic/")
     screenshot(page, "post written")
     page.get_by_role("button", name="Save", exact=True).click()

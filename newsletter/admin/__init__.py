@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     deliveries,
     digest_schedules,
     events,
+    images,
     inbound,
     posts,
     reports,

@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from .. import audit, campaigns, delivery, digests, rendering, sendtest, tasks
 from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, Subscriber, Topic
-from . import deliveries
+from . import deliveries, editor
 from .scheduling import ScheduleForm, audience_sentence, local_question, question
 
 Status = Campaign.Status
@@ -54,8 +54,19 @@ def _is_draft(campaign) -> bool:
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["subject", "slug", "preheader", "intro", "topics", "track_opens", "track_clicks"]
-        widgets = {"topics": forms.CheckboxSelectMultiple}
+        fields = [
+            "subject", "slug", "preheader", "greeting", "intro", "topics", "track_opens",
+            "track_clicks",
+        ]  # fmt: skip
+        widgets = {"topics": forms.CheckboxSelectMultiple, "intro": editor.MarkdownEditor()}
+
+    def clean(self):
+        data = super().clean()
+        if problem := editor.greeting_problem(data.get("greeting", "")):
+            self.add_error("greeting", problem)
+        elif problem := editor.doubled_greeting(data.get("greeting", ""), data.get("intro", "")):
+            self.add_error("intro", problem)
+        return data
 
 
 class PreviewForm(forms.Form):
@@ -171,7 +182,7 @@ class CampaignAdmin(admin.ModelAdmin):
         "local_time_waves",
     ]
     fieldsets = [
-        (None, {"fields": ["subject", "slug", "preheader", "intro"]}),
+        (None, {"fields": ["subject", "slug", "preheader", "greeting", "intro"]}),
         ("Audience", {"fields": ["topics", "audience_size"]}),
         (
             "Sending",
@@ -238,6 +249,12 @@ class CampaignAdmin(admin.ModelAdmin):
             path("compose-digest/", view(self.compose_digest_view), name="campaign-digest"),
             # <int:…>, not the admin's <path:…>: "1/do/x/schedule/" must not reach a view as "1/do".
             path("<int:object_id>/preview/", view(self.preview_view), name="campaign-preview"),
+            path("live-preview/", view(self.live_preview_view), name="campaign-live-preview-add"),
+            path(
+                "<int:object_id>/live-preview/",
+                view(self.live_preview_view),
+                name="campaign-live-preview",
+            ),
             path("<int:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
             path("<int:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
             path(
@@ -304,6 +321,9 @@ class CampaignAdmin(admin.ModelAdmin):
                 "size": len(personalised.html.encode()) if personalised else 0,
             },
         )
+
+    def live_preview_view(self, request, object_id=None):
+        return editor.campaign_preview(request, self, object_id)
 
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)

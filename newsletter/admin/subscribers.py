@@ -13,6 +13,7 @@ from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
 
+from . import imports
 from .readonly import ReadOnlyAdmin
 
 CONSENT_FIELDS = (
@@ -83,6 +84,9 @@ class SubscriberAdmin(admin.ModelAdmin):
             "form_snippet": joinpage.form_snippet(absolute_url(reverse("join-embed"))),
         }
         return super().changelist_view(request, extra_context=extra_context)
+
+    def get_urls(self):
+        return [*imports.urls(self), *super().get_urls()]
 
     def save_model(self, request, obj, form, change):
         if not change:

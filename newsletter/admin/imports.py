@@ -1,0 +1,197 @@
+"""Importing subscribers in admin: upload a CSV, say which column is which, read the dry run, then
+import with a progress bar. Pages under the subscriber admin (SubscriberAdmin.get_urls), for
+whoever may add subscribers; the work is newsletter.imports', the same as the command's."""
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from newsletter import audit, imports, tasks
+from newsletter.models import SubscriberImport
+
+Status = SubscriberImport.Status
+PERMISSION = "newsletter.add_subscriber"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            f"UTF-8 CSV with a header row, at most {imports.MAX_BYTES // 2**20} MB and "
+            f"{imports.MAX_ROWS:,} rows. You choose what each column holds next."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > imports.MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {imports.MAX_BYTES // 2**20} MB.", code="too_big"
+            )
+        data = upload.read()
+        try:
+            imports.read_csv(data)
+        except imports.ImportFileError as error:
+            raise forms.ValidationError(str(error), code="unreadable")
+        return upload.name, data
+
+
+class MappingForm(forms.Form):
+    """A select per column of the file, guessed from its header name."""
+
+    def __init__(self, *args, job: SubscriberImport, examples: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for index, header in enumerate(job.headers):
+            example = examples[index] if index < len(examples) else ""
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or f"Column {index + 1} (no name)",
+                choices=imports.CHOICES,
+                initial=job.mapping[index] if index < len(job.mapping) else imports.IGNORE,
+                required=False,
+                help_text=f"First row: {example[:60]}" if example else "First row: (empty)",
+            )
+
+    def clean(self):
+        mapping = [self.cleaned_data.get(name, imports.IGNORE) for name in self.fields]
+        try:
+            imports.check_mapping(mapping)
+        except imports.ImportFileError as error:
+            raise forms.ValidationError(str(error), code="mapping")
+        self.cleaned_data["mapping"] = mapping
+        return self.cleaned_data
+
+
+def urls(model_admin) -> list:
+    def view(function):
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(PERMISSION):
+                raise PermissionDenied
+            return function(model_admin, request, *args, **kwargs)
+
+        return model_admin.admin_site.admin_view(wrapped)
+
+    return [
+        path("import/", view(upload), name="newsletter_subscriber_import"),
+        path(
+            "import/<int:job_id>/columns/", view(columns), name="newsletter_subscriber_import_map"
+        ),
+        path("import/<int:job_id>/", view(job_page), name="newsletter_subscriber_import_job"),
+        path(
+            "import/<int:job_id>/progress.json",
+            view(progress_json),
+            name="newsletter_subscriber_import_progress",
+        ),
+    ]
+
+
+def _render(model_admin, request, template: str, title: str, **context):
+    return TemplateResponse(
+        request,
+        f"admin/newsletter/subscriber/{template}",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.model._meta,
+            "title": title,
+            **context,
+        },
+    )
+
+
+def upload(model_admin, request):
+    posted = request.method == "POST"
+    form = UploadForm(request.POST, request.FILES) if posted else UploadForm()
+    if posted and form.is_valid():
+        filename, data = form.cleaned_data["file"]
+        job = imports.create_job(data=data, filename=filename, user=request.user)
+        return redirect("admin:newsletter_subscriber_import_map", job.pk)
+    response = _render(
+        model_admin,
+        request,
+        "import_upload.html",
+        "Import subscribers",
+        form=form,
+        recent=SubscriberImport.objects.order_by("-id")[:5],
+    )
+    response.status_code = 400 if posted else 200
+    return response
+
+
+def columns(model_admin, request, job_id: int):
+    job = get_object_or_404(SubscriberImport, pk=job_id)
+    if job.status not in (Status.UPLOADED, Status.CHECKED) or not job.data:
+        return redirect("admin:newsletter_subscriber_import_job", job.pk)
+    table = imports.job_table(job)
+    examples = table.rows[0][1] if table.rows else []
+    posted = request.method == "POST"
+    form = MappingForm(request.POST if posted else None, job=job, examples=examples)
+    if posted and form.is_valid():
+        imports.job_check(job, form.cleaned_data["mapping"])
+        return redirect("admin:newsletter_subscriber_import_job", job.pk)
+    response = _render(
+        model_admin,
+        request,
+        "import_map.html",
+        "Choose what each column holds",
+        form=form,
+        job=job,
+    )
+    response.status_code = 400 if posted else 200
+    return response
+
+
+def job_page(model_admin, request, job_id: int):
+    job = get_object_or_404(SubscriberImport, pk=job_id)
+    if job.status == Status.UPLOADED and request.method == "GET":
+        return redirect("admin:newsletter_subscriber_import_map", job.pk)
+    if request.method == "POST":
+        if imports.job_queue(job):
+            audit.record(
+                request.user, "import started", f"import #{job.pk}", request=request, job=job.pk
+            )
+            transaction.on_commit(lambda: tasks.import_subscribers.delay(job.pk))
+        return redirect("admin:newsletter_subscriber_import_job", job.pk)
+    title = {
+        Status.CHECKED: "Dry run: what the import would do",
+        Status.QUEUED: "Importing subscribers…",
+        Status.RUNNING: "Importing subscribers…",
+        Status.DONE: "Import finished",
+        Status.FAILED: "Import stopped",
+    }[job.status]
+    live = job.status in (Status.QUEUED, Status.RUNNING)
+    # While it runs, the bar; before, the dry run; after, what was done.
+    shown = {} if live else job.dry_run if job.status == Status.CHECKED else job.report
+    return _render(
+        model_admin,
+        request,
+        "import_job.html",
+        title,
+        job=job,
+        report=shown,
+        left_out=_left_out(shown),
+        progress=imports.progress(job),
+        live=live,
+        columns=[(h, imports.LABELS[m]) for h, m in zip(job.headers, job.mapping, strict=False)],
+        progress_url=reverse("admin:newsletter_subscriber_import_progress", args=[job.pk]),
+    )
+
+
+def _left_out(report: dict) -> list[tuple[int, str]]:
+    """Every row listed as not imported, with why, in row order."""
+    rows = [(row, reason) for row, reason in report.get("rejected", [])]
+    rows += [(row, "already subscribed") for row in report.get("already", [])]
+    rows += [
+        (row, "suppressed: bounced, complained, unsubscribed or erased")
+        for row in report.get("suppressed", [])
+    ]
+    return sorted(rows)
+
+
+def progress_json(model_admin, request, job_id: int):
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    return JsonResponse(imports.progress(get_object_or_404(SubscriberImport, pk=job_id)))
