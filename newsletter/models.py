@@ -131,6 +131,8 @@ class SignupRequest(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     consent_version = models.CharField(max_length=40)
+    # The browser's IANA zone from the join form, already checked (blank: the organisation's).
+    time_zone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -250,6 +252,10 @@ class DigestSchedule(TimeStamped):
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=300, blank=True)
+    # Each run's digest goes at time_of_day in each reader's own zone (waves), not at one moment.
+    in_reader_zones = models.BooleanField(
+        default=False, help_text="Send at this time of day in each reader's own time zone."
+    )
 
     class Meta:
         indexes = [
@@ -335,6 +341,10 @@ class Campaign(TimeStamped):
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     bounced_count = models.PositiveIntegerField(default=0)
+    # Local-time sending: at local_time on local_date in each reader's zone (both set), in waves
+    # (newsletter.delivery.waves); scheduled_at is then the first wave's moment.
+    local_date = models.DateField(null=True, blank=True)
+    local_time = models.TimeField(null=True, blank=True)
 
     # An A/B subject test (newsletter.abtest): with a test share, that share of the audience gets
     # the variants (CampaignVariant) first, and the rest gets the winner.
@@ -455,6 +465,9 @@ class Delivery(models.Model):
     # The A/B test's variant (letter) this reader got; empty when the campaign has no test. A
     # database default, so the ledger's raw INSERT may leave it out.
     variant = models.CharField(max_length=1, blank=True, default="", db_default="")
+    # The moment the row may go (a local-time campaign's wave), fixed when the ledger is written;
+    # null: at once. ledger.claim refuses a row before it.
+    send_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -474,6 +487,12 @@ class Delivery(models.Model):
             ),
             # Webhooks find their delivery by Message-ID.
             models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+            # Local-time sending: a wave's rows (waves.queue_due_waves, wave_progress).
+            models.Index(
+                fields=["campaign", "send_after"],
+                name="delivery_wave_idx",
+                condition=Q(send_after__isnull=False),
+            ),
             # Retention: errors (SMTP replies may quote the address) older than their period.
             models.Index(
                 fields=["updated_at"], name="delivery_error_idx", condition=~Q(last_error="")
@@ -482,6 +501,29 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id}→{self.subscriber_id} {self.status}"
+
+
+class Wave(models.Model):
+    """The readers of a local-time campaign whose local hour falls at one moment (one or more
+    zones), handed to the workers once, when it comes."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="waves")
+    send_after = models.DateTimeField()
+    zones = models.JSONField(default=list)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["send_after"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "send_after"], name="wave_unique"),
+        ]
+        indexes = [
+            # The beat tick: waves not handed out yet that are due.
+            models.Index(fields=["send_after"], name="wave_due_idx", condition=Q(queued_at=None)),
+        ]
+
+    def __str__(self):
+        return f"wave of {self.campaign_id} at {self.send_after:%Y-%m-%d %H:%M}"
 
 
 class Click(models.Model):

@@ -30,6 +30,7 @@ def tick():
     event_reminders.schedule_due_reminders()
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
+    delivery.queue_due_waves()
     delivery.sweep_expired_leases()
     subject_test.pick_due_winners()
     delivery.finish_campaigns()

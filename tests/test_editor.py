@@ -178,6 +178,7 @@ def test_an_intro_that_greets_too_is_warned_about_in_the_preview_and_refused_on_
 
     change = reverse("admin:newsletter_campaign_change", args=[campaign.pk])
     form = {**typed, "slug": campaign.slug, "items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1}
+    form.update({"variants-TOTAL_FORMS": 0, "variants-INITIAL_FORMS": 0})
     form.update({"items-0-id": campaign.items.get().pk, "items-0-campaign": campaign.pk})
     response = client.post(change, form)
     assert response.status_code == 200

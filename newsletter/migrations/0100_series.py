@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0121_subject_test_permissions'),
+        ('newsletter', '0111_merge_local_time_main'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
