@@ -258,6 +258,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "tick": {"task": "newsletter.tasks.tick", "schedule": env.float("TICK_SECONDS", default=60.0)},
+    "series": {
+        "task": "newsletter.tasks.series_tick",
+        "schedule": env.float("TICK_SECONDS", default=60.0),
+    },
     "retention": {
         "task": "newsletter.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=17),

@@ -16,7 +16,17 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import pre_save
 
 from .clientip import client_ip
-from .models import AuditEvent, Campaign, DigestSchedule, Post, Subscriber, Suppression, Topic
+from .models import (
+    AuditEvent,
+    Campaign,
+    DigestSchedule,
+    Post,
+    Series,
+    SeriesStep,
+    Subscriber,
+    Suppression,
+    Topic,
+)
 
 
 def record(actor, action: str, target: str = "", *, request=None, **details) -> AuditEvent:
@@ -68,6 +78,8 @@ def connect() -> None:
     auditlog.register(Campaign, m2m_fields={"topics"})
     auditlog.register(Post)
     auditlog.register(DigestSchedule, m2m_fields={"topics"})
+    auditlog.register(Series)
+    auditlog.register(SeriesStep, m2m_fields={"posts"})
     auditlog.register(Topic)
     auditlog.register(Suppression)
     auditlog.register(

@@ -18,6 +18,7 @@ CSV_FIELDS = [
     "consent_version",
     "lawful_basis",
     "lawful_basis_evidence",
+    "time_zone",
 ]
 
 # A cell starting with one of these runs as a formula when staff open the file in a spreadsheet.
@@ -45,6 +46,7 @@ def write_csv(subscribers, out) -> int:
             "consent_version": subscriber.consent_version,
             "lawful_basis": subscriber.lawful_basis,
             "lawful_basis_evidence": subscriber.lawful_basis_evidence,
+            "time_zone": subscriber.time_zone,
         }
         writer.writerow([spreadsheet_safe(row[field]) for field in CSV_FIELDS])
         count += 1

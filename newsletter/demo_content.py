@@ -350,3 +350,51 @@ DIGEST_SCHEDULE = {
         "and ways to get involved."
     ),
 }
+
+# The welcome series every confirmed signup gets. Short delays so `make run` shows all three
+# within minutes: step one at once, step two two minutes later, step three two minutes after that.
+WELCOME_SERIES = {
+    "name": "Welcome series",
+    "steps": [
+        {
+            "subject": "Welcome to Engage: thank you for joining us",
+            "preheader": "What to expect from us, and how to change it",
+            "body": (
+                "Thank you for joining us. We are a charity for people living with ALS (also "
+                "called motor neurone disease), their families and everyone who cares for them.\n\n"
+                "Over the next few days we will send you two more short emails: one about the "
+                "support we offer, and one about the ways you can help. After that you will hear "
+                "from us only about the topics you chose.\n\n"
+                "You can change your topics, or leave, at any time from the link at the foot of "
+                "every email."
+            ),
+            "delay_minutes": 0,
+            "posts": [],
+        },
+        {
+            "subject": "How we support people living with ALS",
+            "preheader": "Information you can trust, and people to talk to",
+            "body": (
+                "A diagnosis of ALS changes a great deal, and nobody should face it alone. Our "
+                "care team answers questions by phone and email, our local groups bring people "
+                "together, and our guides explain each stage in plain words.\n\n"
+                "Much of what worries people first is a symptom they have read about. Below is "
+                "one of our most read articles: what muscle twitching does, and mostly does not, "
+                "mean."
+            ),
+            "delay_minutes": 2,
+            "posts": ["muscle-twitching-als-or-benign-fasciculations"],
+        },
+        {
+            "subject": "Ways to get involved",
+            "preheader": "An hour of your time, a challenge, or a kind word",
+            "body": (
+                "Everything we do is made possible by people who give a little of their time, "
+                "energy or money. If you would like to help, there is a way that fits your week: "
+                "see below, or simply tell a friend about us."
+            ),
+            "delay_minutes": 2,
+            "posts": ["volunteer-or-fundraise-this-winter"],
+        },
+    ],
+}

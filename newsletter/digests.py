@@ -18,9 +18,14 @@ from django.utils.dateformat import format as date_format
 from django.utils.text import Truncator
 
 from .campaigns import campaign_schedule, unique_slug
+from .delivery.waves import campaign_schedule_local
 from .models import Campaign, CampaignPost, DigestSchedule, Post, Topic
 
 logger = logging.getLogger(__name__)
+
+# A schedule "in each reader's zone" runs (composes its digest) when its day and time come first
+# anywhere, in UTC+14 (POSIX signs are inverted); each reader then gets it at that time in theirs.
+EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")
 
 # Without a previous digest to follow, a first digest covers this much (daily: one day).
 FIRST_WINDOW = timedelta(days=7)
@@ -33,7 +38,7 @@ def next_run(schedule: DigestSchedule, after: datetime) -> datetime:
     Computed in the schedule's own time zone, so "Monday 09:00 Europe/London" stays 09:00 local
     across daylight-saving changes.
     """
-    zone = ZoneInfo(schedule.timezone)
+    zone = EARLIEST_ZONE if schedule.in_reader_zones else ZoneInfo(schedule.timezone)
     at = schedule.time_of_day
     weekday = "*" if schedule.weekday is None else str(schedule.weekday)  # cron: 0 is Sunday
     expression = f"{at.minute} {at.hour} * * {weekday}"
@@ -143,12 +148,22 @@ def run_schedule(*, schedule: DigestSchedule, now: datetime) -> str:
             names = ", ".join(topic.name for topic in topics)
             outcome = f"Skipped: nothing new published for {names}."
         else:
-            campaign_schedule(campaign=campaign, at=now)
+            _schedule_run(schedule, campaign, now)
             count = campaign.items.count()
             outcome = f"Scheduled “{campaign.subject}” (campaign {campaign.pk}, {count} posts)."
     DigestSchedule.objects.filter(pk=schedule.pk).update(last_run_at=now, last_outcome=outcome)
     schedule.last_run_at, schedule.last_outcome = now, outcome
     return outcome
+
+
+def _schedule_run(schedule: DigestSchedule, campaign: Campaign, now: datetime) -> None:
+    """The run's digest goes now, or at the schedule's time of day on the run's date in each
+    reader's own zone."""
+    if schedule.in_reader_zones:
+        on = now.astimezone(EARLIEST_ZONE).date()
+        campaign_schedule_local(campaign=campaign, on=on, at=schedule.time_of_day)
+    else:
+        campaign_schedule(campaign=campaign, at=now)
 
 
 def run_one_due_schedule(*, schedule_id: int, seen_next_run_at: datetime, now: datetime) -> bool:

@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .addresses import clean_name, normalise_email
 from .models import ConsentWording, Subscriber, Topic
+from .timezones import known_zone, timezone_field
 
 # Shown next to the tracking box on the join form and in the preference centre.
 TRACKING_LABEL = "Let us see which emails I open and links I click (optional)"
@@ -45,6 +46,20 @@ class TopicsField(forms.ModelMultipleChoiceField):
         return topic.name
 
 
+class BrowserZoneField(forms.Field):
+    """The browser's own zone, filled in by static/join-zone.js (empty without JavaScript: the
+    organisation's). Not the person's to fix, so whatever is not a known zone is dropped, never
+    an error."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value):
+        return known_zone(value)
+
+
 class JoinForm(forms.Form):
     email = forms.CharField(
         label="Email address",
@@ -64,6 +79,7 @@ class JoinForm(forms.Form):
     )
     # Asked, never assumed: unticked unless the person ticks it.
     allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
+    time_zone = BrowserZoneField()
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by naive bots.
     website = forms.CharField(
         label="Leave this field empty",
@@ -124,6 +140,9 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
     allow_tracking = payload.get("allow_tracking", False)
     if not isinstance(allow_tracking, bool):
         errors["allow_tracking"] = ["Send true or false (leave it out for false)."]
+    time_zone = payload.get("time_zone", "")
+    if not isinstance(time_zone, str) or (time_zone and not known_zone(time_zone)):
+        errors["time_zone"] = ["Send an IANA time zone name, e.g. Europe/London (or leave it out)."]
     if errors:
         return None, errors
     form = JoinForm(
@@ -133,6 +152,7 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
             "topics": topics or [],
             "consent": True,
             "allow_tracking": allow_tracking,
+            "time_zone": time_zone,
         }
     )
     if topics is None:
@@ -162,6 +182,12 @@ class PreferencesForm(forms.Form):
         initial="all",
         required=False,
         widget=forms.RadioSelect,
+    )
+    time_zone = timezone_field(
+        label="Your time zone",
+        required=False,  # a form posted without it (a script, an old page) keeps the zone
+        help_text="Emails sent “at 9:00 in each reader's time zone” reach you at 9:00 here.",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
     )
 
     def clean_first_name(self):

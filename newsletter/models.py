@@ -136,6 +136,8 @@ class SignupRequest(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     consent_version = models.CharField(max_length=40)
+    # The browser's IANA zone from the join form, already checked (blank: the organisation's).
+    time_zone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -255,6 +257,10 @@ class DigestSchedule(TimeStamped):
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=300, blank=True)
+    # Each run's digest goes at time_of_day in each reader's own zone (waves), not at one moment.
+    in_reader_zones = models.BooleanField(
+        default=False, help_text="Send at this time of day in each reader's own time zone."
+    )
 
     class Meta:
         indexes = [
@@ -340,6 +346,10 @@ class Campaign(TimeStamped):
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     bounced_count = models.PositiveIntegerField(default=0)
+    # Local-time sending: at local_time on local_date in each reader's zone (both set), in waves
+    # (newsletter.delivery.waves); scheduled_at is then the first wave's moment.
+    local_date = models.DateField(null=True, blank=True)
+    local_time = models.TimeField(null=True, blank=True)
 
     # An A/B subject test (newsletter.abtest): with a test share, that share of the audience gets
     # the variants (CampaignVariant) first, and the rest gets the winner.
@@ -462,6 +472,9 @@ class Delivery(models.Model):
     # The A/B test's variant (letter) this reader got; empty when the campaign has no test. A
     # database default, so the ledger's raw INSERT may leave it out.
     variant = models.CharField(max_length=1, blank=True, default="", db_default="")
+    # The moment the row may go (a local-time campaign's wave), fixed when the ledger is written;
+    # null: at once. ledger.claim refuses a row before it.
+    send_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -481,6 +494,12 @@ class Delivery(models.Model):
             ),
             # Webhooks find their delivery by Message-ID.
             models.Index(fields=["message_id"], name="delivery_message_id_idx"),
+            # Local-time sending: a wave's rows (waves.queue_due_waves, wave_progress).
+            models.Index(
+                fields=["campaign", "send_after"],
+                name="delivery_wave_idx",
+                condition=Q(send_after__isnull=False),
+            ),
             # Retention: errors (SMTP replies may quote the address) older than their period.
             models.Index(
                 fields=["updated_at"], name="delivery_error_idx", condition=~Q(last_error="")
@@ -489,6 +508,29 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id}→{self.subscriber_id} {self.status}"
+
+
+class Wave(models.Model):
+    """The readers of a local-time campaign whose local hour falls at one moment (one or more
+    zones), handed to the workers once, when it comes."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="waves")
+    send_after = models.DateTimeField()
+    zones = models.JSONField(default=list)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["send_after"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "send_after"], name="wave_unique"),
+        ]
+        indexes = [
+            # The beat tick: waves not handed out yet that are due.
+            models.Index(fields=["send_after"], name="wave_due_idx", condition=Q(queued_at=None)),
+        ]
+
+    def __str__(self):
+        return f"wave of {self.campaign_id} at {self.send_after:%Y-%m-%d %H:%M}"
 
 
 class Click(models.Model):
@@ -901,3 +943,116 @@ class SubscriberImport(TimeStamped):
 
     def __str__(self):
         return f"import #{self.pk} ({self.status})"
+
+
+# --- Series: automations such as the welcome series (newsletter.series) ------------------------
+
+
+class Series(TimeStamped):
+    """An automation: ordered steps, each an email sent a delay after the one before, to every
+    subscriber its trigger enrols, once each."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"  # being written: steps may change, nobody is enrolled
+        ACTIVE = "active"  # approved (frozen) and running
+        PAUSED = "paused"  # enrols, but due steps wait
+
+    class Trigger(models.TextChoices):
+        CONFIRMED = "confirmed", "A subscriber confirmed"
+        TOPIC_ADDED = "topic-added", "A subscriber added a topic"
+
+    name = models.CharField(max_length=120)
+    trigger = models.CharField(max_length=20, choices=Trigger, default=Trigger.CONFIRMED)
+    topic = models.ForeignKey(
+        Topic,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="series",
+        help_text="For “a subscriber added a topic”: which topic.",
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    track_opens = models.BooleanField(default=False)
+    track_clicks = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trigger="confirmed", topic=None)
+                | Q(trigger="topic-added", topic__isnull=False),
+                name="series_topic_matches_trigger",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SeriesStep(TimeStamped):
+    """One email of a series. Its content is sent through a system campaign of its own (made and
+    frozen when the series is activated), so the ledger holds one row per step and subscriber."""
+
+    class Unit(models.TextChoices):
+        MINUTES = "minutes"
+        HOURS = "hours"
+        DAYS = "days"
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=0)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, help_text="Markdown, shown above the posts.")
+    posts = models.ManyToManyField(Post, blank=True, related_name="+")
+    delay = models.PositiveIntegerField(
+        default=0, help_text="After the step before (or the trigger); 0: at once."
+    )
+    delay_unit = models.CharField(max_length=10, choices=Unit, default=Unit.DAYS)
+    at_time = models.TimeField(
+        null=True, blank=True, help_text="Optional: then at this time of day in the reader's zone."
+    )
+    campaign = models.OneToOneField(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="series_step"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.position}. {self.subject}"
+
+
+class Enrolment(TimeStamped):
+    """A subscriber's way through a series: enrolled once, ever (re-joining does not restart it)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        FINISHED = "finished"
+        STOPPED = "stopped"
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="enrolments")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="enrolments")
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    next_step = models.ForeignKey(
+        SeriesStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    next_at = models.DateTimeField(null=True, blank=True)
+    stopped_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "subscriber"], name="enrolment_unique"),
+        ]
+        indexes = [
+            # The series tick: active enrolments that are due.
+            models.Index(
+                fields=["next_at"], name="enrolment_due_idx", condition=Q(status="active")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber_id} in {self.series_id}: {self.status}"

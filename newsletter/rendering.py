@@ -272,10 +272,15 @@ def render_body(
     depend on the recipient: call it once per distinct topic set and reuse the result.
     """
     from .event_reminders import is_reminder
+    from .series.approval import is_step
 
-    # A reminder goes to the event's "yes" list, whatever topics each of them chose.
-    wanted = None if is_reminder(campaign) else frozenset(topic_slugs)
-    return render_snapshot(campaign, frozen(campaign), wanted, tracked=tracked, variant=variant)
+    # A reminder goes to the event's "yes" list, and a series step to its enrolled readers,
+    # whatever topics each of them chose; a step may be text alone.
+    step = is_step(campaign)
+    wanted = None if step or is_reminder(campaign) else frozenset(topic_slugs)
+    return render_snapshot(
+        campaign, frozen(campaign), wanted, tracked=tracked, variant=variant, text_alone=step
+    )
 
 
 def render_snapshot(
@@ -285,11 +290,12 @@ def render_snapshot(
     *,
     tracked: bool = False,
     variant: str = "",
+    text_alone: bool = False,
 ) -> RenderedBody | None:
     """`snapshot` as a reader of `topic_slugs` (None: every section) sees it, or None; with
-    `variant`, that A/B letter's subject and preheader."""
+    `variant`, that A/B letter's subject and preheader; `text_alone`: even with no section."""
     sections = snapshot_sections(snapshot, topic_slugs)
-    if not sections:
+    if not sections and not text_alone:
         return None
     subject, preheader = abtest.subject_of(snapshot, variant)
     context = {

@@ -27,9 +27,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import policy
+from . import policy, series
 from .emails import make_message
 from .models import SignupRequest, Subscriber, Topic
+from .timezones import known_zone
 from .tokens import confirm_url
 
 _AWAITING = [Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED]
@@ -50,6 +51,7 @@ def signup_request(
     source: str,
     ip: str | None = None,
     user_agent: str = "",
+    time_zone: str = "",
 ) -> SignupRequest:
     """Store a signup (validated and normalised by the caller; `topic_slugs=None` means every
     topic) and queue its processing: before the caller answers, the same for every address."""
@@ -62,6 +64,7 @@ def signup_request(
         ip=ip or None,
         user_agent=_without_control_characters(user_agent or "")[:400],
         consent_version=settings.CONSENT_VERSION,
+        time_zone=known_zone(time_zone),
     )
     _queue_processing(signup.pk)
     return signup
@@ -186,6 +189,9 @@ def confirm(*, signup_id: int) -> tuple[Confirmation, int | None]:
         subscriber.save()
         subscriber.topics.set(_topics(signup))
         SignupRequest.objects.filter(pk=signup.pk).update(confirmed_at=now)
+        series.enrol_on_confirmation(
+            subscriber=subscriber, topic_ids=_topics(signup).values_list("pk", flat=True), now=now
+        )
     return Confirmation.CONFIRMED, subscriber.pk
 
 
@@ -211,6 +217,8 @@ def _details(signup: SignupRequest) -> dict:
         "consent_ip": signup.ip,
         "consent_user_agent": signup.user_agent,
         "consent_version": signup.consent_version,
+        # No zone sent (no JavaScript): a zone chosen before is kept.
+        **({"time_zone": signup.time_zone} if signup.time_zone else {}),
     }
 
 

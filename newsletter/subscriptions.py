@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import abtest, policy, rsvp
+from . import abtest, policy, rsvp, series
 from .addresses import clean_name
 from .models import (
     ConsentWording,
@@ -36,6 +36,7 @@ def update_preferences(
     topic_slugs: list[str],
     allow_tracking: bool,
     digest_only: bool = False,
+    time_zone: str | None = None,
 ) -> Subscriber | None:
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
@@ -44,8 +45,15 @@ def update_preferences(
         subscriber.first_name = clean_name(first_name)
         subscriber.allow_tracking = allow_tracking
         subscriber.digest_only = digest_only
-        subscriber.save(update_fields=["first_name", "allow_tracking", "digest_only", "updated_at"])
+        fields = ["first_name", "allow_tracking", "digest_only", "updated_at"]
+        if time_zone is not None:  # a form without the field keeps the zone
+            subscriber.time_zone = time_zone
+            fields.append("time_zone")
+        subscriber.save(update_fields=fields)
+        had = set(subscriber.topics.values_list("pk", flat=True))
         subscriber.topics.set(Topic.objects.filter(slug__in=topic_slugs))
+        added = set(subscriber.topics.values_list("pk", flat=True)) - had
+        series.enrol_on_topics(subscriber=subscriber, topic_ids=added)
     return subscriber
 
 
@@ -152,6 +160,7 @@ def export_data(subscriber: Subscriber) -> dict:
         "allow_tracking": subscriber.allow_tracking,
         "digest_only": subscriber.digest_only,
         "paused_until": when(subscriber.paused_until),
+        "time_zone": subscriber.time_zone,
         "leaving": {"reason": subscriber.leaving_reason, "comment": subscriber.leaving_comment},
         "created_at": when(subscriber.created_at),
         "confirmation_sent_at": when(subscriber.confirmation_sent_at),
@@ -180,6 +189,7 @@ def export_data(subscriber: Subscriber) -> dict:
                 "source": signup.source,
                 "ip": signup.ip,
                 "user_agent": signup.user_agent,
+                "time_zone": signup.time_zone,
                 "confirmation_sent_at": when(signup.confirmation_sent_at),
                 "confirmed_at": when(signup.confirmed_at),
             }
@@ -194,6 +204,16 @@ def export_data(subscriber: Subscriber) -> dict:
                 "clicked_at": when(delivery.clicked_at),
             }
             for delivery in abtest.with_received_subject(subscriber.deliveries.order_by("id"))
+        ],
+        "series": [
+            {
+                "series": enrolment.series.name,
+                "status": enrolment.status,
+                "stopped_reason": enrolment.stopped_reason,
+                "enrolled_at": when(enrolment.created_at),
+                "next_email_at": when(enrolment.next_at),
+            }
+            for enrolment in subscriber.enrolments.select_related("series").order_by("id")
         ],
         **rsvp.personal_data(subscriber),
     }

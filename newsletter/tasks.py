@@ -30,9 +30,18 @@ def tick():
     event_reminders.schedule_due_reminders()
     event_reminders.send_guest_reminders()
     delivery.start_due_campaigns()
+    delivery.queue_due_waves()
     delivery.sweep_expired_leases()
     subject_test.pick_due_winners()
     delivery.finish_campaigns()
+
+
+@shared_task
+def series_tick():
+    """Every minute from beat: series readers who left stopped, due steps into the ledger."""
+    from . import series
+
+    series.run_due_steps()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -8,12 +8,18 @@ from django.conf import settings
 
 
 @cache
+def _known() -> frozenset[str]:
+    # "localtime" is this server's own zone (and "Factory" a placeholder), not a place anyone is.
+    return frozenset(available_timezones() - {"localtime", "Factory"})
+
+
+@cache
 def grouped_choices(first: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """Choices for a <select> with an <optgroup> per region ("Europe", "America", …; zones
     without one under "Other"), each zone labelled by its place, and `first` on its own at the
     top."""
     regions: dict[str, list[tuple[str, str]]] = {}
-    for zone in sorted(available_timezones()):
+    for zone in sorted(_known()):
         if zone == first:
             continue
         region, _, place = zone.partition("/")
@@ -33,6 +39,12 @@ def timezone_field(**kwargs) -> forms.ChoiceField:
     return forms.ChoiceField(
         choices=grouped_choices(settings.TIME_ZONE), initial=settings.TIME_ZONE, **kwargs
     )
+
+
+def known_zone(value) -> str:
+    """`value` when it names a zone this server knows, else "" (the organisation's zone): what a
+    browser sent is kept only when it is a real IANA name, whatever else arrives."""
+    return value if isinstance(value, str) and value in _known() else ""
 
 
 def reader_zone(subscriber) -> ZoneInfo:

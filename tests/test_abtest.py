@@ -7,7 +7,7 @@ worker processes, Redis and the SMTP sink, and kill a worker between the phases.
 
 import collections
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -174,6 +174,20 @@ def test_a_test_with_one_subject_cannot_be_scheduled(topics):
     with pytest.raises(campaigns.IllegalTransition, match="2 to 4 subjects"):
         campaigns.campaign_schedule(campaign=campaign)
     assert Campaign.objects.get(pk=campaign.pk).status == Status.DRAFT
+
+
+def test_a_test_cannot_be_sent_at_a_time_in_each_readers_zone(topics):
+    campaign = CampaignFactory(
+        posts=[PostFactory(topic=topics["news"])], topics=[topics["news"]], test_share=20
+    )
+    for letter in "AB":
+        CampaignVariant.objects.create(campaign=campaign, letter=letter, subject=SUBJECTS[letter])
+    on = (timezone.now() + timedelta(days=2)).date()
+
+    with pytest.raises(campaigns.IllegalTransition, match="each reader's zone"):
+        delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time(9))
+    saved = Campaign.objects.get(pk=campaign.pk)
+    assert (saved.status, saved.local_date, saved.scheduled_at) == (Status.DRAFT, None, None)
 
 
 @pytest.mark.django_db

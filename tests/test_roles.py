@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from newsletter import two_factor
+from newsletter import series, two_factor
 from newsletter.campaigns import transition
 from newsletter.models import (
     AuditEvent,
@@ -37,6 +37,8 @@ from newsletter.models import (
     InvolvementInterest,
     Post,
     PostEngagement,
+    Series,
+    SeriesStep,
     Subscriber,
     SubscriberImport,
     Suppression,
@@ -95,6 +97,8 @@ MODELS = {
     "newsletter.involvementinterest": _model(WRITERS, NOBODY, WRITERS, NOBODY),
     # The report's "change" page is the report itself: a POST shows it and changes nothing.
     "newsletter.campaignreport": _model(WRITERS, NOBODY, WRITERS, NOBODY),
+    # Editors write series; activating one (an action) is a send.
+    "newsletter.series": _model(WRITERS, WRITERS, WRITERS, WRITERS),
     "newsletter.auditevent": RECORDS,
     "auditlog.logentry": RECORDS,
     # The look of every email: part of what a sender approves (one row, never added or deleted).
@@ -128,6 +132,10 @@ ACTIONS = {
     ("newsletter.eventattendance", "delete_selected"): NOBODY,
     ("newsletter.involvementinterest", "delete_selected"): NOBODY,
     ("newsletter.campaignreport", "delete_selected"): NOBODY,
+    ("newsletter.series", "delete_selected"): WRITERS,
+    ("newsletter.series", "activate_selected"): SENDERS,
+    ("newsletter.series", "pause_selected"): SENDERS,
+    ("newsletter.series", "to_draft_selected"): SENDERS,
     ("newsletter.auditevent", "delete_selected"): NOBODY,
     ("auditlog.logentry", "delete_selected"): NOBODY,
     ("newsletter.brand", "delete_selected"): NOBODY,
@@ -265,6 +273,8 @@ def world(topics, settings, tmp_path):
         "get involved": _engaging(
             PostFactory(kind=Post.Kind.GET_INVOLVED, topic=news), count_me_in=True
         ),
+        "series": _series("Draft series"),
+        "active series": _series("Active series", activate=True),
         "image": Image.objects.create(file=ContentFile(picture(), name="walk.png"), alt="A walk"),
         "import": SubscriberImport.objects.create(
             data="email\nnew@example.org\n",
@@ -277,6 +287,14 @@ def world(topics, settings, tmp_path):
             source="imap", digest="f" * 64, kind="hard_bounce", subscriber=active, raw=b"Subject: x"
         ),
     }
+
+
+def _series(name, activate=False):
+    made = Series.objects.create(name=name)
+    SeriesStep.objects.create(series=made, position=1, subject="Welcome", body="Hello.")
+    if activate:
+        series.series_activate(series=made)
+    return made
 
 
 def _engaging(post, **answers):
@@ -305,6 +323,7 @@ def target(world, label: str):
         "newsletter.post": world["spare post"],
         "newsletter.image": world["image"],
         "newsletter.campaign": world["draft"],
+        "newsletter.series": world["series"],
         "newsletter.campaignreport": world["sending"],
         "newsletter.digestschedule": world["schedule"],
         "newsletter.delivery": world["failed"],
@@ -332,6 +351,8 @@ ACTION_TARGETS = {
     ("newsletter.campaign", "resume_selected"): "paused",
     ("newsletter.campaign", "cancel_selected"): "scheduled",
     ("newsletter.subscriber", "unsubscribe_selected"): "active",
+    ("newsletter.series", "pause_selected"): "active series",
+    ("newsletter.series", "to_draft_selected"): "active series",
 }
 
 
@@ -345,6 +366,7 @@ def state() -> dict:
         "images": list(Image.objects.order_by("id").values_list("id", "alt")),
         "topics": list(Topic.objects.order_by("id").values_list("id", flat=True)),
         "schedules": list(DigestSchedule.objects.order_by("id").values_list("id", flat=True)),
+        "series": list(Series.objects.order_by("id").values_list("id", "status")),
         "suppressions": Suppression.objects.count(),
         "users": list(User.objects.order_by("id").values_list("id", flat=True)),
         "groups": list(Group.objects.order_by("id").values_list("id", flat=True)),

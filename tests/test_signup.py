@@ -47,7 +47,8 @@ def test_the_join_page_has_a_labelled_form_with_every_topic_ticked(client, topic
     assert '<input type="checkbox" name="allow_tracking" id="id_allow_tracking">' in html
     assert consent_wording() in html
     assert 'name="website"' in html  # the honeypot
-    assert "<script" not in html
+    # One script, the site's own, and only to fill in the browser's time zone (local-time sending).
+    assert html.count("<script") == 1 and '<script src="/static/join-zone.js" defer>' in html
 
 
 def test_a_signup_shows_check_your_inbox_and_sends_the_confirmation(join, topics, settings):

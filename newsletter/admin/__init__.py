@@ -11,5 +11,6 @@ from . import (  # noqa: F401
     inbound,
     posts,
     reports,
+    series,
     subscribers,
 )

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .. import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
@@ -19,7 +20,7 @@ from ..addresses import normalise_email
 from ..models import Campaign, CampaignPost, Subscriber, Topic
 from . import deliveries, editor, variants
 from .readonly import DraftOnlyInline
-from .scheduling import ScheduleForm, audience_sentence, question
+from .scheduling import ScheduleForm, audience_sentence, local_question, question
 
 Status = Campaign.Status
 
@@ -171,13 +172,23 @@ class CampaignAdmin(admin.ModelAdmin):
         "audience_size",
         "progress",
         "timeline",
+        "local_time_waves",
     ]
     fieldsets = [
         (None, {"fields": ["subject", "slug", "preheader", "greeting", "intro"]}),
         ("Audience", {"fields": ["topics", "audience_size"]}),
         (
             "Sending",
-            {"fields": ["status", "status_reason", "scheduled_at", "progress", "timeline"]},
+            {
+                "fields": [
+                    "status",
+                    "status_reason",
+                    "scheduled_at",
+                    "progress",
+                    "timeline",
+                    "local_time_waves",
+                ]
+            },
         ),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
         variants.FIELDSET,
@@ -185,6 +196,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
     # Only a draft changes. A scheduled campaign is frozen as its sender approved it (its
     # Snapshot): "Back to draft" (a sender's action) reopens it, and it must be scheduled again.
+    def get_queryset(self, request):
+        # A series step's campaign is run by its series (admin: Series).
+        return super().get_queryset(request).filter(series_step=None)
+
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in campaigns.EDITABLE:
             return False
@@ -204,6 +219,13 @@ class CampaignAdmin(admin.ModelAdmin):
     def progress(self, obj):
         # progress_html builds its markup with format_html.
         return mark_safe(deliveries.progress_html(obj))  # noqa: S308
+
+    @admin.display(description="in each reader's time zone")
+    def local_time_waves(self, obj):
+        if obj.local_date is None or obj.local_time is None:
+            return "—"
+        when = f"at {obj.local_time:%H:%M} on {obj.local_date:%A %-d %B %Y}"
+        return format_html("<p>{}</p>{}", when, deliveries.waves_html(obj))
 
     @admin.display(description="audience now")
     def audience_size(self, obj):
@@ -393,35 +415,49 @@ class CampaignAdmin(admin.ModelAdmin):
         context["subject_test"] = abtest.plan_sentence(campaign, count.goes_to)
         if request.method == "POST" and form.is_valid():
             at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
+            local = form.local()
             problems = campaigns.schedule_problems(campaign)
             if problems:
                 form.add_error(None, f"The campaign cannot be scheduled: {', '.join(problems)}.")
             elif request.POST.get("confirmed") != "1":
                 # Nothing is scheduled until staff confirm who it goes to and when.
                 context["title"] = f"Confirm: {campaign.subject}"
-                context["question"] = question(count, at, zone)
+                context["question"] = (
+                    question(count, at, zone)
+                    if local is None
+                    else local_question(
+                        count, delivery.waves.audience_plan(campaign, *local), local
+                    )
+                )
                 return self._render(request, campaign, "confirm_schedule.html", context)
             else:
-                return self._schedule(request, campaign, at)
+                return self._schedule(request, campaign, at, local)
         return self._render(request, campaign, "schedule.html", context)
 
-    def _schedule(self, request, campaign, at):
+    def _schedule(self, request, campaign, at, local=None):
         try:
-            campaigns.campaign_schedule(campaign=campaign, at=at)
+            if local is None:
+                delivery.waves.campaign_schedule_moment(campaign=campaign, at=at)
+            else:
+                on, time_of_day = local
+                delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time_of_day)
         except campaigns.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
+            details = {"at": campaign.scheduled_at.isoformat()}
+            if local is not None:
+                details["in_each_reader_zone"] = f"{local[0]:%Y-%m-%d} {local[1]:%H:%M}"
             audit.record(
-                request.user,
-                "schedule",
-                f"campaign #{campaign.pk}",
-                request=request,
-                at=campaign.scheduled_at.isoformat(),
+                request.user, "schedule", f"campaign #{campaign.pk}", request=request, **details
             )
             at = timezone.localtime(campaign.scheduled_at)
-            self.message_user(
-                request, f"“{campaign.subject}” is scheduled for {at:%Y-%m-%d %H:%M %Z}."
-            )
+            when = f"{at:%Y-%m-%d %H:%M %Z}"
+            if local is not None:
+                on, time_of_day = local
+                when = (
+                    f"{time_of_day:%H:%M} on {on:%Y-%m-%d} in each reader's time zone, from {when}"
+                )
+            self.message_user(request, f"“{campaign.subject}” is scheduled for {when}.")
         return HttpResponseRedirect(self._change_url(campaign))
 
     # action → (service, permission, what to say). Each changes when or whether mail goes out,

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from newsletter import audit, delivery
 from newsletter.models import Campaign, Delivery
@@ -100,6 +100,34 @@ def progress_html(campaign) -> str:
     return _bar(delivery.progress(campaign))
 
 
+def waves_html(campaign: Campaign) -> str:
+    """A local-time campaign's waves: each moment, its zones, and how many are queued and sent."""
+    waves = delivery.waves.wave_progress(campaign) if campaign.pk else []
+    if not waves:
+        return "—"
+    rows = format_html_join(
+        "",
+        "<tr><td>{} UTC</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                f"{wave['at']:%a %-d %b %H:%M}",
+                ", ".join(wave["zones"]),
+                wave["queued"],
+                wave["sent"],
+                wave["other"],
+            )
+            for wave in waves
+        ),
+    )
+    return format_html(
+        '<table class="engage-waves"><caption>Waves, one per moment</caption><thead><tr>'
+        '<th scope="col">at</th><th scope="col">time zones</th><th scope="col">queued</th>'
+        '<th scope="col">sent</th><th scope="col">not sent</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = [
@@ -128,6 +156,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "sent_at",
+        "send_after",
         "delivered_at",
         "opened_at",
         "clicked_at",

@@ -20,6 +20,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     broker      whether the broker's task queue is empty (a Redis that lost it)
     progress    counts and live figures
     enqueue     every task queued, after commit (the only imports of tasks)
+    waves       local-time sending: a wave per moment, handed out when it comes
 """
 
 from .audience import AudienceCount, audience, audience_count
@@ -29,6 +30,7 @@ from .progress import campaign_counts, progress, record_counts, waiting_note
 from .retries import RETRY_BASE_SECONDS, retry_delay
 from .senders import Refused, Rejected, Transient
 from .sweeper import sweep_expired_leases
+from .waves import queue_due_waves
 
 __all__ = [
     "BATCH_TIME_BUDGET_SECONDS",
@@ -44,6 +46,7 @@ __all__ = [
     "finish_campaigns",
     "prepare",
     "progress",
+    "queue_due_waves",
     "record_counts",
     "resume",
     "retry_delay",

@@ -6,6 +6,7 @@ been picked up. Every change of status is a conditional UPDATE on the status the
 so a redelivered or duplicated task changes nothing another one settled.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
@@ -40,11 +41,47 @@ _INSERT_LEDGER = (
 )
 
 
+# A local-time campaign's rows carry their moment from the start (an UPDATE afterwards doubled
+# the ledger's writing time): the moment of the reader's zone, looked up in the zones known when
+# preparation began, else the organisation's (a reader who changed zone in between).
+_INSERT_TIMED = (
+    f"INSERT INTO {Delivery._meta.db_table} (campaign_id, subscriber_id, status, attempts, "  # noqa: S608
+    "last_error, lease_expires_at, message_id, created_at, updated_at, send_after) "
+    "SELECT %s, ids.id, %s, 0, '', COALESCE(m.at, %s) + %s * interval '1 second', '', %s, %s, "
+    "COALESCE(m.at, %s) "
+    "FROM unnest(%s::bigint[]) AS ids(id) "
+    "LEFT JOIN unnest(%s::text[], %s::timestamptz[]) AS m(zone, at) ON m.zone = "
+    # A lookup by primary key per row: a join let the planner scan the whole subscriber table.
+    f"(SELECT s.time_zone FROM {Subscriber._meta.db_table} AS s WHERE s.id = ids.id) "
+    "ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
+)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """When each reader of a local-time campaign may be sent to: by stored zone value."""
+
+    by_zone: dict[str, datetime]
+    otherwise: datetime
+
+    def of(self, zone: str) -> datetime:
+        return self.by_zone.get(zone, self.otherwise)
+
+
 def write_rows(
-    campaign_id: int, subscriber_ids: list[int], lease_until: datetime, *, variant: str = ""
+    campaign_id: int,
+    subscriber_ids: list[int],
+    lease_until: datetime,
+    moments: Moments | None = None,
+    *,
+    variant: str = "",
 ) -> int:
     """Queued rows for these subscribers (with an A/B test's `variant`), leaving alone any that
-    exist (a re-run, or a reader who had the test)."""
+    exist (a re-run, or a reader who had the test). With `moments` (local-time sending), each row
+    may go at its reader's moment, and its lease runs from then (so the sweeper leaves a wave
+    still to come alone); an A/B test is never sent in local time (scheduling refuses it)."""
+    if moments is not None:
+        return _write_timed_rows(campaign_id, subscriber_ids, moments)
     if connection.vendor == "postgresql":
         now = timezone.now()
         with connection.cursor() as cursor:
@@ -62,16 +99,41 @@ def write_rows(
     return len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
 
 
+def _write_timed_rows(campaign_id: int, subscriber_ids: list[int], moments: Moments) -> int:
+    if connection.vendor == "postgresql":
+        now = timezone.now()
+        zones, ats = list(moments.by_zone), list(moments.by_zone.values())
+        params = [campaign_id, Status.QUEUED, moments.otherwise, settings.DELIVERY_LEASE_SECONDS]
+        params += [now, now, moments.otherwise, subscriber_ids, zones, ats]
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_TIMED, params)
+            return cursor.rowcount
+    zones = Subscriber.objects.filter(pk__in=subscriber_ids).values_list("pk", "time_zone")
+    rows = [
+        Delivery(
+            campaign_id=campaign_id,
+            subscriber_id=pk,
+            send_after=moments.of(zone),
+            lease_expires_at=lease(moments.of(zone)),
+        )
+        for pk, zone in zones
+    ]
+    return len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
+
+
 # --- A batch's rows -----------------------------------------------------------------------------
 
 
 def claim(ids: list[int]) -> list[int]:
-    """queued → sending for the rows nobody else holds; the ids won."""
+    """queued → sending for the rows nobody else holds and whose moment has come; the ids won.
+    A row of a wave still to come is refused, whichever task carries it (an early or duplicated
+    one, a resume, the sweeper): its wave's own task sends it."""
     now = timezone.now()
     with transaction.atomic():
         won = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(pk__in=ids, status=Status.QUEUED)
+            .filter(Q(send_after=None) | Q(send_after__lte=now))
             .values_list("pk", flat=True)
         )
         if won:

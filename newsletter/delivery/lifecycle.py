@@ -13,7 +13,7 @@ from newsletter import abtest
 from newsletter.campaigns import IllegalTransition, campaign_check_start, transition
 from newsletter.models import Campaign, Delivery
 
-from . import enqueue, ledger, subject_test
+from . import enqueue, ledger, subject_test, waves
 from .audience import audience
 from .progress import campaign_counts, count_fields
 
@@ -65,18 +65,23 @@ def prepare(campaign_id: int) -> int:
         # order, PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest
         # every time).
         subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
+        moments = waves.ledger_moments(campaign) if waves.is_local(campaign) else None
         for ids in itertools.batched(subscribers, chunk):
-            written += ledger.write_rows(campaign_id, list(ids), lease, variant=campaign.winner)
+            written += ledger.write_rows(
+                campaign_id, list(ids), lease, moments, variant=campaign.winner
+            )
     Campaign.objects.filter(pk=campaign_id, prepared_at=None).update(prepared_at=timezone.now())
     if campaign.status == CampaignStatus.SENDING:
-        # Every row still waiting to go, whether just written or by an earlier run.
+        # Every row still waiting to go, whether just written or by an earlier run (a local-time
+        # campaign's rows go with their waves).
         waiting = (
-            Delivery.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
+            Delivery.objects.filter(campaign_id=campaign_id, status=Status.QUEUED, send_after=None)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
         for ids in itertools.batched(waiting.iterator(chunk_size=chunk), chunk):
             enqueue.batches(list(ids))
+        waves.queue_due_waves(campaign_id=campaign_id)
     return written
 
 
@@ -86,7 +91,8 @@ def finish_campaigns() -> int:
     now = timezone.now()
     ready = Campaign.objects.filter(status=CampaignStatus.SENDING).exclude(prepared_at=None)
     ready = ready.exclude(abtest.WINNER_OWED)  # an A/B test's rest is still to come
-    for campaign in ready:
+    # A series step's campaign never finishes: its series writes rows as readers reach it.
+    for campaign in ready.filter(series_step=None):
         pending = Delivery.objects.filter(
             campaign=campaign, status__in=[Status.QUEUED, Status.SENDING]
         )
@@ -109,7 +115,9 @@ def resume(campaign: Campaign) -> None:
         if campaign.prepared_at is None:
             enqueue.preparation(campaign.pk)
         else:
-            requeue(Delivery.objects.filter(campaign=campaign, status=Status.QUEUED))
+            # Rows of waves still to come wait for their wave.
+            waiting = Delivery.objects.filter(campaign=campaign, status=Status.QUEUED)
+            requeue(waiting.exclude(send_after__gt=timezone.now()))
 
 
 def halt(campaign: Campaign, reason: str) -> bool:

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from newsletter.models import Campaign, Delivery
 
+from . import waves
+
 Status = Delivery.Status
 
 RATE_WINDOW_SECONDS = 60
@@ -52,6 +54,9 @@ def progress(campaign: Campaign) -> dict:
             sent_at__gte=now - timedelta(seconds=window),
         ).count()
         rate = recent / window
+    wave_list = waves.wave_progress(campaign) if waves.is_local(campaign) else []
+    # Rows of waves still to come are not "left" at the current rate: they wait for their hour.
+    due = waiting - sum(wave["queued"] for wave in wave_list if wave["at"] > now)
     done = total - waiting
     return {
         "status": campaign.status,
@@ -60,10 +65,11 @@ def progress(campaign: Campaign) -> dict:
         "done": done,
         "percent": round(100 * done / total, 1) if total else 0.0,
         "rate_per_second": round(rate, 1),
-        "eta_seconds": round(waiting / rate) if rate else None,
+        "eta_seconds": round(due / rate) if rate and due else None,
         "prepared": campaign.prepared_at is not None,
         "waiting_for_mail_server": waiting_note(campaign),
         "pause_reason": campaign.pause_reason,
+        "waves": wave_list,
     }
 
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0121_subject_test_permissions'),
+        ('newsletter', '0101_series_roles'),
     ]
 
     operations = [

@@ -41,6 +41,7 @@ def _subscribe(request, form: JoinForm, *, source: str) -> None:
         source=source,
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
+        time_zone=form.cleaned_data["time_zone"],
     )
 
 
@@ -224,6 +225,7 @@ def preferences(request, token):
             topic_slugs=form.topic_slugs(),
             allow_tracking=form.cleaned_data["allow_tracking"],
             digest_only=form.digest_only,
+            time_zone=form.cleaned_data["time_zone"] or None,
         )
         if subscriber is None:
             return _bad_link(request, "We hold no data for this link any more.", status=404)
@@ -269,6 +271,7 @@ def _preferences_initial(subscriber: Subscriber) -> dict:
         "topics": [topic.slug for topic in subscriber.topics.all()],
         "allow_tracking": subscriber.allow_tracking,
         "emails": "digest" if subscriber.digest_only else "all",
+        "time_zone": subscriber.time_zone or settings.TIME_ZONE,
     }
 
 

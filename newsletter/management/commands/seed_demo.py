@@ -1,4 +1,5 @@
-"""Load the demo (posts, subscribers, a weekly digest, a staff login) so `make run` shows a digest.
+"""Load the demo (posts, subscribers, a weekly digest, a welcome series, a staff login) so
+`make run` shows a digest, and the welcome emails once a signup is confirmed.
 
 Idempotent: rows are looked up by their natural keys and only missing ones are created; nothing
 that exists is changed, so a second run (every `make run`) leaves the data as it is.
@@ -17,9 +18,18 @@ from django.db import transaction
 from django.templatetags.static import static
 from django.utils import timezone
 
-from newsletter import brand, demo_content, tokens
+from newsletter import brand, demo_content, series, tokens
 from newsletter.addresses import normalise_email
-from newsletter.models import Brand, DigestSchedule, Post, Reference, Subscriber, Topic
+from newsletter.models import (
+    Brand,
+    DigestSchedule,
+    Post,
+    Reference,
+    Series,
+    SeriesStep,
+    Subscriber,
+    Topic,
+)
 
 STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@engage.example.org"
@@ -50,6 +60,7 @@ class Command(BaseCommand):
                 for i, spec in enumerate(demo_content.SUBSCRIBERS)
             )
             schedule, schedule_created = _seed_schedule(topics=topics, now=now)
+            welcome = _seed_welcome_series()
             _seed_brand()
         password = _seed_staff(password_file)
 
@@ -60,6 +71,10 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present: nothing changed.")
+        self.stdout.write(
+            f"{welcome.name}: {welcome.steps.count()} steps, {welcome.status}, sent to each "
+            "signup once confirmed."
+        )
         if schedule.next_run_at:
             when = timezone.localtime(schedule.next_run_at, ZoneInfo(schedule.timezone))
             self.stdout.write(
@@ -185,6 +200,29 @@ def _seed_schedule(*, topics: dict[str, Topic], now: datetime) -> tuple[DigestSc
     if created:
         schedule.topics.set([topics[slug] for slug in spec["topics"]])
     return schedule, created
+
+
+def _seed_welcome_series() -> Series:
+    """The welcome series, active (activated as the demo's: a real one needs a sender)."""
+    spec = demo_content.WELCOME_SERIES
+    welcome, created = Series.objects.get_or_create(
+        name=spec["name"], defaults={"trigger": Series.Trigger.CONFIRMED}
+    )
+    if created:
+        for position, step in enumerate(spec["steps"], start=1):
+            made = SeriesStep.objects.create(
+                series=welcome,
+                position=position,
+                subject=step["subject"],
+                preheader=step["preheader"],
+                body=step["body"],
+                delay=step["delay_minutes"],
+                delay_unit=SeriesStep.Unit.MINUTES,
+            )
+            made.posts.set(Post.objects.filter(slug__in=step["posts"]))
+        series.series_activate(series=welcome)
+        welcome.refresh_from_db()
+    return welcome
 
 
 def _seed_staff(password_file: Path) -> str | None:
