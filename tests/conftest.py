@@ -74,12 +74,14 @@ def _purge_broker():
         celery_app.control.purge(connection=conn)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def celery_worker(django_db_setup, django_db_blocker, smtp_sink):
-    """One real Celery worker process for the session, on the test database, sending to the sink.
+    """A real Celery worker process for the test, on the test database, sending to the sink.
 
     Tests that use it are marked `worker` and use `django_db(transaction=True)`, so that what they
-    write is committed and visible to the worker."""
+    write is committed and visible to the worker. One per test, not per session: a worker left
+    running would take later tests' tasks (at its own rate, on its own clock), and it would keep
+    the content-type ids cached before a transactional test's flush re-created them."""
     with django_db_blocker.unblock():
         _purge_broker()
         worker = WorkerProcess(email_url=smtp_sink.url).start()

@@ -217,7 +217,8 @@ def test_the_import_refuses_a_listed_address(tmp_path, topics, reason, capsys):
     path = tmp_path / "people.csv"
     path.write_text("email,consent,consent_at\ngone@example.org,yes,2026-01-01\n")
     call_command("import_subscribers", str(path), "--no-progress")
-    assert "line 2: rejected: the address is suppressed" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "row 2: suppressed (bounced, complained, unsubscribed or erased)" in said
     assert not Subscriber.objects.exists()
 
 
