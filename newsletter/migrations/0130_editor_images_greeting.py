@@ -4,26 +4,12 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from newsletter.migrations._grants import role_grants
+
 
 # Whoever writes posts and campaigns uploads images for them (deleting one is a superuser's: a
 # sent email may still show it).
 CODENAMES = ["add_image", "view_image", "change_image"]
-
-
-def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(
-        content_type__app_label="newsletter", codename__in=CODENAMES
-    )
-    for group in Group.objects.filter(name__in=["editor", "sender"]):
-        group.permissions.add(*permissions)
 
 
 class Migration(migrations.Migration):
@@ -59,5 +45,5 @@ class Migration(migrations.Migration):
                 'ordering': ['-created_at', '-id'],
             },
         ),
-        migrations.RunPython(grant, migrations.RunPython.noop),
+        migrations.RunPython(*role_grants({"editor": CODENAMES, "sender": CODENAMES})),
     ]
