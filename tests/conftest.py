@@ -106,3 +106,12 @@ def start_worker(django_db_setup, django_db_blocker, smtp_sink):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def site(live_server, settings, start_worker) -> str:
+    """The live server's address, and a real worker: both write links to it. (Modules whose
+    tests need no worker define a `site` of their own.)"""
+    settings.SITE_URL = live_server.url
+    start_worker(extra_env={"SITE_URL": live_server.url})
+    return live_server.url

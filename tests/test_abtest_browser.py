@@ -23,13 +23,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def site(live_server, settings, start_worker):
-    settings.SITE_URL = live_server.url
-    start_worker(extra_env={"SITE_URL": live_server.url})
-    return live_server.url
-
-
 def test_a_sender_tests_two_subjects_and_sends_the_winner_to_the_rest(
     site,
     page,  # noqa: F811

@@ -24,14 +24,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def site(live_server, settings, start_worker):
-    """The live server's address; the worker and this process both write links to it."""
-    settings.SITE_URL = live_server.url
-    start_worker(extra_env={"SITE_URL": live_server.url})
-    return live_server.url
-
-
 def tab_to(page, selector: str, *, limit: int = 40) -> None:  # noqa: F811
     """Press Tab until the element matching `selector` has the focus, as a keyboard user would."""
     for _ in range(limit):

@@ -27,16 +27,12 @@ pytestmark = [
 
 @pytest.mark.worker
 def test_a_reader_rsvps_from_a_digest_in_the_browser_and_staff_export_the_list(
-    live_server,
-    settings,
-    start_worker,
+    site,
     page,  # noqa: F811
     screenshot,  # noqa: F811
     sink,
     topics,
 ):
-    settings.SITE_URL = live_server.url
-    start_worker(extra_env={"SITE_URL": live_server.url})
     event = event_taking_rsvps(topics["events"], capacity=20, title="Charity walk by the river")
     SubscriberFactory(
         active=True, email="ada@example.org", first_name="Ada", topics=[topics["events"]]
@@ -67,11 +63,11 @@ def test_a_reader_rsvps_from_a_digest_in_the_browser_and_staff_export_the_list(
 
     # Staff see the count and download the list.
     get_user_model().objects.create_superuser("staff", "staff@example.org", "a long passphrase")
-    page.goto(f"{live_server.url}/admin/")
+    page.goto(f"{site}/admin/")
     page.get_by_label("Username").fill("staff")
     page.get_by_label("Password").fill("a long passphrase")
     page.get_by_role("button", name="Log in").click()
-    page.goto(f"{live_server.url}/admin/newsletter/eventattendance/")
+    page.goto(f"{site}/admin/newsletter/eventattendance/")
     page.get_by_role("link", name="Charity walk by the river").click()
     counts = page.locator("#rsvp-counts")
     counts.wait_for()

@@ -37,23 +37,19 @@ def fill_step(page, n: int, *, subject: str, body: str, delay: str, unit: str): 
 
 
 def test_staff_build_a_two_step_series_activate_it_and_watch_it_run(
-    live_server,
-    settings,
-    start_worker,
+    site,
     page,  # noqa: F811
     screenshot,  # noqa: F811
     sink,
     topics,
 ):
-    settings.SITE_URL = live_server.url
-    start_worker(extra_env={"SITE_URL": live_server.url})
     get_user_model().objects.create_superuser("staff", "staff@example.org", "a long passphrase")
-    page.goto(f"{live_server.url}/admin/")
+    page.goto(f"{site}/admin/")
     page.get_by_label("Username").fill("staff")
     page.get_by_label("Password").fill("a long passphrase")
     page.get_by_role("button", name="Log in").click()
 
-    page.goto(f"{live_server.url}/admin/newsletter/series/add/")
+    page.goto(f"{site}/admin/newsletter/series/add/")
     page.get_by_label("Name").fill("Welcome")
     page.get_by_label("Trigger").select_option("confirmed")
     for _ in range(2):
@@ -87,7 +83,7 @@ def test_staff_build_a_two_step_series_activate_it_and_watch_it_run(
     assert welcome.status == "active"
 
     # A visitor joins and confirms from the email a worker sent.
-    page.goto(f"{live_server.url}/join/")
+    page.goto(f"{site}/join/")
     page.locator("input[name=email]").fill("reader@example.org")
     page.locator("input[name=consent]").check()
     page.locator("button[type=submit]").click()
@@ -95,11 +91,11 @@ def test_staff_build_a_two_step_series_activate_it_and_watch_it_run(
     (received,) = sink.wait_for(1)
     text = received.message.get_body(("plain",)).get_content()
     # Its path on this server (a session-wide worker may have written another SITE_URL).
-    page.goto(live_server.url + re.search(r"https?://[^/\s]+(/confirm/\S+/)", text).group(1))
+    page.goto(site + re.search(r"https?://[^/\s]+(/confirm/\S+/)", text).group(1))
     page.get_by_role("button", name="Confirm my subscription").click()
     page.get_by_role("heading", name="Thank you, you are subscribed").wait_for()
 
-    change = f"{live_server.url}/admin/newsletter/series/{welcome.pk}/change/"
+    change = f"{site}/admin/newsletter/series/{welcome.pk}/change/"
     page.goto(change)
     assert step_counts(page, 1) == "1 0 0 0" and step_counts(page, 2) == "1 0 0 0"
     screenshot(page, "one reader waiting")
