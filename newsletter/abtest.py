@@ -15,7 +15,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Campaign, CampaignVariant, Delivery, Snapshot
+from newsletter.models import Campaign, CampaignVariant, Delivery, Snapshot
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
 # The rule for calling a winner: a two-proportion z-test (pooled, two-sided) between the two

@@ -14,12 +14,12 @@ class EngageAdminSite(admin.AdminSite):
     login_template = "admin/engage_login.html"
 
     def __init__(self, *args, **kwargs):
-        from .two_factor import StaffLoginForm
+        from newsletter.two_factor import StaffLoginForm
 
         super().__init__(*args, **kwargs)
         self.login_form = StaffLoginForm
 
     def has_permission(self, request):
-        from .two_factor import verified
+        from newsletter.two_factor import verified
 
         return super().has_permission(request) and verified(request)

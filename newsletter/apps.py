@@ -11,13 +11,12 @@ class NewsletterConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         import engage.checks  # noqa: F401 - registers the deploy checks
-
-        from . import audit
-        from .addresses import register_sqlite_functions
-        from .inbound.esp import handle_inbound
-        from .joinpage import forget_on_change
-        from .models import ConsentWording, Topic
-        from .webhooks import handle_tracking
+        from newsletter import audit
+        from newsletter.addresses import register_sqlite_functions
+        from newsletter.inbound.esp import handle_inbound
+        from newsletter.joinpage import forget_on_change
+        from newsletter.models import ConsentWording, Topic
+        from newsletter.webhooks import handle_tracking
 
         tracking.connect(handle_tracking, dispatch_uid="newsletter.webhooks.handle_tracking")
         inbound.connect(handle_inbound, dispatch_uid="newsletter.inbound.esp.handle_inbound")

@@ -6,8 +6,8 @@ import csv
 from django.db.models import Q
 from django.utils import timezone
 
-from .csvfiles import spreadsheet_safe
-from .models import Post, Rsvp
+from newsletter.csvfiles import spreadsheet_safe
+from newsletter.models import Post, Rsvp
 
 Answer = Rsvp.Answer
 ANSWERED = [Answer.YES, Answer.NO, Answer.WAITLIST]

@@ -15,8 +15,8 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import pre_save
 
-from .clientip import client_ip
-from .models import (
+from newsletter.clientip import client_ip
+from newsletter.models import (
     AuditEvent,
     Campaign,
     DigestSchedule,

@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from . import tokens
-from .models import Brand, BrandLogo
+from newsletter import tokens
+from newsletter.models import Brand, BrandLogo
 
 CACHE_KEY = "brand:v1"
 DEFAULT_COLOUR = "#12355b"
@@ -66,7 +66,7 @@ def frozen_brand(snapshot_brand: dict) -> dict:
 def forget() -> None:
     """After a change commits: every process reads the brand and renders the join page afresh."""
 
-    from . import joinpage  # it renders pages whose context comes from here
+    from newsletter import joinpage  # it renders pages whose context comes from here
 
     def afresh():
         cache.delete(CACHE_KEY)

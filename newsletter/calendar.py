@@ -7,8 +7,8 @@ import icalendar
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Post
-from .rendering import post_link
+from newsletter.models import Post
+from newsletter.rendering import post_link
 
 # An event without an end time is shown as lasting this long.
 DEFAULT_DURATION = timedelta(hours=1)

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import abtest, rendering
-from .models import Campaign, CampaignPost, CampaignVariant, Post, Snapshot
+from newsletter import abtest, rendering
+from newsletter.models import Campaign, CampaignPost, CampaignVariant, Post, Snapshot
 
 Status = Campaign.Status
 
@@ -147,7 +147,7 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
 
 def campaign_resume(*, campaign: Campaign) -> Campaign:
     """Paused → sending, with the rows left waiting queued at once (not after a lease period)."""
-    from .delivery import resume  # delivery imports this module
+    from newsletter.delivery import resume  # delivery imports this module
 
     resume(campaign)
     return campaign

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from . import brand
+from newsletter import brand
 
 
 def organisation(request):

@@ -2,7 +2,7 @@
 
 import csv
 
-from .models import Subscriber
+from newsletter.models import Subscriber
 
 CSV_FIELDS = [
     "email",

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.text import Truncator
 
-from .campaigns import campaign_schedule, unique_slug
-from .delivery.waves import campaign_schedule_local
-from .models import Campaign, CampaignPost, DigestSchedule, Post, Topic
+from newsletter.campaigns import campaign_schedule, unique_slug
+from newsletter.delivery.waves import campaign_schedule_local
+from newsletter.models import Campaign, CampaignPost, DigestSchedule, Post, Topic
 
 logger = logging.getLogger(__name__)
 

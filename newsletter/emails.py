@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from .context_processors import organisation
-from .messages import new_message_id, staff_test_message
-from .models import Campaign, Subscriber
-from .rendering import inline_css, personalise, render_body
+from newsletter.context_processors import organisation
+from newsletter.messages import new_message_id, staff_test_message
+from newsletter.models import Campaign, Subscriber
+from newsletter.rendering import inline_css, personalise, render_body
 
 
 def make_message(name: str, to: str, context: dict, *, headers=None) -> EmailMultiAlternatives:

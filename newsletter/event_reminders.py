@@ -15,8 +15,16 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .campaigns import IllegalTransition, campaign_cancel, campaign_schedule, unique_slug
-from .models import Campaign, CampaignPost, EventReminder, Post, PostEngagement, Rsvp, Subscriber
+from newsletter.campaigns import IllegalTransition, campaign_cancel, campaign_schedule, unique_slug
+from newsletter.models import (
+    Campaign,
+    CampaignPost,
+    EventReminder,
+    Post,
+    PostEngagement,
+    Rsvp,
+    Subscriber,
+)
 
 REMINDER_LEAD = timedelta(days=1)  # sent this long before the event starts
 SCHEDULE_AHEAD = timedelta(days=2)  # and put on the campaign list this long before that
@@ -102,7 +110,7 @@ def reminder_audience(campaign: Campaign):
 
 def send_guest_reminders(now: datetime | None = None) -> int:
     """The day-before email to each visitor who said "yes", once; how many were sent."""
-    from .tasks import send_rsvp_email
+    from newsletter.tasks import send_rsvp_email
 
     now = now or timezone.now()
     due = Rsvp.objects.filter(

@@ -6,9 +6,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .addresses import clean_name, normalise_email
-from .models import ConsentWording, Subscriber, Topic
-from .timezones import known_zone, timezone_field
+from newsletter.addresses import clean_name, normalise_email
+from newsletter.models import ConsentWording, Subscriber, Topic
+from newsletter.timezones import known_zone, timezone_field
 
 # Shown next to the tracking box on the join form and in the preference centre.
 TRACKING_LABEL = "Let us see which emails I open and links I click (optional)"

@@ -17,8 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from PIL import Image as Pillow
 from PIL import ImageOps, UnidentifiedImageError
 
-from . import tokens
-from .models import Image
+from newsletter import tokens
+from newsletter.models import Image
 
 MAX_WIDTH = 1200
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

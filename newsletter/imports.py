@@ -32,10 +32,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from . import audit, policy
-from .addresses import clean_name, normalise_email
-from .csvfiles import spreadsheet_value
-from .models import Subscriber, SubscriberImport, Topic
+from newsletter import audit, policy
+from newsletter.addresses import clean_name, normalise_email
+from newsletter.csvfiles import spreadsheet_value
+from newsletter.models import Subscriber, SubscriberImport, Topic
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000

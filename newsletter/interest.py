@@ -5,10 +5,10 @@ import csv
 
 from django.db import IntegrityError, transaction
 
-from . import tokens
-from .csvfiles import spreadsheet_safe
-from .emails import make_message
-from .models import Interest, Post, PostEngagement, Subscriber
+from newsletter import tokens
+from newsletter.csvfiles import spreadsheet_safe
+from newsletter.emails import make_message
+from newsletter.models import Interest, Post, PostEngagement, Subscriber
 
 
 def takes_interest(post: Post) -> bool:
@@ -39,7 +39,7 @@ def count_me_in(*, subscriber_id: int, post: Post) -> bool:
     except IntegrityError:  # the same reader pressing twice at once: the other press won
         return False
     if created:
-        from .tasks import notify_interest
+        from newsletter.tasks import notify_interest
 
         transaction.on_commit(lambda: notify_interest.delay(interest.pk))
     return created

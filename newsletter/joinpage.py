@@ -25,8 +25,8 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from .context_processors import organisation
-from .forms import JoinForm
+from newsletter.context_processors import organisation
+from newsletter.forms import JoinForm
 
 PAGE = "newsletter/join.html"
 EMBED = "newsletter/join_embed.html"

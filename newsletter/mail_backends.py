@@ -5,7 +5,7 @@ import smtplib
 
 from django.core.mail.backends import smtp
 
-from . import dkim
+from newsletter import dkim
 
 
 class DkimSmtpBackend(smtp.EmailBackend):

@@ -21,8 +21,8 @@ from email.utils import formataddr, formatdate, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, make_msgid
 
-from .addresses import safe_display_name
-from .inbound import verp
+from newsletter.addresses import safe_display_name
+from newsletter.inbound import verp
 
 
 def new_message_id() -> str:

@@ -12,8 +12,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .addresses import stored_address_hash, suppression_hash
-from .models import Subscriber, Suppression
+from newsletter.addresses import stored_address_hash, suppression_hash
+from newsletter.models import Subscriber, Suppression
 
 OPENS = "opens"
 CLICKS = "clicks"

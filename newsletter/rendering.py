@@ -19,8 +19,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import abtest, brand, tokens, tracking
-from .models import Campaign, Post, Snapshot, Subscriber
+from newsletter import abtest, brand, tokens, tracking
+from newsletter.models import Campaign, Post, Snapshot, Subscriber
 
 # Placeholders survive template rendering and CSS inlining untouched, and never occur in content
 # (post text is escaped, and '%%' followed by these names is vanishingly unlikely in prose).
@@ -251,7 +251,7 @@ def _post_context(post: Post) -> dict:
 def _engagement_links(post: Post) -> dict:
     """Placeholders for the reader's own RSVP and "count me in" links (filled by `personalise`),
     and the public RSVP page for the archive, where there is no reader."""
-    from . import interest, rsvp
+    from newsletter import interest, rsvp
 
     links = {}
     if rsvp.takes_answers(post):
@@ -271,8 +271,8 @@ def render_body(
     Renders the campaign's snapshot (what a sender approved), never its live posts. Does not
     depend on the recipient: call it once per distinct topic set and reuse the result.
     """
-    from .event_reminders import is_reminder
-    from .series.approval import is_step
+    from newsletter.event_reminders import is_reminder
+    from newsletter.series.approval import is_step
 
     # A reminder goes to the event's "yes" list, and a series step to its enrolled readers,
     # whatever topics each of them chose; a step may be text alone.

@@ -14,9 +14,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
-from . import abtest
-from .models import Campaign, CampaignPost, Click, Delivery, Interest, Rsvp, Subscriber
-from .rendering import frozen
+from newsletter import abtest
+from newsletter.models import Campaign, CampaignPost, Click, Delivery, Interest, Rsvp, Subscriber
+from newsletter.rendering import frozen
 
 # A campaign's timeline is hourly while its events fit in this span, daily after it.
 HOURLY_SPAN = timedelta(hours=72)

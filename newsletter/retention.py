@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import (
+from newsletter.models import (
     Delivery,
     InboundMessage,
     SignupRequest,

@@ -20,9 +20,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import tokens
-from .addresses import clean_name, normalise_email
-from .models import Post, PostEngagement, Rsvp, Subscriber
+from newsletter import tokens
+from newsletter.addresses import clean_name, normalise_email
+from newsletter.models import Post, PostEngagement, Rsvp, Subscriber
 
 Answer = Rsvp.Answer
 
@@ -201,7 +201,7 @@ def fill_open_places() -> int:
 
 def _join_list(rsvp: Rsvp) -> None:
     """A visitor who ticked "join": the usual double opt-in signup, for the event's topic."""
-    from .signups import signup_request
+    from newsletter.signups import signup_request
 
     signup_request(
         email=rsvp.email,
@@ -243,7 +243,7 @@ def guest_request(*, post: Post, email: str, name: str, wants_to_join: bool) -> 
 
 
 def queue_email(*, rsvp_id: int, kind: str) -> None:
-    from .tasks import send_rsvp_email
+    from newsletter.tasks import send_rsvp_email
 
     transaction.on_commit(lambda: send_rsvp_email.delay(rsvp_id, kind))
 
@@ -251,7 +251,7 @@ def queue_email(*, rsvp_id: int, kind: str) -> None:
 def send_email(*, rsvp_id: int, kind: str) -> bool:
     """The email of `kind` for one RSVP: "answer" (confirmation, with the .ics for a yes),
     "promoted" (a place opened) or "link" (a visitor's link). True when one was sent."""
-    from . import rsvp_emails
+    from newsletter import rsvp_emails
 
     rsvp = Rsvp.objects.select_related("post", "subscriber").filter(pk=rsvp_id).first()
     if rsvp is None:
@@ -297,7 +297,7 @@ def forget_visitor(*, rsvp_id: int, post_id: int) -> bool:
 def forget_subscriber(*, subscriber_id: int, email: str) -> None:
     """Delete the subscriber's RSVPs and interest (erasure), and any visitor's RSVP made with
     their address, giving their places to the waitlist."""
-    from .models import Interest
+    from newsletter.models import Interest
 
     theirs = Rsvp.objects.filter(Q(subscriber_id=subscriber_id) | Q(subscriber=None, email=email))
     with transaction.atomic():

@@ -8,11 +8,11 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from . import calendar, rendering
-from .emails import make_message
-from .messages import display_address
-from .models import Rsvp, Subscriber
-from .policy import is_suppressed
+from newsletter import calendar, rendering
+from newsletter.emails import make_message
+from newsletter.messages import display_address
+from newsletter.models import Rsvp, Subscriber
+from newsletter.policy import is_suppressed
 
 # A visitor asking twice for their link within this many seconds gets one email (list bombing).
 LINK_RESEND_SECONDS = 600
@@ -20,7 +20,7 @@ SUPPRESSED_STATUSES = (Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED)
 
 
 def send(rsvp: Rsvp, kind: str) -> bool:
-    from .rsvp import Reader, rsvp_url
+    from newsletter.rsvp import Reader, rsvp_url
 
     if _suppressed(rsvp):
         return False

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django_ratelimit.core import is_ratelimited
 
-from .addresses import normalise_email
-from .models import Subscriber
-from .policy import is_suppressed
+from newsletter.addresses import normalise_email
+from newsletter.models import Subscriber
+from newsletter.policy import is_suppressed
 
 MAX_ADDRESSES = 5  # typed addresses in all
 MAX_OUTSIDE_STAFF = 3  # of which not a staff member's own

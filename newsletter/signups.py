@@ -27,11 +27,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import policy, series
-from .emails import make_message
-from .models import SignupRequest, Subscriber, Topic
-from .timezones import known_zone
-from .tokens import confirm_url
+from newsletter import policy, series
+from newsletter.emails import make_message
+from newsletter.models import SignupRequest, Subscriber, Topic
+from newsletter.timezones import known_zone
+from newsletter.tokens import confirm_url
 
 _AWAITING = [Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED]
 
@@ -76,7 +76,7 @@ def _without_control_characters(text: str) -> str:
 
 
 def _queue_processing(signup_id: int) -> None:
-    from .tasks import process_signup
+    from newsletter.tasks import process_signup
 
     transaction.on_commit(lambda: process_signup.delay(signup_id))
 

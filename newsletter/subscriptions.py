@@ -15,9 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import abtest, policy, rsvp, series
-from .addresses import clean_name
-from .models import (
+from newsletter import abtest, policy, rsvp, series
+from newsletter.addresses import clean_name
+from newsletter.models import (
     ConsentWording,
     Delivery,
     InboundMessage,

@@ -21,8 +21,8 @@ MAIL_RETRIES = {
 @shared_task
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
-    from . import delivery, digests, event_reminders, rsvp
-    from .delivery import subject_test
+    from newsletter import delivery, digests, event_reminders, rsvp
+    from newsletter.delivery import subject_test
 
     digests.run_due_schedules()
     rsvp.fill_open_places()
@@ -39,7 +39,7 @@ def tick():
 @shared_task
 def series_tick():
     """Every minute from beat: series readers who left stopped, due steps into the ledger."""
-    from . import series
+    from newsletter import series
 
     series.run_due_steps()
 
@@ -47,7 +47,7 @@ def series_tick():
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def prepare_campaign(campaign_id: int):
     """The campaign's Delivery ledger, and one send_batch per chunk of it."""
-    from . import delivery
+    from newsletter import delivery
 
     delivery.prepare(campaign_id)
 
@@ -66,7 +66,7 @@ def send_batch(self, delivery_ids: list[int]):
     """Send the still-queued rows among `delivery_ids`. Rows left for later (a transient
     failure, the relay down, the time budget spent) are handed to fresh tasks by the service, so
     this task's own retries count database outages only."""
-    from . import delivery
+    from newsletter import delivery
 
     try:
         delivery.send_batch(delivery_ids)
@@ -80,7 +80,7 @@ def send_batch(self, delivery_ids: list[int]):
 @shared_task(**MAIL_RETRIES)
 def process_signup(signup_id: int):
     """A stored signup: the subscriber of a new address, and its confirmation email if due."""
-    from . import signups
+    from newsletter import signups
 
     signups.signup_process(signup_id=signup_id)
 
@@ -88,7 +88,7 @@ def process_signup(signup_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list[str]):
     """A staff test send of a campaign: to the given addresses only, never to the audience."""
-    from . import emails
+    from newsletter import emails
 
     emails.campaign_send_test(campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs)
 
@@ -96,7 +96,7 @@ def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list
 @shared_task
 def process_webhook_event(event_id: int):
     """An ESP's bounce, complaint, unsubscribe or engagement event, stored by the webhook."""
-    from . import webhooks
+    from newsletter import webhooks
 
     webhooks.webhook_event_process(event_id=event_id)
 
@@ -104,7 +104,7 @@ def process_webhook_event(event_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_rsvp_email(rsvp_id: int, kind: str):
     """An RSVP's confirmation, a waitlist promotion, or a visitor's link."""
-    from . import rsvp
+    from newsletter import rsvp
 
     rsvp.send_email(rsvp_id=rsvp_id, kind=kind)
 
@@ -112,7 +112,7 @@ def send_rsvp_email(rsvp_id: int, kind: str):
 @shared_task(**MAIL_RETRIES)
 def notify_interest(interest_id: int):
     """Tell a post's staff contact that a reader said "count me in"."""
-    from . import interest
+    from newsletter import interest
 
     interest.notify_contact(interest_id=interest_id)
 
@@ -130,7 +130,7 @@ def inbound_poll(self):
     is not flagged, and the next poll takes it."""
     from django.conf import settings
 
-    from .inbound import imap
+    from newsletter.inbound import imap
 
     if settings.INBOUND_MAILBOX_URL:
         imap.poll(settings.INBOUND_MAILBOX_URL)
@@ -139,7 +139,7 @@ def inbound_poll(self):
 @shared_task
 def apply_retention():
     """Daily from beat: delete or blank what has been kept for its configured period."""
-    from . import retention
+    from newsletter import retention
 
     retention.apply_retention()
 
@@ -148,7 +148,7 @@ def apply_retention():
 def import_subscribers(self, job_id: int):
     """A CSV import staff started in admin, a chunk per transaction; a redelivered task resumes
     after the last chunk written."""
-    from . import imports
+    from newsletter import imports
 
     try:
         imports.run_job(job_id)

@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from . import policy
-from .models import Campaign, Click, Delivery, Subscriber
+from newsletter import policy
+from newsletter.models import Campaign, Click, Delivery, Subscriber
 
 TRACK_PLACEHOLDER = "%%ENGAGE_TRACK%%"
 

@@ -14,7 +14,7 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit
+from newsletter import audit
 
 RECOVERY_CODES = 10
 NO_DEVICE = (

@@ -17,9 +17,9 @@ from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import policy
-from .addresses import keyed_hash
-from .models import Delivery, Subscriber, Suppression, WebhookEvent
+from newsletter import policy
+from newsletter.addresses import keyed_hash
+from newsletter.models import Delivery, Subscriber, Suppression, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs
     """Receiver of anymail's `tracking` signal (connected in NewsletterConfig.ready)."""
     stored = webhook_event_store(esp=esp_name, event=event)
     if stored is not None:
-        from .tasks import process_webhook_event
+        from newsletter.tasks import process_webhook_event
 
         transaction.on_commit(lambda: process_webhook_event.delay(stored.pk))
 

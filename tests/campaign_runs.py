@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from newsletter import tasks
 from newsletter.models import Campaign, Subscriber
-
-from .factories import CampaignFactory, PostFactory
-from .support import wait_until
+from tests.factories import CampaignFactory, PostFactory
+from tests.support import wait_until
 
 
 def audience(topics, count: int) -> list[Subscriber]:

@@ -6,8 +6,7 @@ from django.core.cache import cache
 from engage.celery import app as celery_app
 from newsletter import joinpage
 from newsletter.models import ConsentWording, Topic
-
-from .support import SmtpSink, WorkerProcess
+from tests.support import SmtpSink, WorkerProcess
 
 TOPIC_SLUGS = ["news", "events", "education", "get-involved"]
 SEEDED_WORDING = import_module("newsletter.migrations.0021_data_protection_existing_rows").WORDING

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from .support import free_port, wait_until
+from tests.support import free_port, wait_until
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "reader", "secret"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg
 
-from .support import ROOT, free_port
+from tests.support import ROOT, free_port
 
 
 def _bin_dir() -> Path:

@@ -20,10 +20,9 @@ from engage.celery import app as celery_app
 from newsletter import abtest, campaigns, delivery, reports, subscriptions, tasks, tracking
 from newsletter.delivery import subject_test
 from newsletter.models import AuditEvent, Campaign, CampaignVariant, Delivery, Subscriber
-
-from .campaign_runs import audience, per_recipient, tick_until_sent
-from .factories import CampaignFactory, PostFactory
-from .support import wait_until
+from tests.campaign_runs import audience, per_recipient, tick_until_sent
+from tests.factories import CampaignFactory, PostFactory
+from tests.support import wait_until
 
 Status = Campaign.Status
 WinnerBy = Campaign.WinnerBy

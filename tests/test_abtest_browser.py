@@ -9,11 +9,10 @@ from django.contrib.auth import get_user_model
 
 from newsletter import tasks
 from newsletter.models import Campaign
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
-from .campaign_runs import audience, per_recipient, tick_until_sent
-from .factories import CampaignFactory, PostFactory
-from .support import wait_until
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.campaign_runs import audience, per_recipient, tick_until_sent
+from tests.factories import CampaignFactory, PostFactory
+from tests.support import wait_until
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,9 +11,8 @@ from django.utils import timezone
 from newsletter import rendering, tokens
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, Post, Reference
-
-from .browser import AXE, browser  # noqa: F401 - pytest fixture
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.browser import AXE, browser  # noqa: F401 - pytest fixture
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = [
     pytest.mark.browser,

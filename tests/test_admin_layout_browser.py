@@ -8,10 +8,9 @@ from django.utils import timezone
 
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, Delivery
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .test_accessibility import violations
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.test_accessibility import violations
 
 pytestmark = [
     pytest.mark.browser,

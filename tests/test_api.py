@@ -4,8 +4,7 @@ import pytest
 from django.core import mail
 
 from newsletter.models import SignupRequest, Subscriber
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 URL = "/api/subscribe/"
 

@@ -9,8 +9,7 @@ from newsletter import campaigns, delivery
 from newsletter.addresses import suppression_hash
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, Delivery, Suppression
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from newsletter import audit
 from newsletter.models import AuditEvent, Campaign, Subscriber
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/newsletter/subscriber/"
@@ -179,8 +178,7 @@ def test_changes_to_every_audited_model_are_logged(topics):
     from django.contrib.contenttypes.models import ContentType
 
     from newsletter.models import DigestSchedule, Post, Suppression, Topic
-
-    from .factories import DigestScheduleFactory
+    from tests.factories import DigestScheduleFactory
 
     rows = [
         CampaignFactory(),

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from newsletter import brand, campaigns, charts, delivery, rendering
 from newsletter.models import Brand, BrandLogo, Campaign, Delivery, Post, Reference
-
-from .campaign_runs import audience
-from .factories import CampaignFactory, PostFactory
+from tests.campaign_runs import audience
+from tests.factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,10 @@ from django.utils import timezone
 
 from newsletter import tasks
 from newsletter.models import Brand, Campaign, DigestSchedule
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
-from .campaign_runs import tick_until_sent
-from .factories import CampaignFactory, PostFactory
-from .test_accessibility import violations
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.campaign_runs import tick_until_sent
+from tests.factories import CampaignFactory, PostFactory
+from tests.test_accessibility import violations
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from newsletter import tasks, tokens
 from newsletter.models import Campaign, Post, Subscriber
-
-from .browser import browser, page, screenshot, write_markdown  # noqa: F401 - pytest fixtures
-from .factories import SubscriberFactory
-from .support import wait_until
+from tests.browser import browser, page, screenshot, write_markdown  # noqa: F401 - pytest fixtures
+from tests.factories import SubscriberFactory
+from tests.support import wait_until
 
 pytestmark = [
     pytest.mark.browser,

@@ -5,8 +5,7 @@ import pytest
 from django.urls import reverse
 
 from newsletter.models import Post
-
-from .factories import PostFactory
+from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 

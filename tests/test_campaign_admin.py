@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, DigestSchedule, Post
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 Status = Campaign.Status

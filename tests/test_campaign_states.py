@@ -8,8 +8,7 @@ from django.utils import timezone
 from newsletter import campaigns, delivery
 from newsletter.campaigns import IllegalTransition, transition
 from newsletter.models import Campaign
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 Status = Campaign.Status
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,7 @@ from django.test import RequestFactory
 
 from newsletter.clientip import client_ip
 from newsletter.models import SignupRequest
-
-from .support import ROOT
+from tests.support import ROOT
 
 PROXY = "10.0.0.7"
 

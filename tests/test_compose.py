@@ -2,7 +2,7 @@ import subprocess
 
 import yaml
 
-from .support import ROOT
+from tests.support import ROOT
 
 
 def _config() -> dict:

@@ -10,8 +10,7 @@ from newsletter import signups, subscriptions
 from newsletter.addresses import suppression_hash
 from newsletter.models import SignupRequest, Subscriber, Suppression
 from newsletter.tokens import confirm_url, make_token
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 
 def path_of(url: str) -> str:

@@ -4,8 +4,7 @@ import pytest
 
 from newsletter.emails import make_message
 from newsletter.tokens import confirm_url
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.django_db
 

@@ -28,8 +28,7 @@ from newsletter.models import (
     WebhookEvent,
 )
 from newsletter.tokens import confirm_url, preferences_url
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 KNOWN = {
     "new": None,

@@ -17,8 +17,7 @@ from newsletter.admin import deliveries as delivery_admin
 from newsletter.campaigns import transition
 from newsletter.delivery import batch, ledger, relay
 from newsletter.models import Campaign, Delivery, Subscriber
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 Status = Delivery.Status
 

@@ -16,9 +16,8 @@ import redis
 from engage.celery import app as celery_app
 from newsletter import delivery, tasks
 from newsletter.models import Campaign, Delivery, Subscriber
-
-from .campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
-from .support import free_port, wait_until
+from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
+from tests.support import free_port, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

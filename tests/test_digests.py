@@ -7,8 +7,7 @@ from django.utils import timezone
 from newsletter import digests
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, DigestSchedule, Post
-
-from .factories import CampaignFactory, DigestScheduleFactory, PostFactory
+from tests.factories import CampaignFactory, DigestScheduleFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from newsletter import delivery, dkim
 from newsletter.models import Campaign, Delivery
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 SELECTOR, DOMAIN = "engage2026", "engage.example.org"
 

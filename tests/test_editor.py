@@ -11,8 +11,7 @@ from newsletter import campaigns, delivery, rendering
 from newsletter.admin.editor import MAX_MARKDOWN
 from newsletter.campaigns import transition
 from newsletter.models import DEFAULT_GREETING, Campaign, Delivery, Image, Post
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory, picture, staff_member
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, picture, staff_member
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from newsletter.models import Campaign, Image, Post
-
-from .browser import AXE, browser, page, screenshot, write_markdown  # noqa: F401 - fixtures
-from .factories import CampaignFactory, PostFactory, picture
-from .support import wait_until
+from tests.browser import AXE, browser, page, screenshot, write_markdown  # noqa: F401 - fixtures
+from tests.factories import CampaignFactory, PostFactory, picture
+from tests.support import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,7 +51,7 @@ def preview(tab):
 def serious_violations(browser, site: str, path: str, *, before=None, include=None) -> list:  # noqa: F811
     """axe on an admin page, or the parts `include` selects (axe is injected, so this context
     bypasses the page's CSP)."""
-    from .test_accessibility import violations
+    from tests.test_accessibility import violations
 
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)

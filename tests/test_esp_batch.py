@@ -23,11 +23,10 @@ from newsletter import delivery, rendering, sendrate, tasks, tokens
 from newsletter.delivery.senders import esp as esp_sender
 from newsletter.messages import new_message_id
 from newsletter.models import Campaign, Delivery
-
-from . import ledger
-from .campaign_runs import audience, due_campaign, tick_until_sent
-from .factories import event_taking_rsvps
-from .support import wait_until
+from tests import ledger
+from tests.campaign_runs import audience, due_campaign, tick_until_sent
+from tests.factories import event_taking_rsvps
+from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
 

@@ -18,10 +18,9 @@ from django.conf import settings
 
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
-
-from .campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
-from .pgserver import PgServer
-from .support import ROOT, SinkHandler, SmtpSink, free_port, wait_until
+from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
+from tests.pgserver import PgServer
+from tests.support import ROOT, SinkHandler, SmtpSink, free_port, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(240)]
 

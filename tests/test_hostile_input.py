@@ -30,8 +30,7 @@ from newsletter.campaigns import transition
 from newsletter.emails import make_message
 from newsletter.messages import MessageBuilder, campaign_message, new_message_id
 from newsletter.models import Campaign, Post, SignupRequest, Subscriber, Suppression
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from PIL import Image as Pillow
 
 from newsletter import images
 from newsletter.models import Image
-
-from .factories import picture, staff_member
+from tests.factories import picture, staff_member
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from newsletter import imports, retention, subscriptions, tasks
 from newsletter.models import AuditEvent, Subscriber, SubscriberImport
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db
 

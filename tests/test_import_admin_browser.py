@@ -9,11 +9,10 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
 from newsletter.models import Subscriber, SubscriberImport
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
-from .factories import SubscriberFactory
-from .support import wait_until
-from .test_accessibility import violations
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.factories import SubscriberFactory
+from tests.support import wait_until
+from tests.test_accessibility import violations
 
 pytestmark = [
     pytest.mark.browser,

@@ -7,8 +7,7 @@ from django.core.management import CommandError, call_command
 
 from newsletter import subscriptions
 from newsletter.models import Subscriber
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 GOOD_AND_BAD = """email,first_name,topics,consent,consent_at,consent_source
 ada@example.org,Ada,news events,yes,2025-03-01,paper form at the walk

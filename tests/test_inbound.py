@@ -10,9 +10,8 @@ from newsletter import tasks
 from newsletter.inbound import verp
 from newsletter.inbound.receive import receive
 from newsletter.models import Delivery, InboundMessage, Subscriber
-
-from . import ledger
-from .inbound_mail import BOUNCE_ADDRESS, corpus, corpus_names
+from tests import ledger
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus, corpus_names
 
 pytestmark = pytest.mark.django_db
 Kind = InboundMessage.Kind

@@ -8,9 +8,8 @@ from django.utils import timezone
 from newsletter import reports
 from newsletter.inbound.receive import receive
 from newsletter.models import Delivery, InboundMessage
-
-from . import ledger
-from .inbound_mail import BOUNCE_ADDRESS, corpus
+from tests import ledger
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus
 
 pytestmark = pytest.mark.django_db
 

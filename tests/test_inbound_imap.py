@@ -6,12 +6,11 @@ from django.conf import settings
 from newsletter.inbound import imap
 from newsletter.inbound import receive as receive_module
 from newsletter.models import InboundMessage, Subscriber
-
-from . import ledger
-from .dovecot import Dovecot
-from .inbound_mail import BOUNCE_ADDRESS, corpus
-from .support import database_url, wait_until
-from .test_faults import Beat
+from tests import ledger
+from tests.dovecot import Dovecot
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus
+from tests.support import database_url, wait_until
+from tests.test_faults import Beat
 
 RECORDED = imap.RECORDED.encode()
 

@@ -11,10 +11,9 @@ import pytest
 
 from newsletter.inbound import verp
 from newsletter.models import InboundMessage, Subscriber
-
-from . import ledger
-from .inbound_mail import BOUNCE_ADDRESS, corpus
-from .support import ROOT, database_url, free_port
+from tests import ledger
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus
+from tests.support import ROOT, database_url, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

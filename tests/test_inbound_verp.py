@@ -10,9 +10,8 @@ from newsletter import delivery
 from newsletter.inbound import verp
 from newsletter.inbound.receive import receive
 from newsletter.models import Campaign, Delivery, Subscriber
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .inbound_mail import BOUNCE_ADDRESS, corpus
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ import json
 import pytest
 
 from newsletter.models import InboundMessage, Subscriber
-
-from . import ledger
-from .inbound_mail import BOUNCE_ADDRESS, corpus
+from tests import ledger
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus
 
 pytestmark = pytest.mark.django_db
 WEBHOOK_SECRET = "engage-hook:s3cret-basic-auth"

@@ -12,8 +12,7 @@ from django.urls import reverse
 from newsletter import interest, rendering
 from newsletter.models import Interest, Post, PostEngagement
 from newsletter.tokens import make_post_token, make_token
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

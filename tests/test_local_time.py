@@ -19,9 +19,8 @@ from newsletter.campaigns import transition
 from newsletter.delivery import waves
 from newsletter.models import Campaign, Delivery, DigestSchedule, SignupRequest, Subscriber
 from newsletter.tokens import make_token
-
-from .factories import CampaignFactory, DigestScheduleFactory, PostFactory, SubscriberFactory
-from .test_signup import form_data
+from tests.factories import CampaignFactory, DigestScheduleFactory, PostFactory, SubscriberFactory
+from tests.test_signup import form_data
 
 pytestmark = pytest.mark.django_db
 SUNDAY = date(2026, 3, 29)  # Europe clocks spring forward (01:00 UTC)

@@ -13,10 +13,9 @@ from django.urls import reverse
 
 from newsletter import tasks, tokens
 from newsletter.models import SignupRequest
-
-from .browser import browser, screenshot  # noqa: F401 - pytest fixtures
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .test_accessibility import violations
+from tests.browser import browser, screenshot  # noqa: F401 - pytest fixtures
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.test_accessibility import violations
 
 pytestmark = [
     pytest.mark.browser,

@@ -22,10 +22,9 @@ import time_machine
 from newsletter import campaigns, delivery, tasks
 from newsletter.delivery import waves
 from newsletter.models import Campaign, Delivery, Subscriber, Wave
-
-from .campaign_runs import per_recipient
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .support import wait_until
+from tests.campaign_runs import per_recipient
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

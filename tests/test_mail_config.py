@@ -10,10 +10,9 @@ from django.utils import timezone
 from engage.mail_config import anymail_settings, default_mailer, default_send_rate
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
-
-from . import ledger
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .test_webhooks import WEBHOOK_SECRET, post_postmark, postmark_delivery
+from tests import ledger
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.test_webhooks import WEBHOOK_SECRET, post_postmark, postmark_delivery
 
 OPTIONS = {"outbox_dir": "/tmp/outbox", "timeout": 7}
 

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from newsletter import delivery, emails
 from newsletter.models import Campaign, Delivery
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

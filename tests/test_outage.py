@@ -23,9 +23,8 @@ from django.db import OperationalError
 from newsletter import joinpage
 from newsletter.middleware import MESSAGE, RETRY_AFTER_SECONDS
 from newsletter.views import signup
-
-from .pgserver import PgServer
-from .support import ROOT, free_port, wait_until
+from tests.pgserver import PgServer
+from tests.support import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -6,8 +6,7 @@ from django.test import Client
 from newsletter.addresses import suppression_hash
 from newsletter.models import Campaign, Delivery, Subscriber, Suppression, WebhookEvent
 from newsletter.tokens import make_token
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ import pytest
 
 from newsletter import tokens
 from newsletter.models import Subscriber
-
-from .browser import browser, screenshot  # noqa: F401 - pytest fixtures
-from .factories import SubscriberFactory
-from .test_accessibility import axe_page, violations  # noqa: F401 - pytest fixture
+from tests.browser import browser, screenshot  # noqa: F401 - pytest fixtures
+from tests.factories import SubscriberFactory
+from tests.test_accessibility import axe_page, violations  # noqa: F401 - pytest fixture
 
 pytestmark = [
     pytest.mark.browser,

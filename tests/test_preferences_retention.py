@@ -10,8 +10,7 @@ from django.utils import timezone
 from newsletter import delivery, policy
 from newsletter.models import Campaign, Delivery, Subscriber, Suppression
 from newsletter.tokens import make_token
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from .support import ROOT, free_port, wait_until
+from tests.support import ROOT, free_port, wait_until
 
 # README's list, with this machine's PostgreSQL and Redis (the check does not connect to them).
 PRODUCTION_ENV = {

@@ -16,9 +16,8 @@ from aiosmtpd.controller import Controller
 from engage.celery import app as celery_app
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
-
-from .campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
-from .support import SinkHandler, SmtpSink, wait_until
+from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
+from tests.support import SinkHandler, SmtpSink, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

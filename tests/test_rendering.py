@@ -5,8 +5,7 @@ import pytest
 from newsletter import rendering
 from newsletter.messages import campaign_message, new_message_id
 from newsletter.models import Post, Reference
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from newsletter import charts, reports
 from newsletter.models import Click, Delivery, Subscriber
-
-from . import ledger
+from tests import ledger
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from newsletter import retention, signups, tasks
 from newsletter.models import Campaign, Delivery, SignupRequest, Subscriber, WebhookEvent
-
-from .factories import SubscriberFactory
+from tests.factories import SubscriberFactory
 
 
 @pytest.fixture

@@ -44,8 +44,7 @@ from newsletter.models import (
     Suppression,
     Topic,
 )
-
-from .factories import (
+from tests.factories import (
     CampaignFactory,
     DigestScheduleFactory,
     PostFactory,

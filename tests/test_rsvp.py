@@ -13,8 +13,7 @@ from django.utils import timezone
 from newsletter import rendering, rsvp, subscriptions
 from newsletter.models import Rsvp, Subscriber
 from newsletter.tokens import make_post_token, make_token
-
-from .factories import CampaignFactory, SubscriberFactory, event_taking_rsvps
+from tests.factories import CampaignFactory, SubscriberFactory, event_taking_rsvps
 
 YES, NO, WAITLIST = Rsvp.Answer.YES, Rsvp.Answer.NO, Rsvp.Answer.WAITLIST
 UNCONFIRMED = Rsvp.Answer.UNCONFIRMED
@@ -289,7 +288,7 @@ def test_the_text_part_carries_the_same_links(reader, event, topics):
 
 
 def test_a_post_without_rsvps_has_no_buttons(reader, topics):
-    from .factories import PostFactory
+    from tests.factories import PostFactory
 
     campaign = CampaignFactory(
         posts=[PostFactory(topic=topics["events"])], topics=[topics["events"]]
@@ -386,8 +385,7 @@ def test_the_campaign_report_shows_answers_per_post_beside_clicks(client, topics
 
     from newsletter import interest, reports
     from newsletter.models import Click, Post, PostEngagement
-
-    from . import ledger
+    from tests import ledger
 
     event = event_taking_rsvps(topics["events"], capacity=1, title="Gala")
     call = ledger.post(topics["events"], kind=Post.Kind.GET_INVOLVED, title="Help at the gala")
@@ -425,8 +423,7 @@ def test_the_day_before_each_yes_gets_one_reminder_through_a_real_worker(
 
     from newsletter import tasks
     from newsletter.models import Campaign, EventReminder
-
-    from .campaign_runs import per_recipient, tick_until_sent
+    from tests.campaign_runs import per_recipient, tick_until_sent
 
     start_worker()
     now = timezone.now()

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from newsletter import attendance, rsvp
 from newsletter.models import Rsvp
-
-from .factories import SubscriberFactory, event_taking_rsvps
+from tests.factories import SubscriberFactory, event_taking_rsvps
 
 pytestmark = pytest.mark.django_db
 YES = Rsvp.Answer.YES

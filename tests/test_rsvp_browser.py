@@ -12,11 +12,10 @@ from django.contrib.auth import get_user_model
 from newsletter import interest, rsvp
 from newsletter.campaigns import campaign_schedule
 from newsletter.models import Post, PostEngagement, Rsvp
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
-from .campaign_runs import tick_until_sent
-from .factories import CampaignFactory, PostFactory, SubscriberFactory, event_taking_rsvps
-from .test_accessibility import axe_page, violations  # noqa: F401 - pytest fixture
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.campaign_runs import tick_until_sent
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, event_taking_rsvps
+from tests.test_accessibility import axe_page, violations  # noqa: F401 - pytest fixture
 
 pytestmark = [
     pytest.mark.browser,

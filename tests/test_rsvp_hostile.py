@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 from newsletter import tokens
 from newsletter.models import Interest, Rsvp
-
-from .factories import SubscriberFactory, event_taking_rsvps
-from .test_hostile_input import FUZZ, address, hostile_name, nasty_text, rolled_back
+from tests.factories import SubscriberFactory, event_taking_rsvps
+from tests.test_hostile_input import FUZZ, address, hostile_name, nasty_text, rolled_back
 
 pytestmark = pytest.mark.django_db
 

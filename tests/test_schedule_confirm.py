@@ -11,8 +11,7 @@ from django.urls import reverse
 from newsletter import delivery
 from newsletter.campaigns import transition
 from newsletter.models import Campaign, Delivery, DigestSchedule, Snapshot
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 Status = Campaign.Status

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 
-from .support import ROOT
+from tests.support import ROOT
 
 PRODUCTION_ENV = {
     "DEBUG": "false",

@@ -14,11 +14,10 @@ from django.utils import timezone
 from newsletter import delivery, series, tasks
 from newsletter.models import Campaign, Delivery, Enrolment, SignupRequest, Subscriber
 from newsletter.tokens import confirm_url
-
-from .campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
-from .factories import PostFactory, SubscriberFactory
-from .series_runs import enrol, step_emails, welcome_series
-from .support import wait_until
+from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
+from tests.factories import PostFactory, SubscriberFactory
+from tests.series_runs import enrol, step_emails, welcome_series
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 

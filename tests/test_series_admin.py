@@ -24,10 +24,9 @@ from newsletter.models import (
 )
 from newsletter.series.timing import due_at
 from newsletter.signups import confirm
-
-from .campaign_runs import audience
-from .factories import SubscriberFactory
-from .series_runs import enrol, welcome_series
+from tests.campaign_runs import audience
+from tests.factories import SubscriberFactory
+from tests.series_runs import enrol, welcome_series
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from newsletter import series
 from newsletter.models import Series
-
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 
 pytestmark = [
     pytest.mark.browser,

@@ -6,8 +6,7 @@ from django.test import Client
 
 from newsletter.forms import consent_wording
 from newsletter.models import SignupRequest, Subscriber
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 
 def form_data(**overrides):

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from newsletter import campaigns, delivery, rendering
 from newsletter.models import Campaign, CampaignPost, Post, Snapshot
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 Status = Campaign.Status

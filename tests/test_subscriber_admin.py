@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from newsletter.addresses import suppression_hash
 from newsletter.models import Subscriber, Suppression
-
-from .factories import SubscriberFactory
+from tests.factories import SubscriberFactory
 
 CHANGELIST = "/admin/newsletter/subscriber/"
 

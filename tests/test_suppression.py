@@ -16,10 +16,9 @@ from newsletter.addresses import suppression_hash
 from newsletter.inbound.receive import receive
 from newsletter.models import Campaign, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.webhooks import webhook_event_process, webhook_event_store
-
-from . import ledger
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
-from .inbound_mail import BOUNCE_ADDRESS, corpus
+from tests import ledger
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.inbound_mail import BOUNCE_ADDRESS, corpus
 
 pytestmark = pytest.mark.django_db
 Status = Subscriber.Status

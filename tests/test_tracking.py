@@ -10,8 +10,7 @@ from django.conf import settings
 
 from newsletter import rendering, tracking
 from newsletter.models import Click, Delivery
-
-from . import ledger
+from tests import ledger
 
 POST_URL = "https://charity.example.org/news/fasciculations/"
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from newsletter import delivery
 from newsletter.models import Campaign, Click, Delivery
-
-from .factories import CampaignFactory, PostFactory, SubscriberFactory
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 
 def test_a_tracked_campaign_tracks_only_readers_who_allow_it(

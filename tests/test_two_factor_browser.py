@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from .browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
-from .test_two_factor import current_code
+from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
+from tests.test_two_factor import current_code
 
 pytestmark = [
     pytest.mark.browser,

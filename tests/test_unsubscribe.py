@@ -4,8 +4,7 @@ from django.test import Client
 from newsletter import subscriptions
 from newsletter.models import Subscriber
 from newsletter.tokens import make_token
-
-from .factories import SubscriberFactory, subscriber_table
+from tests.factories import SubscriberFactory, subscriber_table
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from django.urls import reverse
 
 from newsletter.models import Delivery, Subscriber, WebhookEvent
 from newsletter.webhooks import webhook_event_store
-
-from . import ledger
-from .support import wait_until
+from tests import ledger
+from tests.support import wait_until
 
 WEBHOOK_SECRET = "engage-hook:s3cret-basic-auth"
 MAILGUN_SIGNING_KEY = "key-mailgun-webhook-signing-0123456789"

@@ -1,6 +1,6 @@
 """Admin, split by area so each stays readable: subscribers, content and campaigns, delivery."""
 
-from . import (  # noqa: F401
+from newsletter.admin import (
     audit,
     brand,
     campaigns,

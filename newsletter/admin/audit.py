@@ -4,8 +4,8 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin
 
-from ..models import AuditEvent
-from .readonly import ReadOnlyAdmin
+from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.models import AuditEvent
 
 
 class ChangeLogAdmin(LogEntryAdmin):

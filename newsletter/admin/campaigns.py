@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .. import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
-from ..addresses import normalise_email
-from ..models import Campaign, CampaignPost, Subscriber, Topic
-from . import deliveries, editor, variants
-from .readonly import DraftOnlyInline
-from .scheduling import ScheduleForm, audience_sentence, local_question, question
+from newsletter import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
+from newsletter.addresses import normalise_email
+from newsletter.admin import deliveries, editor, variants
+from newsletter.admin.readonly import DraftOnlyInline
+from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
+from newsletter.models import Campaign, CampaignPost, Subscriber, Topic
 
 Status = Campaign.Status
 

@@ -91,7 +91,7 @@ def progress_html(campaign) -> str:
     ):
         return "—"
     if campaign.status in LIVE:
-        from .progress import live_block  # it draws with this module's helpers
+        from newsletter.admin.progress import live_block  # it draws with this module's helpers
 
         return live_block(campaign)
     if campaign.status == Campaign.Status.SENT:
@@ -198,7 +198,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             )
 
     def get_urls(self):
-        from . import progress
+        from newsletter.admin import progress
 
         view = self.admin_site.admin_view
         return [

@@ -17,8 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from .. import rendering
-from ..models import Campaign, Post, Reference, Subscriber, Topic
+from newsletter import rendering
+from newsletter.models import Campaign, Post, Reference, Subscriber, Topic
 
 # Longer than any post or intro staff write; a paste of a whole book is refused, not rendered.
 # (A form over DATA_UPLOAD_MAX_MEMORY_SIZE is refused before it is read.)

@@ -16,9 +16,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from .. import attendance, interest, rsvp
-from ..models import EventAttendance, InvolvementInterest, Post, PostEngagement
-from .readonly import ReadOnlyAdmin
+from newsletter import attendance, interest, rsvp
+from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.models import EventAttendance, InvolvementInterest, Post, PostEngagement
 
 SUBSCRIBER_DATA_PERMISSION = "newsletter.view_subscriber"
 COUNTS_PERMISSION = "newsletter.view_post"

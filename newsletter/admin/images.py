@@ -7,9 +7,9 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from .. import images
-from ..models import Image
-from .editor import refusal
+from newsletter import images
+from newsletter.admin.editor import refusal
+from newsletter.models import Image
 
 
 class ImageForm(forms.ModelForm):

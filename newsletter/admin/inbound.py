@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from ..models import InboundMessage
-from .readonly import ReadOnlyAdmin
+from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.models import InboundMessage
 
 RAW_PERMISSION = "newsletter.view_inbound_raw"
 

@@ -6,11 +6,11 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from .. import images
-from ..models import Image, Post, Reference
-from ..timezones import timezone_field
-from . import editor
-from .events import PostEngagementInline
+from newsletter import images
+from newsletter.admin import editor
+from newsletter.admin.events import PostEngagementInline
+from newsletter.models import Image, Post, Reference
+from newsletter.timezones import timezone_field
 
 
 class PostForm(forms.ModelForm):

@@ -13,9 +13,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
 from newsletter import abtest, delivery
+from newsletter.admin import deliveries
 from newsletter.models import Campaign
-
-from . import deliveries
 
 # How often the browser asks again while the campaign is live.
 REFRESH_SECONDS = 3

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .. import campaigns
+from newsletter import campaigns
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -10,9 +10,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 
-from .. import charts, reports
-from ..models import CampaignReport, Delivery
-from .readonly import ReadOnlyAdmin
+from newsletter import charts, reports
+from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.models import CampaignReport, Delivery
 
 SUMMARY_LABELS = [
     ("recipients", "Recipients"),

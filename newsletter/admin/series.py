@@ -10,9 +10,9 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .. import audit, series
-from ..models import Post, Series, SeriesStep
-from ..series.counts import enrolment_counts, step_counts
+from newsletter import audit, series
+from newsletter.models import Post, Series, SeriesStep
+from newsletter.series.counts import enrolment_counts, step_counts
 
 
 class SeriesForm(forms.ModelForm):

@@ -10,11 +10,10 @@ from django.utils import timezone
 
 from newsletter import audit, csvfiles, joinpage, signups, subscriptions
 from newsletter.addresses import clean_name, normalise_email, suppression_hash
+from newsletter.admin import imports
+from newsletter.admin.readonly import ReadOnlyAdmin
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.tokens import absolute_url
-
-from . import imports
-from .readonly import ReadOnlyAdmin
 
 CONSENT_FIELDS = (
     "consent_at",

@@ -8,10 +8,10 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from .. import abtest, audit
-from ..delivery.subject_test import NotChoosable, choose_winner
-from ..models import Campaign, CampaignVariant
-from .readonly import DraftOnlyInline
+from newsletter import abtest, audit
+from newsletter.admin.readonly import DraftOnlyInline
+from newsletter.delivery.subject_test import NotChoosable, choose_winner
+from newsletter.models import Campaign, CampaignVariant
 
 FIELDS = ["test_share", "test_wait", "winner_by"]
 FIELDSET = (

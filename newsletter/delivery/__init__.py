@@ -23,14 +23,20 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     waves       local-time sending: a wave per moment, handed out when it comes
 """
 
-from .audience import AudienceCount, audience, audience_count
-from .batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
-from .lifecycle import finish_campaigns, prepare, resume, retry_delivery, start_due_campaigns
-from .progress import campaign_counts, progress, record_counts, waiting_note
-from .retries import RETRY_BASE_SECONDS, retry_delay
-from .senders import Refused, Rejected, Transient
-from .sweeper import sweep_expired_leases
-from .waves import queue_due_waves
+from newsletter.delivery.audience import AudienceCount, audience, audience_count
+from newsletter.delivery.batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
+from newsletter.delivery.lifecycle import (
+    finish_campaigns,
+    prepare,
+    resume,
+    retry_delivery,
+    start_due_campaigns,
+)
+from newsletter.delivery.progress import campaign_counts, progress, record_counts, waiting_note
+from newsletter.delivery.retries import RETRY_BASE_SECONDS, retry_delay
+from newsletter.delivery.senders import Refused, Rejected, Transient
+from newsletter.delivery.sweeper import sweep_expired_leases
+from newsletter.delivery.waves import queue_due_waves
 
 __all__ = [
     "BATCH_TIME_BUDGET_SECONDS",

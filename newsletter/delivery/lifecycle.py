@@ -11,11 +11,10 @@ from django.utils import timezone
 
 from newsletter import abtest
 from newsletter.campaigns import IllegalTransition, campaign_check_start, transition
+from newsletter.delivery import enqueue, ledger, subject_test, waves
+from newsletter.delivery.audience import audience
+from newsletter.delivery.progress import campaign_counts, count_fields
 from newsletter.models import Campaign, Delivery
-
-from . import enqueue, ledger, subject_test, waves
-from .audience import audience
-from .progress import campaign_counts, count_fields
 
 Status = Delivery.Status
 CampaignStatus = Campaign.Status

@@ -5,9 +5,8 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from newsletter.delivery import waves
 from newsletter.models import Campaign, Delivery
-
-from . import waves
 
 Status = Delivery.Status
 

@@ -18,10 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from newsletter import abtest, rendering
+from newsletter.delivery import enqueue, ledger
+from newsletter.delivery.audience import audience
 from newsletter.models import Campaign
-
-from . import enqueue, ledger
-from .audience import audience
 
 CampaignStatus = Campaign.Status
 

@@ -7,10 +7,9 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from newsletter.delivery import broker, enqueue
+from newsletter.delivery.lifecycle import requeue
 from newsletter.models import Campaign, Delivery
-
-from . import broker, enqueue
-from .lifecycle import requeue
 
 Status = Delivery.Status
 CampaignStatus = Campaign.Status

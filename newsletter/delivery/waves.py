@@ -21,11 +21,10 @@ from django.utils import timezone
 
 from newsletter import abtest
 from newsletter.campaigns import IllegalTransition, campaign_schedule
+from newsletter.delivery import enqueue, ledger
+from newsletter.delivery.audience import audience
 from newsletter.models import Campaign, Delivery, Subscriber, Wave
 from newsletter.timezones import reader_zone
-
-from . import enqueue, ledger
-from .audience import audience
 
 Status = Delivery.Status
 

@@ -10,8 +10,8 @@ from django.db.models import Max
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ..models import Delivery, InboundMessage, Subscriber, Suppression
-from ..policy import suppress
+from newsletter.models import Delivery, InboundMessage, Subscriber, Suppression
+from newsletter.policy import suppress
 
 Kind = InboundMessage.Kind
 

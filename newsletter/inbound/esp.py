@@ -6,7 +6,7 @@ synchronously: the ESP retries a webhook that fails, as an MTA retries a pipe.
 
 from anymail.signals import AnymailInboundEvent
 
-from .receive import receive
+from newsletter.inbound.receive import receive
 
 
 def handle_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from imapclient import IMAPClient
 
-from .receive import KEPT_OF_REJECTED, receive
+from newsletter.inbound.receive import KEPT_OF_REJECTED, receive
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from ..models import Delivery, Subscriber
-from . import classification as c
-from . import verp
+from newsletter.inbound import classification as c
+from newsletter.inbound import verp
+from newsletter.models import Delivery, Subscriber
 
 
 @dataclass

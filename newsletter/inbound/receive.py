@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
-from ..models import InboundMessage
-from . import classification, effects, matching
+from newsletter.inbound import classification, effects, matching
+from newsletter.models import InboundMessage
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ the same workers, senders, headers, suppression and tracking rules apply. `count
 shows per step.
 """
 
-from .approval import SeriesError, series_activate, series_pause, series_to_draft
-from .enrolment import enrol_on_confirmation, enrol_on_topics
-from .tick import run_due_steps
+from newsletter.series.approval import SeriesError, series_activate, series_pause, series_to_draft
+from newsletter.series.enrolment import enrol_on_confirmation, enrol_on_topics
+from newsletter.series.tick import run_due_steps
 
 __all__ = [
     "SeriesError",

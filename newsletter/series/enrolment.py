@@ -7,8 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from newsletter.models import Enrolment, Series, Subscriber
-
-from .timing import due_at
+from newsletter.series.timing import due_at
 
 # Paused series keep taking readers in (their steps wait); draft ones do not.
 ENROLLING = [Series.Status.ACTIVE, Series.Status.PAUSED]

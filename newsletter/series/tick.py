@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from newsletter.delivery import enqueue, ledger
 from newsletter.models import Delivery, Enrolment, Series, SeriesStep, Subscriber
-
-from .timing import due_at
+from newsletter.series.timing import due_at
 
 # Enrolments taken per transaction.
 CHUNK = 500

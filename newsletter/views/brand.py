@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
-from ..models import BrandLogo
+from newsletter.models import BrandLogo
 
 
 @require_safe

@@ -5,8 +5,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from .. import abtest, calendar, rendering
-from ..models import Campaign, Post
+from newsletter import abtest, calendar, rendering
+from newsletter.models import Campaign, Post
 
 # A campaign is in the archive from the moment it starts going out, so "view in browser" works
 # for the first recipients too.

@@ -9,9 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from .. import interest, rsvp, tokens
-from ..forms import GuestRsvpForm
-from ..models import Post
+from newsletter import interest, rsvp, tokens
+from newsletter.forms import GuestRsvpForm
+from newsletter.models import Post
 
 ANSWERS = {"yes": rsvp.Answer.YES, "no": rsvp.Answer.NO}
 BAD_LINK = "This link is not valid. It may have been copied incompletely, or changed."

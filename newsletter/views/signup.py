@@ -15,10 +15,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from .. import joinpage, signups, subscriptions, tokens
-from ..clientip import client_ip
-from ..forms import JoinForm, LeavingForm, PreferencesForm, validate_api_payload
-from ..models import Subscriber
+from newsletter import joinpage, signups, subscriptions, tokens
+from newsletter.clientip import client_ip
+from newsletter.forms import JoinForm, LeavingForm, PreferencesForm, validate_api_payload
+from newsletter.models import Subscriber
 
 RATE_LIMITED = (
     "Too many signups from your network in a short time. Please wait a minute and try again."

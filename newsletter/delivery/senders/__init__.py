@@ -9,10 +9,10 @@ builds its messages with newsletter.messages.MessageBuilder.
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
-from .backend import BackendSender
-from .esp import EspSender
-from .failures import Refused, Rejected, Transient
-from .smtp import SmtpSender
+from newsletter.delivery.senders.backend import BackendSender
+from newsletter.delivery.senders.esp import EspSender
+from newsletter.delivery.senders.failures import Refused, Rejected, Transient
+from newsletter.delivery.senders.smtp import SmtpSender
 
 __all__ = [
     "BackendSender",

@@ -2,9 +2,8 @@
 
 import contextlib
 
+from newsletter.delivery.senders.failures import Refused, Rejected, Transient
 from newsletter.messages import MessageBuilder
-
-from .failures import Refused, Rejected, Transient
 
 
 class BackendSender:

@@ -8,10 +8,9 @@ import smtplib
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from newsletter import dkim
+from newsletter.delivery.senders.failures import Refused, Rejected, Transient
 from newsletter.inbound import verp
 from newsletter.messages import MessageBuilder
-
-from .failures import Refused, Rejected, Transient
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+")
 
