@@ -115,7 +115,7 @@ _FULL_TEXT = re.compile(
     r"|size of the mailbox|mailbox (has )?exceeded"
     r"|full mailbox|too much mail|out of storage|mail ?box.{0,10}quota|mailfolder is full"
     r"|messages in recipient'?s mailbox|recipient'?s mailbox (is )?(full|exceeded)|disk quota"
-    r"|mailbox.{0,20}full|(?<!sending )quota",
+    r"|mailbox.{0,20}full|mailbox exceeds|user'?s disk quota",
     re.IGNORECASE,
 )
 _TRANSIENT_TEXT = re.compile(
@@ -123,7 +123,9 @@ _TRANSIENT_TEXT = re.compile(
     r"|could not be delivered (with)?in|(was|been) delayed|delivery (has been )?delayed|is delayed"
     r"|giving up|gave up|undelivered for \d|for \d+ (days|hours)|no answer from|have been failing"
     r"|connection (refused|reset|lost|closed|dropped)|lost connection|network is unreachable"
-    r"|no route to host|host is down|temporar|try (again )?later|retry later|deferred|try again"
+    r"|no route to host|host is down|temporar|try (again )?later|retry later|deferred"
+    r"|(?<!not going to )try again|not responding|not delivered within|aborted after"
+    r"|failed \d+ attempts|warning only"
     r"|too many (connections|concurrent|messages|recipients|emails|hops)|(rate|connection) limit"
     r"|hop count|routing loop|mail loop|loops back"
     r"|warning message only|will (continue to )?(retry|try)"
@@ -152,7 +154,17 @@ _RECIPIENT_TEXT = re.compile(
     r"|nxdomain|no mx|null mx|does not accept (e-?)?mail|accepts no mail|not accept(ing)? mail"
     r"|indicated no smtp service|domain is not reachable|not reachable"
     r"|unknown address|invalid address|address not (found|valid)|no valid recipients"
-    r"|user not (found|exist)|not a known user|user doesn'?t have|mailbox does not",
+    r"|user not (found|exist)|not a known user|user doesn'?t have|mailbox does not"
+    r"|(account|address|mailbox|user)[^.]{0,40}(does not|doesn'?t) exist|not recognized"
+    r"|invalid final delivery|unknown local",
+    re.IGNORECASE,
+)
+# The sending side, beyond doubt: read before the transient words ("fix your SPF and try again").
+_SENDER_STRONG = re.compile(
+    r"\bspf\b|dkim|dmarc|unauthenticated|sender[- ]id|reputation|block ?list|black ?list"
+    r"|\brbl\b|\bdnsbl\b|spamhaus|spamcop|relay (access )?denied|relaying denied"
+    r"|not permitted to relay"
+    r"|relay quota|too (large|big)|message size|size limit|reverse (dns|lookup)|\bptr\b|rdns",
     re.IGNORECASE,
 )
 _SENDER_TEXT = re.compile(
@@ -192,6 +204,8 @@ def judge(status: str, diagnostic: str, *, failed: bool = True) -> tuple[str, st
         return kind, SENDER
     if _RECIPIENT_TEXT.search(diagnostic):
         return kind, RECIPIENT
+    if _SENDER_STRONG.search(diagnostic):
+        return kind, SENDER
     if _TRANSIENT_TEXT.search(diagnostic) or detail in _SOFT_CODES:
         return SOFT_BOUNCE, UNKNOWN
     if _SENDER_TEXT.search(diagnostic):
@@ -303,10 +317,13 @@ def _delivery_status(message: Message) -> Classified | None:
     status = next((p for t in _DSN_TYPES if (p := _part(message, t)) is not None), None)
     if status is None:
         return None
-    blocks = [b for b in _blocks(status) if "action" in b or "status" in b]
-    if not blocks:
-        return None
-    human = _human_text(message)
+    return _from_blocks(_blocks(status), _human_text(message), "DSN")
+
+
+def _from_blocks(blocks: list[dict], human: str, source: str) -> Classified | None:
+    """A result from a report's per-recipient blocks (Action, Status, Diagnostic-Code)."""
+    blocks = [b for b in blocks if "action" in b or "status" in b]
+    said = dict(_segments(human, [_dsn_recipient(b) for b in blocks]))
     failures, delivered = [], 0
     for block in blocks:
         action = block.get("action", "").strip().lower()
@@ -315,17 +332,19 @@ def _delivery_status(message: Message) -> Classified | None:
         if action in ("delivered", "relayed", "expanded", "deliverable") or code[:1] == "2":
             delivered += 1
             continue
+        address = _dsn_recipient(block)
         diagnostic = _oneline(block.get("diagnostic-code", "").split(";", 1)[-1])
+        if not diagnostic:
+            # No Diagnostic-Code: what the MTA wrote for people about this address.
+            diagnostic = said.get(address) or human
         if code.endswith(".0.0") or not code:
             code = _first_status(diagnostic) or code
-        if not diagnostic:
-            diagnostic = human
         kind, who = judge(code, diagnostic, failed=action != "delayed")
         if action == "delayed":
             kind = SOFT_BOUNCE
-        failures.append(Failure(_dsn_recipient(block), kind, who, code, diagnostic))
+        failures.append(Failure(address, kind, who, code, diagnostic[:1000]))
     if failures:
-        return _bounce("DSN", failures)
+        return _bounce(source, failures)
     if delivered:
         return Classified(OTHER, reason="delivery notice: delivered (not a bounce)")
     return None
@@ -395,11 +414,20 @@ def _plain_bounce(message: Message) -> Classified | None:
     permanent, temporary = _flufl(message)
     if not _looks_like_bounce(message, text, found=bool(permanent or temporary)):
         return None
+    inline = _from_blocks(_inline_blocks(message), _oneline(text), "inline DSN")
+    if inline is not None:
+        return inline
     addresses = list(dict.fromkeys([*permanent, *temporary]))
     failed = header(message, "X-Failed-Recipients")
     for _, address in getaddresses([failed]) if failed else []:
         if _bare(address) not in addresses:
             addresses.append(_bare(address))
+    ours = _ours(message)
+    for address in _LISTED.findall(text):
+        # An address alone at the start of a line, before its error (qmail, OpenSMTPD, Sendmail).
+        address = _bare(address)
+        if address not in addresses and address not in ours and not _DAEMON.search(address):
+            addresses.append(address)
     if not addresses:
         addresses = _addresses_in(text, message)
     whole = _oneline(text)
@@ -418,18 +446,45 @@ def _plain_bounce(message: Message) -> Classified | None:
     return _bounce("non-standard bounce", failures)
 
 
+_INLINE_FIELD = re.compile(r"^(Final-Recipient|Original-Recipient|Action|Status):", re.I | re.M)
+
+
+def _inline_blocks(message: Message) -> list[dict]:
+    """DSN fields written into a text part (a report whose MIME structure was lost)."""
+    blocks = []
+    for part in message.walk():
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            break
+        if part.is_multipart() or part.get_content_maintype() not in ("text", "multipart"):
+            continue
+        text = _decoded(part)[:200_000]
+        if len(_INLINE_FIELD.findall(text)) < 2:
+            continue
+        for paragraph in re.split(r"\r?\n\s*\r?\n", text):
+            if re.search(r"^(Final|Original)-Recipient:", paragraph, re.I | re.M):
+                fields = parse(paragraph.strip().encode("utf-8", "replace"))
+                blocks.append({key.lower(): _text(value) for key, value in fields.items()})
+    return blocks
+
+
 def _segments(text: str, addresses: list[str]) -> list[tuple[str, str]]:
-    """Each address with the words that follow it, up to the next address (qmail, Exim and
-    Sendmail list each failed address above its error)."""
+    """Each address with the words that follow it, up to where another address is named (qmail,
+    Exim and Sendmail write each failed address above its error)."""
     lower = text.lower()
-    where = sorted((lower.find(a), a) for a in addresses)
+    named = sorted(
+        (match.start(), address)
+        for address in addresses
+        if address
+        for match in re.finditer(re.escape(address), lower)
+    )
     found = []
-    for i, (at, address) in enumerate(where):
+    for address in addresses:
+        at = lower.find(address) if address else -1
         if at < 0:
             found.append((address, ""))
             continue
-        end = where[i + 1][0] if i + 1 < len(where) else len(text)
-        found.append((address, text[at : max(end, at + 200)][:1000]))
+        end = next((where for where, other in named if where > at and other != address), len(text))
+        found.append((address, text[at : min(max(end, at + 200), at + 1000)]))
     return found
 
 
@@ -470,7 +525,8 @@ def _report_text(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             break
-        if part.get_content_maintype() == "text" and not part.is_multipart():
+        # A multipart whose boundary was lost (a bad fold) holds its text as a string.
+        if part.get_content_maintype() in ("text", "multipart") and not part.is_multipart():
             texts.append(_decoded(part))
         if sum(len(t) for t in texts) > READ_CHARS:
             break
@@ -493,8 +549,16 @@ def _flufl(message: Message) -> tuple[list[str], list[str]]:
     return bare(permanent), bare(temporary)
 
 
+_LISTED = re.compile(r"^[ \t]*" + _ADDRESS.pattern + r"[ \t]*(?::|\.\.\.)", re.MULTILINE)
+
+
+def _ours(message: Message) -> set[str]:
+    """The report's own From, To and Sender: never the failed address."""
+    return {_bare(parseaddr(header(message, name))[1]) for name in ("From", "To", "Sender")}
+
+
 def _addresses_in(text: str, message: Message) -> list[str]:
-    ours = {_bare(parseaddr(header(message, name))[1]) for name in ("From", "To", "Sender")}
+    ours = _ours(message)
     found = []
     for match in _ADDRESS.finditer(text):
         address = _bare(match.group(1))
