@@ -156,7 +156,8 @@ _RECIPIENT_TEXT = re.compile(
     r"|unknown address|invalid address|address not (found|valid)|no valid recipients"
     r"|user not (found|exist)|not a known user|user doesn'?t have|mailbox does not"
     r"|(account|address|mailbox|user)[^.]{0,40}(does not|doesn'?t) exist|not recognized"
-    r"|invalid final delivery|unknown local",
+    r"|invalid final delivery|unknown local|(?<!sender )address rejected(?!:)|bad destination"
+    r"|account or domain may not exist|check if (the )?address is correct|temporary locked",
     re.IGNORECASE,
 )
 # The sending side, beyond doubt: read before the transient words ("fix your SPF and try again").
@@ -164,7 +165,8 @@ _SENDER_STRONG = re.compile(
     r"\bspf\b|dkim|dmarc|unauthenticated|sender[- ]id|reputation|block ?list|black ?list"
     r"|\brbl\b|\bdnsbl\b|spamhaus|spamcop|relay (access )?denied|relaying denied"
     r"|not permitted to relay"
-    r"|relay quota|too (large|big)|message size|size limit|reverse (dns|lookup)|\bptr\b|rdns",
+    r"|relay quota|too (large|big)|message size|size limit|reverse (dns|lookup)|\bptr\b|rdns"
+    r"|sender address|domain of sender|sender domain|envelope sender|rate that prevents",
     re.IGNORECASE,
 )
 _SENDER_TEXT = re.compile(
@@ -175,7 +177,7 @@ _SENDER_TEXT = re.compile(
     r"|too (large|big)|size (limit|exceed)|exceeds? (the )?(size|maximum|message size)"
     r"|message (size|length)|message is too|relay|reverse (dns|lookup)|\bptr\b|rdns|helo|ehlo"
     r"|sender (address )?(rejected|verify|domain|not)|from address|domain of sender|envelope sender"
-    r"|rate (limit|exceeded)|sending (rate|limit)|throttl|syntax|rfc ?5322|rfc ?2822|malformed"
+    r"|rate (limit|exceeded)|sending (rate|limit)|throttl|syntax|rfc ?5322|rfc ?2822"
     r"|does not comply|not (rfc )?compliant|header|filter|rejected|access denied|security"
     r"|mismatch|invalid ip|protocol violation|improper|not a member|not member|permission",
     re.IGNORECASE,
@@ -200,11 +202,11 @@ def judge(status: str, diagnostic: str, *, failed: bool = True) -> tuple[str, st
     kind = SOFT_BOUNCE if klass == "4" or (not klass and not failed) else HARD_BOUNCE
     if _FULL_TEXT.search(diagnostic) or detail == "2.2":
         return SOFT_BOUNCE, RECIPIENT
-    if detail.startswith("7.") and _SENDER_TEXT.search(diagnostic):
+    if _SENDER_STRONG.search(diagnostic):
         return kind, SENDER
     if _RECIPIENT_TEXT.search(diagnostic):
         return kind, RECIPIENT
-    if _SENDER_STRONG.search(diagnostic):
+    if detail.startswith("7.") and _SENDER_TEXT.search(diagnostic):
         return kind, SENDER
     if _TRANSIENT_TEXT.search(diagnostic) or detail in _SOFT_CODES:
         return SOFT_BOUNCE, UNKNOWN
