@@ -103,6 +103,24 @@ def classify(message: Message, *, envelope_to: str = "") -> Classified:
 
 # --- Who failed, and how hard -------------------------------------------------------------------
 
+# What a bounce does to the reader: the one answer every path (pipe, IMAP, webhook) asks for.
+SUPPRESS = "suppress"  # the address is dead
+COUNT = "count"  # towards SOFT_BOUNCE_LIMIT, campaigns in a row
+SENDING_PROBLEM = "sending_problem"  # the reader is left alone; staff see it on the campaign
+
+
+def consequence(kind: str, who_failed: str) -> str:
+    """A permanent failure suppresses only when it is the reader's address; the sender's own
+    failures (authentication, reputation, policy, content, size, relaying) never do, whatever
+    their count, since a broken sending setup would otherwise suppress every reader it reached.
+    Unknown and transient failures count towards the soft limit."""
+    if who_failed == SENDER:
+        return SENDING_PROBLEM
+    if kind == HARD_BOUNCE and who_failed == RECIPIENT:
+        return SUPPRESS
+    return COUNT
+
+
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _REPLY = re.compile(r"(?<![\d.\-])([245])\d\d(?=[\s\-])")
 

@@ -243,3 +243,18 @@ def test_twenty_megabytes_are_read_without_error():
     # The inbound door refuses anything over INBOUND_MAX_BYTES before reading it; the classifier
     # itself must still cope with a large body behind a bounce's report.
     assert read(EXIM + b"x" * (20 * 1024 * 1024)).kind == bounces.HARD_BOUNCE
+
+
+@pytest.mark.parametrize(
+    ("kind", "who", "consequence"),
+    [
+        (bounces.HARD_BOUNCE, bounces.RECIPIENT, bounces.SUPPRESS),
+        (bounces.HARD_BOUNCE, bounces.SENDER, bounces.SENDING_PROBLEM),
+        (bounces.HARD_BOUNCE, bounces.UNKNOWN, bounces.COUNT),
+        (bounces.SOFT_BOUNCE, bounces.RECIPIENT, bounces.COUNT),
+        (bounces.SOFT_BOUNCE, bounces.UNKNOWN, bounces.COUNT),
+        (bounces.SOFT_BOUNCE, bounces.SENDER, bounces.SENDING_PROBLEM),
+    ],
+)
+def test_what_a_bounce_does_to_the_reader(kind, who, consequence):
+    assert bounces.consequence(kind, who) == consequence
