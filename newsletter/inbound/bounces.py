@@ -175,7 +175,8 @@ _RECIPIENT_TEXT = re.compile(
     r"|user not (found|exist)|not a known user|user doesn'?t have|mailbox does not"
     r"|(account|address|mailbox|user)[^.]{0,40}(does not|doesn'?t) exist|not recognized"
     r"|invalid final delivery|unknown local|(?<!sender )address rejected(?!:)|bad destination"
-    r"|account or domain may not exist|check if (the )?address is correct|temporary locked",
+    r"|account or domain may not exist|check if (the )?address is correct|temporary locked"
+    r"|host \S+ not found|\S+ does not exist$",
     re.IGNORECASE,
 )
 # The sending side, beyond doubt: read before the transient words ("fix your SPF and try again").
@@ -184,7 +185,8 @@ _SENDER_STRONG = re.compile(
     r"|\brbl\b|\bdnsbl\b|spamhaus|spamcop|relay (access )?denied|relaying denied"
     r"|not permitted to relay"
     r"|relay quota|too (large|big)|message size|size limit|reverse (dns|lookup)|\bptr\b|rdns"
-    r"|sender address|domain of sender|sender domain|envelope sender|rate that prevents",
+    r"|sender address|domain of sender|sender domain|envelope sender|rate that prevents"
+    r"|after mail from|provide a valid from|line limit|command parameter",
     re.IGNORECASE,
 )
 _SENDER_TEXT = re.compile(
