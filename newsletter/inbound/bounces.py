@@ -91,13 +91,13 @@ def classify(message: Message, *, envelope_to: str = "") -> Classified:
         found.to = to
         _add_original(message, found)
         return found
+    if _is_auto_reply(message):
+        # Before the unsubscribe address: an auto-reply sent there must not unsubscribe (a loop).
+        return Classified(AUTO_REPLY, reason=_auto_reply_reason(message), to=to)
     if _to_unsubscribe_address(to):
-        # Before the auto-reply headers: Apple Mail's one-click unsubscribe says auto-replied.
         return Classified(
             UNSUBSCRIBE, reason="request to the unsubscribe address", to=to, sender=_sender(message)
         )
-    if _is_auto_reply(message):
-        return Classified(AUTO_REPLY, reason=_auto_reply_reason(message), to=to)
     return Classified(OTHER, reason="not a report: kept for staff", to=to)
 
 
