@@ -598,7 +598,8 @@ def _bounce(source: str, failures: list[Failure]) -> Classified:
     order = {RECIPIENT: 0, UNKNOWN: 1, SENDER: 2}
     worst = min(failures, key=lambda f: (f.kind != HARD_BOUNCE, order[f.who_failed]))
     state = "failed" if worst.kind == HARD_BOUNCE else "temporary failure"
-    reason = f"{source} {state} ({worst.who_failed}) {worst.status} {worst.diagnostic}"
+    side = {RECIPIENT: "the address", SENDER: "our sending", UNKNOWN: "cause unknown"}
+    reason = f"{source} {state} {worst.status} [{side[worst.who_failed]}] {worst.diagnostic}"
     return Classified(
         worst.kind,
         reason=" ".join(reason.split())[:1000],
@@ -612,7 +613,8 @@ def _add_original(message: Message, found: Classified) -> None:
     original = _original(message)
     if original is not None:
         found.original_message_id = _bare(header(original, "Message-ID"))
-        found.original_return_path = _bare(header(original, "Return-Path"))
+        if found.kind == COMPLAINT:  # a feedback loop rewrites the envelope; a DSN has its own
+            found.original_return_path = _bare(header(original, "Return-Path"))
         found.original_list_id = header(original, "List-Id")
     elif found.kind in (HARD_BOUNCE, SOFT_BOUNCE):
         found.original_message_id = _quoted_message_id(message)
