@@ -90,7 +90,7 @@ def schedule_digest():
 
     from django.utils import timezone
 
-    from newsletter import campaigns, digests
+    from newsletter.campaigns import digests, states
     from newsletter.models import DigestSchedule
 
     schedule = DigestSchedule.objects.get()
@@ -103,7 +103,7 @@ def schedule_digest():
         subject=schedule.subject,
         intro=schedule.intro,
     )
-    return campaigns.campaign_schedule(campaign=campaign)
+    return states.campaign_schedule(campaign=campaign)
 
 
 def measure(label: str, env: dict, standin: StandinProcess, n: int, concurrency: int) -> dict:

@@ -227,7 +227,7 @@ def sample_messages(count: int) -> list[tuple[str, bytes]]:
     schedule would send, composed in a throwaway campaign."""
     from django.db import transaction
 
-    from newsletter import digests
+    from newsletter.campaigns import digests
     from newsletter.models import DigestSchedule
 
     schedule = DigestSchedule.objects.get()
@@ -245,9 +245,9 @@ def sample_messages(count: int) -> list[tuple[str, bytes]]:
 
 
 def _messages(campaign, count: int) -> list[tuple[str, bytes]]:
-    from newsletter import rendering
-    from newsletter.delivery.audience import topics_of
-    from newsletter.messages import MessageBuilder, new_message_id
+    from newsletter.campaigns.audience import topics_of
+    from newsletter.mail import rendering
+    from newsletter.mail.messages import MessageBuilder, new_message_id
     from newsletter.models import Subscriber
 
     builder = MessageBuilder(campaign)

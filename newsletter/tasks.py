@@ -21,8 +21,10 @@ MAIL_RETRIES = {
 @shared_task
 def tick():
     """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
-    from newsletter import delivery, digests, event_reminders, rsvp
-    from newsletter.delivery import subject_test
+    from newsletter import delivery
+    from newsletter.campaigns import digests
+    from newsletter.delivery import ab_phases
+    from newsletter.engagement import event_reminders, rsvp
 
     digests.run_due_schedules()
     rsvp.fill_open_places()
@@ -32,7 +34,7 @@ def tick():
     delivery.start_due_campaigns()
     delivery.queue_due_waves()
     delivery.sweep_expired_leases()
-    subject_test.pick_due_winners()
+    ab_phases.pick_due_winners()
     delivery.finish_campaigns()
 
 
@@ -80,7 +82,7 @@ def send_batch(self, delivery_ids: list[int]):
 @shared_task(**MAIL_RETRIES)
 def process_signup(signup_id: int):
     """A stored signup: the subscriber of a new address, and its confirmation email if due."""
-    from newsletter import signups
+    from newsletter.subscribers import signups
 
     signups.signup_process(signup_id=signup_id)
 
@@ -88,7 +90,7 @@ def process_signup(signup_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list[str]):
     """A staff test send of a campaign: to the given addresses only, never to the audience."""
-    from newsletter import emails
+    from newsletter.mail import emails
 
     emails.campaign_send_test(campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs)
 
@@ -96,7 +98,7 @@ def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list
 @shared_task
 def process_webhook_event(event_id: int):
     """An ESP's bounce, complaint, unsubscribe or engagement event, stored by the webhook."""
-    from newsletter import webhooks
+    from newsletter.inbound import webhooks
 
     webhooks.webhook_event_process(event_id=event_id)
 
@@ -104,7 +106,7 @@ def process_webhook_event(event_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_rsvp_email(rsvp_id: int, kind: str):
     """An RSVP's confirmation, a waitlist promotion, or a visitor's link."""
-    from newsletter import rsvp
+    from newsletter.engagement import rsvp
 
     rsvp.send_email(rsvp_id=rsvp_id, kind=kind)
 
@@ -112,7 +114,7 @@ def send_rsvp_email(rsvp_id: int, kind: str):
 @shared_task(**MAIL_RETRIES)
 def notify_interest(interest_id: int):
     """Tell a post's staff contact that a reader said "count me in"."""
-    from newsletter import interest
+    from newsletter.engagement import interest
 
     interest.notify_contact(interest_id=interest_id)
 
@@ -139,7 +141,7 @@ def inbound_poll(self):
 @shared_task
 def apply_retention():
     """Daily from beat: delete or blank what has been kept for its configured period."""
-    from newsletter import retention
+    from newsletter.subscribers import retention
 
     retention.apply_retention()
 
@@ -148,7 +150,7 @@ def apply_retention():
 def import_subscribers(self, job_id: int):
     """A CSV import staff started in admin, a chunk per transaction; a redelivered task resumes
     after the last chunk written."""
-    from newsletter import imports
+    from newsletter.subscribers import imports
 
     try:
         imports.run_job(job_id)

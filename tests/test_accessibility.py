@@ -8,9 +8,10 @@ import json
 import pytest
 from django.utils import timezone
 
-from newsletter import rendering, tokens
-from newsletter.campaigns import transition
+from newsletter.campaigns.states import transition
+from newsletter.mail import rendering
 from newsletter.models import Campaign, Post, Reference
+from newsletter.subscribers import tokens
 from tests.browser import AXE, browser  # noqa: F401 - pytest fixture
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 

@@ -5,10 +5,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter import campaigns, delivery
-from newsletter.addresses import suppression_hash
-from newsletter.campaigns import transition
+from newsletter import delivery
+from newsletter.campaigns import states
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, Delivery, Suppression
+from newsletter.subscribers.addresses import suppression_hash
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def readers(topics, count, *slugs, **fields):
 
 def send_all(campaign, capture) -> dict[str, int]:
     """Schedule, start and send the campaign with its tasks run in this process."""
-    campaigns.campaign_schedule(campaign=campaign)
+    states.campaign_schedule(campaign=campaign)
     transition(campaign, Campaign.Status.SENDING)
     with capture(execute=True):
         delivery.prepare(campaign.pk)

@@ -12,10 +12,11 @@ from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone
 
-from newsletter import delivery, messages, rendering, sendrate
+from newsletter import delivery
 from newsletter.admin import deliveries as delivery_admin
-from newsletter.campaigns import transition
+from newsletter.campaigns.states import transition
 from newsletter.delivery import batch, ledger, relay
+from newsletter.mail import messages, rendering, sendrate
 from newsletter.models import Campaign, Delivery, Subscriber
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 

@@ -7,9 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import campaigns, delivery, rendering
+from newsletter import delivery
 from newsletter.admin.editor import MAX_MARKDOWN
-from newsletter.campaigns import transition
+from newsletter.campaigns import states
+from newsletter.campaigns.states import transition
+from newsletter.mail import rendering
 from newsletter.models import DEFAULT_GREETING, Campaign, Delivery, Image, Post
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, picture, staff_member
 
@@ -158,7 +160,7 @@ def test_the_preview_is_for_those_who_may_change_the_campaign(client, campaign):
     assert client.post(preview_url(), as_typed(campaign)).status_code == 403
     # A scheduled campaign is frozen: nobody changes it, so nobody previews changes to it.
     client.force_login(staff_member("sender"))
-    campaigns.campaign_schedule(campaign=campaign)
+    states.campaign_schedule(campaign=campaign)
     assert client.post(preview_url(campaign), as_typed(campaign)).status_code == 403
 
 
@@ -194,7 +196,7 @@ def test_an_intro_that_greets_too_is_warned_about_in_the_preview_and_refused_on_
 def test_the_greeting_is_frozen_when_scheduled(campaign):
     Campaign.objects.filter(pk=campaign.pk).update(greeting="Hello {first_name}!")
     campaign.refresh_from_db()
-    campaigns.campaign_schedule(campaign=campaign)
+    states.campaign_schedule(campaign=campaign)
     Campaign.objects.filter(pk=campaign.pk).update(greeting="Changed {first_name}")
     campaign.refresh_from_db()
 
@@ -337,7 +339,7 @@ def test_the_sent_email_has_the_absolute_image_address_and_the_edited_greeting_o
     news = [topics["news"]]
     SubscriberFactory(email="sam@example.org", first_name="Sam", active=True, topics=news)
 
-    campaigns.campaign_schedule(campaign=campaign)
+    states.campaign_schedule(campaign=campaign)
     transition(campaign, Campaign.Status.SENDING)
     with django_capture_on_commit_callbacks(execute=True):
         delivery.prepare(campaign.pk)

@@ -19,10 +19,12 @@ from django.core.mail import mailers
 from django.utils import timezone
 
 from bench.esp_standin import EspStandin, Fault
-from newsletter import delivery, rendering, sendrate, tasks, tokens
+from newsletter import delivery, tasks
 from newsletter.delivery.senders import esp as esp_sender
-from newsletter.messages import new_message_id
+from newsletter.mail import rendering, sendrate
+from newsletter.mail.messages import new_message_id
 from newsletter.models import Campaign, Delivery
+from newsletter.subscribers import tokens
 from tests import ledger
 from tests.campaign_runs import audience, due_campaign, tick_until_sent
 from tests.factories import event_taking_rsvps
@@ -47,7 +49,7 @@ def standin(running_standin, settings, monkeypatch):
     # A call an earlier test gave up on (a timeout) may still be being answered.
     wait_until(lambda: running_standin.in_flight == 0, 10, message="the stand-in to be idle")
     running_standin.reset()
-    settings.MAILERS = {"default": {"BACKEND": "newsletter.esp_backends.EmailBackend"}}
+    settings.MAILERS = {"default": {"BACKEND": "newsletter.mail.esp_backends.EmailBackend"}}
     settings.ANYMAIL = {
         "POSTMARK_SERVER_TOKEN": "test-token",
         "POSTMARK_API_URL": running_standin.url,

@@ -24,12 +24,13 @@ from django.db import transaction
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from newsletter import rendering, subscriptions, tokens
-from newsletter.addresses import clean_name, normalise_email
-from newsletter.campaigns import transition
-from newsletter.emails import make_message
-from newsletter.messages import MessageBuilder, campaign_message, new_message_id
+from newsletter.campaigns.states import transition
+from newsletter.mail import rendering
+from newsletter.mail.emails import make_message
+from newsletter.mail.messages import MessageBuilder, campaign_message, new_message_id
 from newsletter.models import Campaign, Post, SignupRequest, Subscriber, Suppression
+from newsletter.subscribers import subscriptions, tokens
+from newsletter.subscribers.addresses import clean_name, normalise_email
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,10 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from newsletter import interest, rendering
+from newsletter.engagement import interest
+from newsletter.mail import rendering
 from newsletter.models import Interest, Post, PostEngagement
-from newsletter.tokens import make_post_token, make_token
+from newsletter.subscribers.tokens import make_post_token, make_token
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db

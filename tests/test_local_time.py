@@ -14,11 +14,13 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
-from newsletter import delivery, digests, signups
-from newsletter.campaigns import transition
+from newsletter import delivery
+from newsletter.campaigns import digests
+from newsletter.campaigns.states import transition
 from newsletter.delivery import waves
 from newsletter.models import Campaign, Delivery, DigestSchedule, SignupRequest, Subscriber
-from newsletter.tokens import make_token
+from newsletter.subscribers import signups
+from newsletter.subscribers.tokens import make_token
 from tests.factories import CampaignFactory, DigestScheduleFactory, PostFactory, SubscriberFactory
 from tests.test_signup import form_data
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from newsletter import campaigns, delivery, tasks
+from newsletter import delivery, tasks
+from newsletter.campaigns import states
 from newsletter.delivery import waves
 from newsletter.models import Campaign, Delivery, Subscriber, Wave
 from tests.campaign_runs import per_recipient
@@ -183,7 +184,7 @@ def test_pause_holds_the_waves_to_come_resume_sends_them_and_cancel_skips_them(
         sink.wait_for(1)
         moment.drain()
         campaign.refresh_from_db()
-        campaigns.campaign_pause(campaign=campaign)
+        states.campaign_pause(campaign=campaign)
 
     with Moment(LONDON, start_worker) as moment:
         tasks.tick()  # London's hour comes while paused: its wave waits
@@ -191,14 +192,14 @@ def test_pause_holds_the_waves_to_come_resume_sends_them_and_cancel_skips_them(
         assert got(sink) == {"tokyo": 1}
         assert status_of(people)["london"] == Status.QUEUED
         campaign.refresh_from_db()
-        campaigns.campaign_resume(campaign=campaign)
+        states.campaign_resume(campaign=campaign)
         tasks.tick()
         sink.wait_for(2)
         moment.drain()
         assert got(sink) == {"tokyo": 1, "london": 1}
         assert status_of(people)["new_york"] == Status.QUEUED  # resume sends nothing early
         campaign.refresh_from_db()
-        campaigns.campaign_cancel(campaign=campaign)
+        states.campaign_cancel(campaign=campaign)
 
     with Moment(NEW_YORK, start_worker) as moment:
         tasks.tick()

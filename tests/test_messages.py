@@ -7,7 +7,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter import delivery, emails
+from newsletter import delivery
+from newsletter.mail import emails
 from newsletter.models import Campaign, Delivery
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -57,7 +58,7 @@ def test_the_eml_outbox_writes_list_unsubscribe_as_a_list_of_uris(
 ):
     settings.MAILERS = {
         "default": {
-            "BACKEND": "newsletter.outbox.OutboxBackend",
+            "BACKEND": "newsletter.mail.outbox.OutboxBackend",
             "OPTIONS": {"file_path": str(tmp_path)},
         }
     }

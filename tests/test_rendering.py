@@ -2,8 +2,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from newsletter import rendering
-from newsletter.messages import campaign_message, new_message_id
+from newsletter.mail import rendering
+from newsletter.mail.messages import campaign_message, new_message_id
 from newsletter.models import Post, Reference
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 

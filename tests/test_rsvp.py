@@ -10,9 +10,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from newsletter import rendering, rsvp, subscriptions
+from newsletter.engagement import rsvp
+from newsletter.mail import rendering
 from newsletter.models import Rsvp, Subscriber
-from newsletter.tokens import make_post_token, make_token
+from newsletter.subscribers import subscriptions
+from newsletter.subscribers.tokens import make_post_token, make_token
 from tests.factories import CampaignFactory, SubscriberFactory, event_taking_rsvps
 
 YES, NO, WAITLIST = Rsvp.Answer.YES, Rsvp.Answer.NO, Rsvp.Answer.WAITLIST
@@ -383,7 +385,8 @@ def test_a_subscriber_unknown_since_gets_404_and_nothing_is_stored(client, reade
 def test_the_campaign_report_shows_answers_per_post_beside_clicks(client, topics):
     from django.contrib.auth.models import User
 
-    from newsletter import interest, reports
+    from newsletter.campaigns import reports
+    from newsletter.engagement import interest
     from newsletter.models import Click, Post, PostEngagement
     from tests import ledger
 
@@ -480,7 +483,7 @@ def test_a_visitor_who_said_yes_gets_one_reminder_the_day_before(
 ):
     import time_machine
 
-    from newsletter import event_reminders
+    from newsletter.engagement import event_reminders
 
     Rsvp.objects.create(post=event, email="guest@example.org", answer=YES)
     Rsvp.objects.create(post=event, email="nope@example.org", answer=NO)
@@ -499,7 +502,7 @@ def test_the_planned_reminder_is_in_the_campaign_list_for_staff(client, event, r
     import time_machine
     from django.contrib.auth.models import User
 
-    from newsletter import event_reminders
+    from newsletter.engagement import event_reminders
 
     rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=reader.pk), post_id=event.pk, answer=YES)
     with time_machine.travel(event.starts_at - timedelta(days=2, hours=12), tick=False):
@@ -544,7 +547,7 @@ def test_raising_the_capacity_gives_the_new_places_to_the_waitlist_in_order(
 def test_a_planned_reminder_moves_with_its_event_and_goes_when_the_event_does(event, reader):
     import time_machine
 
-    from newsletter import event_reminders
+    from newsletter.engagement import event_reminders
     from newsletter.models import Campaign, Post
 
     planned_at = event.starts_at - timedelta(days=2, hours=12)

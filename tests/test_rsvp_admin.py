@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from newsletter import attendance, rsvp
+from newsletter.engagement import attendance, rsvp
 from newsletter.models import Rsvp
 from tests.factories import SubscriberFactory, event_taking_rsvps
 

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.conf import settings
 
-from newsletter import rendering, tracking
+from newsletter.engagement import tracking
+from newsletter.mail import rendering
 from newsletter.models import Click, Delivery
 from tests import ledger
 

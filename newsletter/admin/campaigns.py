@@ -15,12 +15,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from newsletter import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
-from newsletter.addresses import normalise_email
+from newsletter import delivery, tasks
 from newsletter.admin import deliveries, editor, variants
 from newsletter.admin.readonly import DraftOnlyInline
 from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
+from newsletter.campaigns import abtest, digests, sendtest, states
+from newsletter.mail import rendering
 from newsletter.models import Campaign, CampaignPost, Subscriber, Topic
+from newsletter.staff import audit
+from newsletter.subscribers.addresses import normalise_email
 
 Status = Campaign.Status
 
@@ -201,7 +204,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().get_queryset(request).filter(series_step=None)
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status not in campaigns.EDITABLE:
+        if obj is not None and obj.status not in states.EDITABLE:
             return False
         return super().has_change_permission(request, obj)
 
@@ -416,7 +419,7 @@ class CampaignAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
             local = form.local()
-            problems = campaigns.schedule_problems(campaign)
+            problems = states.schedule_problems(campaign)
             if problems:
                 form.add_error(None, f"The campaign cannot be scheduled: {', '.join(problems)}.")
             elif request.POST.get("confirmed") != "1":
@@ -441,7 +444,7 @@ class CampaignAdmin(admin.ModelAdmin):
             else:
                 on, time_of_day = local
                 delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time_of_day)
-        except campaigns.IllegalTransition as error:
+        except states.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
             details = {"at": campaign.scheduled_at.isoformat()}
@@ -463,10 +466,10 @@ class CampaignAdmin(admin.ModelAdmin):
     # action → (service, permission, what to say). Each changes when or whether mail goes out,
     # so each is a sender's.
     ACTIONS = {
-        "pause": (campaigns.campaign_pause, "send_campaign", "paused"),
-        "resume": (campaigns.campaign_resume, "send_campaign", "resumed"),
-        "cancel": (campaigns.campaign_cancel, "send_campaign", "cancelled"),
-        "unschedule": (campaigns.campaign_unschedule, "send_campaign", "back to draft"),
+        "pause": (states.campaign_pause, "send_campaign", "paused"),
+        "resume": (states.campaign_resume, "send_campaign", "resumed"),
+        "cancel": (states.campaign_cancel, "send_campaign", "cancelled"),
+        "unschedule": (states.campaign_unschedule, "send_campaign", "back to draft"),
     }
 
     def action_view(self, request, object_id, action):
@@ -477,14 +480,14 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = self._campaign(request, object_id)
         if action == "duplicate":
             self._require(request, "add_campaign")
-            copy = campaigns.campaign_duplicate(campaign=campaign, by=request.user)
+            copy = states.campaign_duplicate(campaign=campaign, by=request.user)
             self.message_user(request, f"Duplicated as a new draft “{copy.subject}”.")
             return HttpResponseRedirect(self._change_url(copy))
         service, permission, done = self.ACTIONS[action]
         self._require(request, permission)
         try:
             service(campaign=campaign)
-        except campaigns.IllegalTransition as error:
+        except states.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
             audit.record(request.user, action, f"campaign #{campaign.pk}", request=request)
@@ -502,7 +505,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 service(campaign=campaign)
                 changed += 1
                 audit.record(request.user, action, f"campaign #{campaign.pk}", request=request)
-            except campaigns.IllegalTransition as error:
+            except states.IllegalTransition as error:
                 refused.append(f"“{campaign.subject}”: {error}")
         if changed:
             self.message_user(request, f"{changed} campaign(s) {done}.")
@@ -523,5 +526,5 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Duplicate selected campaigns as drafts", permissions=["add"])
     def duplicate_selected(self, request, queryset):
-        copies = [campaigns.campaign_duplicate(campaign=c, by=request.user) for c in queryset]
+        copies = [states.campaign_duplicate(campaign=c, by=request.user) for c in queryset]
         self.message_user(request, f"{len(copies)} draft(s) created.")

@@ -17,7 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from newsletter import rendering
+from newsletter.mail import rendering
 from newsletter.models import Campaign, Post, Reference, Subscriber, Topic
 
 # Longer than any post or intro staff write; a paste of a whole book is refused, not rendered.

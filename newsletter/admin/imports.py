@@ -1,6 +1,7 @@
 """Importing subscribers in admin: upload a CSV, say which column is which, read the dry run, then
 import with a progress bar. Pages under the subscriber admin (SubscriberAdmin.get_urls), for
-whoever may add subscribers; the work is newsletter.imports', the same as the command's."""
+whoever may add subscribers; the work is newsletter.subscribers.imports', the same as the
+command's."""
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -10,8 +11,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from newsletter import audit, imports, tasks
+from newsletter import tasks
 from newsletter.models import SubscriberImport
+from newsletter.staff import audit
+from newsletter.subscribers import imports
 
 Status = SubscriberImport.Status
 PERMISSION = "newsletter.add_subscriber"

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from newsletter.delivery import AudienceCount
-from newsletter.timezones import timezone_field
+from newsletter.subscribers.timezones import timezone_field
 
 
 class ScheduleForm(forms.Form):

@@ -23,7 +23,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     waves       local-time sending: a wave per moment, handed out when it comes
 """
 
-from newsletter.delivery.audience import AudienceCount, audience, audience_count
+from newsletter.campaigns.audience import AudienceCount, audience, audience_count
 from newsletter.delivery.batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
 from newsletter.delivery.lifecycle import (
     finish_campaigns,

@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-from newsletter import policy, rendering
+from newsletter.mail import rendering
 from newsletter.models import Campaign
+from newsletter.subscribers import policy
 
 # {campaign id: (its updated_at, {(topics, tracked, variant): body})}. A campaign edited (or moved
 # between statuses) since is rendered afresh.

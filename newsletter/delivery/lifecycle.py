@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter import abtest
-from newsletter.campaigns import IllegalTransition, campaign_check_start, transition
-from newsletter.delivery import enqueue, ledger, subject_test, waves
-from newsletter.delivery.audience import audience
+from newsletter.campaigns import abtest
+from newsletter.campaigns.audience import audience
+from newsletter.campaigns.states import IllegalTransition, campaign_check_start, transition
+from newsletter.delivery import ab_phases, enqueue, ledger, waves
 from newsletter.delivery.progress import campaign_counts, count_fields
 from newsletter.models import Campaign, Delivery
 
@@ -58,7 +58,7 @@ def prepare(campaign_id: int) -> int:
     written = 0
     if abtest.testing(campaign):
         # An A/B test: only its share now; the rest with the winner (below, once chosen).
-        written = subject_test.write_test_rows(campaign, lease)
+        written = ab_phases.write_test_rows(campaign, lease)
     else:
         # One query streamed through a server-side cursor: the audience is read once, in pk
         # order, PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest

@@ -19,12 +19,12 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from newsletter import abtest
-from newsletter.campaigns import IllegalTransition, campaign_schedule
+from newsletter.campaigns import abtest
+from newsletter.campaigns.audience import audience
+from newsletter.campaigns.states import IllegalTransition, campaign_schedule
 from newsletter.delivery import enqueue, ledger
-from newsletter.delivery.audience import audience
 from newsletter.models import Campaign, Delivery, Subscriber, Wave
-from newsletter.timezones import reader_zone
+from newsletter.subscribers.timezones import reader_zone
 
 Status = Delivery.Status
 

@@ -11,9 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter import rendering
-from newsletter.campaigns import IllegalTransition, transition, unique_slug
+from newsletter.campaigns.states import IllegalTransition, transition, unique_slug
 from newsletter.delivery import resume
+from newsletter.mail import rendering
 from newsletter.models import Campaign, CampaignPost, Post, Series, SeriesStep, Snapshot
 
 CampaignStatus = Campaign.Status

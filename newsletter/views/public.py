@@ -5,7 +5,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from newsletter import abtest, calendar, rendering
+from newsletter.campaigns import abtest
+from newsletter.content import calendar
+from newsletter.mail import rendering
 from newsletter.models import Campaign, Post
 
 # A campaign is in the archive from the moment it starts going out, so "view in browser" works

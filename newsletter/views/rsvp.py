@@ -9,9 +9,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from newsletter import interest, rsvp, tokens
-from newsletter.forms import GuestRsvpForm
+from newsletter.engagement import interest, rsvp
 from newsletter.models import Post
+from newsletter.subscribers import tokens
+from newsletter.web.forms import GuestRsvpForm
 
 ANSWERS = {"yes": rsvp.Answer.YES, "no": rsvp.Answer.NO}
 BAD_LINK = "This link is not valid. It may have been copied incompletely, or changed."

@@ -35,10 +35,11 @@ from anymail.exceptions import (
 from django.conf import settings
 from django.core.mail import mailers
 
-from newsletter import rendering, sendrate, tracking
-from newsletter.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
-from newsletter.esp_backends import EmailBackend as PostmarkBatchBackend
-from newsletter.messages import MessageBuilder, campaign_headers, display_address
+from newsletter.engagement import tracking
+from newsletter.mail import rendering, sendrate
+from newsletter.mail.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
+from newsletter.mail.esp_backends import EmailBackend as PostmarkBatchBackend
+from newsletter.mail.messages import MessageBuilder, campaign_headers, display_address
 
 # The headers that differ per recipient; the others are the same for the whole batch.
 RECIPIENT_HEADERS = ("List-Unsubscribe", "Message-ID")

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.templatetags.static import static
 from django.utils import timezone
 
-from newsletter import brand, demo_content, series, tokens
-from newsletter.addresses import normalise_email
+from newsletter import series
+from newsletter.content import brand, demo_content
 from newsletter.models import (
     Brand,
     DigestSchedule,
@@ -30,6 +30,8 @@ from newsletter.models import (
     Subscriber,
     Topic,
 )
+from newsletter.subscribers import tokens
+from newsletter.subscribers.addresses import normalise_email
 
 STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@engage.example.org"
@@ -247,7 +249,7 @@ def _seed_staff(password_file: Path) -> str | None:
 
 def _where_emails_land() -> str:
     mailer = settings.MAILERS["default"]
-    if mailer["BACKEND"] == "newsletter.outbox.OutboxBackend":
+    if mailer["BACKEND"] == "newsletter.mail.outbox.OutboxBackend":
         outbox = Path(mailer["OPTIONS"]["file_path"])
         if outbox.is_relative_to(settings.BASE_DIR):
             outbox = outbox.relative_to(settings.BASE_DIR)
