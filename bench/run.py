@@ -26,6 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from newsletter.campaigns.snapshot import render_body
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -257,7 +259,7 @@ def _messages(campaign, count: int) -> list[tuple[str, bytes]]:
     for person in people:
         key = topics.get(person.pk, frozenset())
         if key not in bodies:
-            bodies[key] = rendering.render_body(campaign, key)
+            bodies[key] = render_body(campaign, key)
         personalised = rendering.personalise(bodies[key], person)
         data = builder.as_bytes(person, personalised, new_message_id())
         out.append((person.email, data))

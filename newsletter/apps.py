@@ -13,7 +13,7 @@ class NewsletterConfig(AppConfig):
         import engage.checks  # noqa: F401 - registers the deploy checks
         from newsletter.inbound.esp import handle_inbound
         from newsletter.inbound.webhooks import handle_tracking
-        from newsletter.models import ConsentWording, Topic
+        from newsletter.models import Brand, BrandLink, BrandLogo, ConsentWording, Topic
         from newsletter.staff import audit
         from newsletter.subscribers.addresses import register_sqlite_functions
         from newsletter.web.joinpage import forget_on_change
@@ -26,9 +26,9 @@ class NewsletterConfig(AppConfig):
             register_sqlite_functions,
             dispatch_uid="newsletter.subscribers.addresses.sqlite_functions",
         )
-        # The join form shows the topics and the consent wording: a change to either renders the
-        # remembered form afresh.
-        for model in (Topic, ConsentWording):
+        # The join form shows the topics, the consent wording and the brand: a change to any renders
+        # the remembered form afresh.
+        for model in (Topic, ConsentWording, Brand, BrandLink, BrandLogo):
             post_save.connect(
                 forget_on_change, sender=model, dispatch_uid=f"joinpage-{model}-saved"
             )

@@ -90,9 +90,11 @@ def process_signup(signup_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list[str]):
     """A staff test send of a campaign: to the given addresses only, never to the audience."""
-    from newsletter.mail import emails
+    from newsletter.campaigns import sendtest
 
-    emails.campaign_send_test(campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs)
+    sendtest.campaign_send_test(
+        campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs
+    )
 
 
 @shared_task

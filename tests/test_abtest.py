@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from engage.celery import app as celery_app
 from newsletter import delivery, tasks
-from newsletter.campaigns import abtest, reports, states
+from newsletter.campaigns import abtest, reports, scheduling, states
 from newsletter.delivery import ab_phases
 from newsletter.engagement import tracking
 from newsletter.models import AuditEvent, Campaign, CampaignVariant, Delivery, Subscriber
@@ -50,7 +50,7 @@ def ab_campaign(topics, *, letters="ABC", share=30, winner_by=WinnerBy.STAFF, **
             subject=SUBJECTS[letter],
             preheader=f"Preheader {letter}",
         )
-    states.campaign_schedule(campaign=campaign, at=timezone.now() - timedelta(seconds=1))
+    scheduling.campaign_schedule(campaign=campaign, at=timezone.now() - timedelta(seconds=1))
     return campaign
 
 
@@ -174,7 +174,7 @@ def test_a_test_with_one_subject_cannot_be_scheduled(topics):
     CampaignVariant.objects.create(campaign=campaign, letter="A", subject="Only one")
 
     with pytest.raises(states.IllegalTransition, match="2 to 4 subjects"):
-        states.campaign_schedule(campaign=campaign)
+        scheduling.campaign_schedule(campaign=campaign)
     assert Campaign.objects.get(pk=campaign.pk).status == Status.DRAFT
 
 
@@ -187,7 +187,7 @@ def test_a_test_cannot_be_sent_at_a_time_in_each_readers_zone(topics):
     on = (timezone.now() + timedelta(days=2)).date()
 
     with pytest.raises(states.IllegalTransition, match="each reader's zone"):
-        delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time(9))
+        scheduling.campaign_schedule(campaign=campaign, on=on, local_time=time(9))
     saved = Campaign.objects.get(pk=campaign.pk)
     assert (saved.status, saved.local_date, saved.scheduled_at) == (Status.DRAFT, None, None)
 

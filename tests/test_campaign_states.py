@@ -5,9 +5,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from newsletter import delivery
-from newsletter.campaigns import states
+from newsletter.campaigns import scheduling, states
+from newsletter.campaigns.audience import audience_count
 from newsletter.campaigns.states import IllegalTransition, transition
+from newsletter.delivery import lifecycle
 from newsletter.models import Campaign
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -40,10 +41,10 @@ def test_a_sent_campaign_can_never_change_again():
     campaign = CampaignFactory(status=Status.SENT)
     for service in (
         states.campaign_pause,
-        states.campaign_resume,
+        lifecycle.campaign_resume,
         states.campaign_cancel,
         states.campaign_unschedule,
-        states.campaign_schedule,
+        scheduling.campaign_schedule,
     ):
         with pytest.raises(IllegalTransition):
             service(campaign=campaign)
@@ -53,7 +54,7 @@ def test_a_sent_campaign_can_never_change_again():
 
 def test_a_ready_draft_is_scheduled_for_the_chosen_time(ready):
     at = timezone.now() + timedelta(days=1)
-    states.campaign_schedule(campaign=ready, at=at)
+    scheduling.campaign_schedule(campaign=ready, at=at)
     ready.refresh_from_db()
     assert (ready.status, ready.scheduled_at) == (Status.SCHEDULED, at)
 
@@ -61,7 +62,7 @@ def test_a_ready_draft_is_scheduled_for_the_chosen_time(ready):
 def test_a_campaign_without_posts_or_audience_cannot_be_scheduled(topics):
     campaign = CampaignFactory()
     with pytest.raises(IllegalTransition, match="no posts.*no audience topics"):
-        states.campaign_schedule(campaign=campaign)
+        scheduling.campaign_schedule(campaign=campaign)
     campaign.refresh_from_db()
     assert campaign.status == Status.DRAFT
 
@@ -70,18 +71,18 @@ def test_a_campaign_with_an_unpublished_post_cannot_be_scheduled(ready, topics):
     draft = PostFactory(topic=topics["news"], status="draft")
     ready.items.create(post=draft, position=5)
     with pytest.raises(IllegalTransition, match="not published yet"):
-        states.campaign_schedule(campaign=ready)
+        scheduling.campaign_schedule(campaign=ready)
     assert Campaign.objects.get(pk=ready.pk).status == Status.DRAFT
 
 
 def test_pause_resume_and_cancel_follow_the_table(ready):
-    states.campaign_schedule(campaign=ready)
+    scheduling.campaign_schedule(campaign=ready)
     with pytest.raises(IllegalTransition):
         states.campaign_pause(campaign=ready)  # not sending yet
     transition(ready, Status.SENDING)  # what the delivery beat does
     states.campaign_pause(campaign=ready)
     assert Campaign.objects.get(pk=ready.pk).status == Status.PAUSED
-    states.campaign_resume(campaign=ready)
+    lifecycle.campaign_resume(campaign=ready)
     assert Campaign.objects.get(pk=ready.pk).status == Status.SENDING
     states.campaign_cancel(campaign=ready)
     ready.refresh_from_db()
@@ -89,7 +90,7 @@ def test_pause_resume_and_cancel_follow_the_table(ready):
 
 
 def test_a_stale_copy_loses_to_the_move_that_happened_meanwhile(ready):
-    states.campaign_schedule(campaign=ready)
+    scheduling.campaign_schedule(campaign=ready)
     stale = Campaign.objects.get(pk=ready.pk)
     transition(ready, Status.SENDING)
     with pytest.raises(IllegalTransition, match="changed meanwhile"):
@@ -146,4 +147,4 @@ def test_the_audience_counts_active_subscribers_with_a_matching_topic_once(topic
     SubscriberFactory(status="bounced", topics=[topics["news"]])
     SubscriberFactory(status="complained", topics=[topics["news"]])
     SubscriberFactory(active=True, suppressed_at=timezone.now(), topics=[topics["news"]])
-    assert delivery.audience_count(campaign).in_topics == 2
+    assert audience_count(campaign).in_topics == 2

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from bench.esp_standin import EspStandin, Fault
 from newsletter import delivery, tasks
+from newsletter.campaigns.snapshot import render_body
 from newsletter.delivery.senders import esp as esp_sender
 from newsletter.mail import rendering, sendrate
 from newsletter.mail.messages import new_message_id
@@ -78,7 +79,7 @@ def readers(topic, count, **fields):
 
 
 def outgoing(campaign, subscribers, *, tracked=False):
-    body = rendering.render_body(
+    body = render_body(
         campaign, frozenset(campaign.topics.values_list("slug", flat=True)), tracked=tracked
     )
     items = []

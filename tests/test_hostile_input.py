@@ -24,6 +24,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from newsletter.campaigns.snapshot import render_body
 from newsletter.campaigns.states import transition
 from newsletter.mail import rendering
 from newsletter.mail.emails import make_message
@@ -628,7 +629,7 @@ def assert_one_clean_message(data: bytes, *, to: str, subject: str):
 
 
 def render_for(campaign, reader):
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     return body, rendering.personalise(body, reader)
 
 

@@ -32,7 +32,7 @@ def campaign_for(topics, *, is_digest: bool) -> Campaign:
         topics=[topics["news"]],
         status=Campaign.Status.SENDING,
         started_at=timezone.now(),
-        is_digest=is_digest,
+        kind=Campaign.Kind.DIGEST if is_digest else Campaign.Kind.CAMPAIGN,
     )
 
 

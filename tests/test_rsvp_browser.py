@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from newsletter.campaigns.states import campaign_schedule
+from newsletter.campaigns.scheduling import campaign_schedule
+from newsletter.campaigns.snapshot import render_body
 from newsletter.engagement import interest, rsvp
 from newsletter.models import Post, PostEngagement, Rsvp
 from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
@@ -155,7 +156,7 @@ def test_an_email_with_the_buttons_has_no_serious_accessibility_violations(
     campaign = CampaignFactory(
         posts=[event, call], topics=[topics["events"], topics["get-involved"]]
     )
-    body = rendering.render_body(campaign, frozenset({"events", "get-involved"}))
+    body = render_body(campaign, frozenset({"events", "get-involved"}))
     html = rendering.personalise(body, reader).html
     assert "I'll be there" in html and "Count me in" in html
 

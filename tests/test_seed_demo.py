@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from newsletter.content import demo_content
-from newsletter.mail.rendering import render_markdown
+from newsletter.content.posts import render_markdown
 from newsletter.models import DigestSchedule, Post, Reference, Subscriber
 
 SEEDED_AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter import delivery
-from newsletter.campaigns import states
-from newsletter.mail import rendering
+from newsletter.campaigns import scheduling, states
+from newsletter.campaigns.snapshot import render_body
 from newsletter.models import Campaign, CampaignPost, Post, Snapshot
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -39,7 +39,7 @@ def scheduled(topics, clinic):
         topics=[topics["news"]],
         posts=[clinic],
     )
-    states.campaign_schedule(campaign=campaign, at=timezone.now() + timedelta(hours=1))
+    scheduling.campaign_schedule(campaign=campaign, at=timezone.now() + timedelta(hours=1))
     return campaign
 
 
@@ -48,7 +48,7 @@ def url(name, campaign, *args):
 
 
 def what_goes_out(campaign) -> str:
-    body = rendering.render_body(Campaign.objects.get(pk=campaign.pk), frozenset({"news"}))
+    body = render_body(Campaign.objects.get(pk=campaign.pk), frozenset({"news"}))
     return body.subject + body.html + body.text
 
 
@@ -147,7 +147,7 @@ def test_a_sender_reopens_a_scheduled_campaign_as_a_draft_and_must_schedule_it_a
     assert not Snapshot.objects.filter(campaign=scheduled).exists()
 
     Post.objects.filter(pk=clinic.pk).update(title="Clinic moves")
-    states.campaign_schedule(campaign=Campaign.objects.get(pk=scheduled.pk))
+    scheduling.campaign_schedule(campaign=Campaign.objects.get(pk=scheduled.pk))
     assert "Clinic moves" in what_goes_out(scheduled)
     assert client.post(url("campaign-action", scheduled, "cancel")).status_code == 302
     assert Campaign.objects.get(pk=scheduled.pk).status == Status.CANCELLED
@@ -200,7 +200,7 @@ def test_what_goes_out_is_what_was_approved(
     assert "its audience changed" in Campaign.objects.get(pk=scheduled.pk).status_reason
 
     scheduled.refresh_from_db()
-    states.campaign_schedule(campaign=scheduled)  # approved again, as it now stands
+    scheduling.campaign_schedule(campaign=scheduled)  # approved again, as it now stands
     Post.objects.filter(pk=clinic.pk).update(title="Clinic reopens", summary="Edited again.")
     due(scheduled)
     with django_capture_on_commit_callbacks(execute=True):
@@ -246,7 +246,7 @@ def test_a_draft_previews_its_live_content(client, topics, clinic):
 
 def test_a_reader_of_other_topics_only_is_sent_nothing(scheduled):
     SubscriberFactory(active=True)
-    assert rendering.render_body(scheduled, frozenset({"events"})) is None
+    assert render_body(scheduled, frozenset({"events"})) is None
 
 
 def test_an_editor_cannot_test_send_even_a_draft(

@@ -6,7 +6,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,11 +14,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from newsletter import delivery, tasks
 from newsletter.admin import deliveries, editor, variants
 from newsletter.admin.readonly import DraftOnlyInline
 from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
-from newsletter.campaigns import abtest, digests, sendtest, states
+from newsletter.campaigns import abtest, digests, scheduling, sendtest, states
+from newsletter.campaigns import enqueue as campaigns_enqueue
+from newsletter.campaigns.audience import audience_count
+from newsletter.campaigns.snapshot import render_body
+from newsletter.delivery import lifecycle
 from newsletter.mail import rendering
 from newsletter.models import Campaign, CampaignPost, Subscriber, Topic
 from newsletter.staff import audit
@@ -234,7 +236,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def audience_size(self, obj):
         if obj.pk is None or obj.status not in (Status.DRAFT, Status.SCHEDULED):
             return "—"
-        return audience_sentence(delivery.audience_count(obj))
+        return audience_sentence(audience_count(obj))
 
     @admin.display(description="timeline")
     def timeline(self, obj):
@@ -314,7 +316,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 slugs = frozenset(reader.topics.values_list("slug", flat=True))
             elif form.cleaned_data["topics"]:
                 slugs = frozenset(topic.slug for topic in form.cleaned_data["topics"])
-        body = rendering.render_body(campaign, slugs)
+        body = render_body(campaign, slugs)
         personalised = rendering.personalise(body, reader) if body else None
         return self._render(
             request,
@@ -325,9 +327,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 "form": form,
                 "message": personalised,
                 "size": len(personalised.html.encode()) if personalised else 0,
-                "subject_test": abtest.plan_sentence(
-                    campaign, delivery.audience_count(campaign).goes_to
-                ),
+                "subject_test": abtest.plan_sentence(campaign, audience_count(campaign).goes_to),
             },
         )
 
@@ -354,9 +354,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 )
             else:
                 slugs = [topic.slug for topic in form.cleaned_data["topics"]]
-                transaction.on_commit(
-                    lambda: tasks.send_test_campaign.delay(campaign.pk, addresses, slugs)
-                )
+                campaigns_enqueue.test_send(campaign.pk, addresses, slugs)
                 audit.record(
                     request.user,
                     "test send",
@@ -412,7 +410,7 @@ class CampaignAdmin(admin.ModelAdmin):
         now = timezone.localtime()
         initial = {"at": timezone.localtime(campaign.scheduled_at or now).replace(tzinfo=None)}
         form = ScheduleForm(request.POST or None, initial=initial)
-        count = delivery.audience_count(campaign)
+        count = audience_count(campaign)
         context = {"title": f"Schedule: {campaign.subject}", "form": form}
         context["audience"] = audience_sentence(count)
         context["subject_test"] = abtest.plan_sentence(campaign, count.goes_to)
@@ -428,9 +426,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 context["question"] = (
                     question(count, at, zone)
                     if local is None
-                    else local_question(
-                        count, delivery.waves.audience_plan(campaign, *local), local
-                    )
+                    else local_question(count, scheduling.audience_plan(campaign, *local), local)
                 )
                 return self._render(request, campaign, "confirm_schedule.html", context)
             else:
@@ -440,10 +436,10 @@ class CampaignAdmin(admin.ModelAdmin):
     def _schedule(self, request, campaign, at, local=None):
         try:
             if local is None:
-                delivery.waves.campaign_schedule_moment(campaign=campaign, at=at)
+                scheduling.campaign_schedule(campaign=campaign, at=at)
             else:
                 on, time_of_day = local
-                delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time_of_day)
+                scheduling.campaign_schedule(campaign=campaign, on=on, local_time=time_of_day)
         except states.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
@@ -467,7 +463,7 @@ class CampaignAdmin(admin.ModelAdmin):
     # so each is a sender's.
     ACTIONS = {
         "pause": (states.campaign_pause, "send_campaign", "paused"),
-        "resume": (states.campaign_resume, "send_campaign", "resumed"),
+        "resume": (lifecycle.campaign_resume, "send_campaign", "resumed"),
         "cancel": (states.campaign_cancel, "send_campaign", "cancelled"),
         "unschedule": (states.campaign_unschedule, "send_campaign", "back to draft"),
     }

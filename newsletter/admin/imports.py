@@ -5,16 +5,14 @@ command's."""
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from newsletter import tasks
 from newsletter.models import SubscriberImport
 from newsletter.staff import audit
-from newsletter.subscribers import imports
+from newsletter.subscribers import enqueue, imports
 
 Status = SubscriberImport.Status
 PERMISSION = "newsletter.add_subscriber"
@@ -156,7 +154,7 @@ def job_page(model_admin, request, job_id: int):
             audit.record(
                 request.user, "import started", f"import #{job.pk}", request=request, job=job.pk
             )
-            transaction.on_commit(lambda: tasks.import_subscribers.delay(job.pk))
+            enqueue.import_job(job.pk)
         return redirect("admin:newsletter_subscriber_import_job", job.pk)
     title = {
         Status.CHECKED: "Dry run: what the import would do",

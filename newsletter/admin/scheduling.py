@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
-from newsletter.delivery import AudienceCount
+from newsletter.campaigns.audience import AudienceCount
 from newsletter.subscribers.timezones import timezone_field
 
 

@@ -87,14 +87,6 @@ def frozen_variants(campaign: Campaign) -> list[dict]:
     )
 
 
-def subject_of(snapshot: Snapshot, letter: str) -> tuple[str, str]:
-    """(subject, preheader) of the variant `letter`, or the campaign's own without one."""
-    for variant in snapshot.variants:
-        if variant["letter"] == letter:
-            return variant["subject"], variant["preheader"]
-    return snapshot.subject, snapshot.preheader
-
-
 def with_shown_subject(campaigns):
     """`campaigns` with `shown_subject` and `shown_preheader`: an A/B test's winner's, or the
     campaign's own (a list of issues, such as the archive's)."""

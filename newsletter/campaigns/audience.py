@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from newsletter.engagement.event_reminders import is_reminder, reminder_audience
-from newsletter.mail import rendering
-from newsletter.models import Campaign, Subscriber, Suppression
+from newsletter.campaigns.snapshot import frozen
+from newsletter.models import Campaign, Rsvp, Subscriber, Suppression
 from newsletter.subscribers import policy
 from newsletter.subscribers.addresses import SuppressionHash
 
@@ -19,18 +18,30 @@ def audience(campaign: Campaign):
     its topics (as approved, once it is scheduled), not paused, and not digest-only unless the
     campaign is a digest. An address on the suppression list is skipped as its batch is sent
     (`listed`). An event's reminder goes to those who said "yes" to it, whatever their topics."""
-    if is_reminder(campaign):
-        return reminder_audience(campaign)
+    if campaign.kind == Campaign.Kind.EVENT_REMINDER:
+        return _said_yes(campaign)
     if campaign.status == Campaign.Status.DRAFT:
         topic_ids = list(campaign.topics.values_list("pk", flat=True))
     else:
-        topic_ids = rendering.frozen(campaign).topic_ids
+        topic_ids = frozen(campaign).topic_ids
     chose = SubscriberTopic.objects.filter(subscriber_id=OuterRef("pk"), topic_id__in=topic_ids)
     # Fewer emails: a paused reader gets nothing before their date, a digest-only one no one-offs.
     not_paused = Q(paused_until=None) | Q(paused_until__lte=timezone.localdate())
-    wants_it = Q() if campaign.is_digest else Q(digest_only=False)
+    wants_it = Q() if campaign.kind == Campaign.Kind.DIGEST else Q(digest_only=False)
     return Subscriber.objects.filter(
         Exists(chose), not_paused, wants_it, status=Subscriber.Status.ACTIVE, suppressed_at=None
+    ).order_by("pk")
+
+
+def _said_yes(campaign: Campaign):
+    """Who a reminder goes to: active subscribers who said "yes" to its event."""
+    said_yes = Rsvp.objects.filter(
+        post__reminder__campaign_id=campaign.pk,
+        subscriber_id=OuterRef("pk"),
+        answer=Rsvp.Answer.YES,
+    )
+    return Subscriber.objects.filter(
+        Exists(said_yes), status=Subscriber.Status.ACTIVE, suppressed_at=None
     ).order_by("pk")
 
 
@@ -51,8 +62,8 @@ def audience_count(campaign: Campaign) -> AudienceCount:
     Two counts in one query, whatever the size of the list."""
     on_list = Suppression.objects.filter(email_hash=SuppressionHash(OuterRef("email")))
     readers = audience(campaign).exclude(Exists(on_list)).order_by()
-    with_posts = [section["topic_slug"] for section in rendering.frozen(campaign).sections]
-    if is_reminder(campaign):
+    with_posts = [section["topic_slug"] for section in frozen(campaign).sections]
+    if campaign.kind == Campaign.Kind.EVENT_REMINDER:
         # Everyone who said "yes" gets the whole reminder, if it has anything in it.
         has_section = Q(pk__isnull=False) if with_posts else Q(pk__isnull=True)
     else:

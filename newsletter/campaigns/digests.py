@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.text import Truncator
 
-from newsletter.campaigns.states import campaign_schedule, unique_slug
-from newsletter.delivery.waves import campaign_schedule_local
+from newsletter.campaigns.scheduling import campaign_schedule
+from newsletter.campaigns.states import unique_slug
 from newsletter.models import Campaign, CampaignPost, DigestSchedule, Post, Topic
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def previous_digest_cutoff(*, topics, schedule: DigestSchedule | None) -> dateti
     exactly these topics, once scheduled or sent. None when there was none."""
     wanted = {topic.pk for topic in topics}
     digests = Campaign.objects.filter(
-        Q(is_digest=True) | Q(digest_schedule__isnull=False), status__in=COUNTED
+        Q(kind=Campaign.Kind.DIGEST) | Q(digest_schedule__isnull=False), status__in=COUNTED
     )
     recent = digests.prefetch_related("topics").order_by("-pk")[:50]
     previous = [c.pk for c in recent if {topic.pk for topic in c.topics.all()} == wanted]
@@ -121,7 +121,7 @@ def compose_digest(
             preheader=Truncator(" · ".join(post.title for post in posts)).chars(PREHEADER_LENGTH),
             intro=intro,
             digest_schedule=schedule,
-            is_digest=True,
+            kind=Campaign.Kind.DIGEST,
         )
         campaign.topics.set(topics)
         CampaignPost.objects.bulk_create(
@@ -161,7 +161,7 @@ def _schedule_run(schedule: DigestSchedule, campaign: Campaign, now: datetime) -
     reader's own zone."""
     if schedule.in_reader_zones:
         on = now.astimezone(EARLIEST_ZONE).date()
-        campaign_schedule_local(campaign=campaign, on=on, at=schedule.time_of_day)
+        campaign_schedule(campaign=campaign, on=on, local_time=schedule.time_of_day)
     else:
         campaign_schedule(campaign=campaign, at=now)
 

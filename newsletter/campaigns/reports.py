@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
 from newsletter.campaigns import abtest
-from newsletter.mail.rendering import frozen
+from newsletter.campaigns.snapshot import frozen
 from newsletter.models import Campaign, CampaignPost, Click, Delivery, Interest, Rsvp, Subscriber
 
 # A campaign's timeline is hourly while its events fit in this span, daily after it.

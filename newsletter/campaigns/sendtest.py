@@ -1,4 +1,4 @@
-"""Who a campaign's test may go to, and how often.
+"""A campaign's test send: who it may go to, how often, and the send itself.
 
 A test goes to the sender's own address, other staff addresses, and at most a few named ones, never
 to an address that asked not to be mailed (unsubscribed, complained, bounced, erased or otherwise on
@@ -10,7 +10,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django_ratelimit.core import is_ratelimited
 
-from newsletter.models import Subscriber
+from newsletter.campaigns.snapshot import render_body
+from newsletter.mail.messages import new_message_id, staff_test_message
+from newsletter.mail.rendering import personalise
+from newsletter.models import Campaign, Subscriber
 from newsletter.subscribers.addresses import normalise_email
 from newsletter.subscribers.policy import is_suppressed
 
@@ -56,3 +59,27 @@ def over_limit(request) -> bool:
     return is_ratelimited(
         request, group="send-test", key="user", rate=settings.SEND_TEST_RATE, increment=True
     )
+
+
+def campaign_send_test(*, campaign_id: int, addresses: list[str], topic_slugs: list[str]) -> int:
+    """Send the campaign, as a reader of `topic_slugs` sees it, to staff addresses; the count sent.
+
+    Nothing is recorded in the delivery ledger: a test is not a delivery. A known subscriber gets
+    their own links; any other address gets links for no one, which open on a harmless page.
+    """
+    campaign = Campaign.objects.get(pk=campaign_id)
+    slugs = frozenset(topic_slugs) or frozenset(campaign.topics.values_list("slug", flat=True))
+    body = render_body(campaign, slugs)
+    if body is None:
+        return 0
+    known = {s.email: s for s in Subscriber.objects.filter(email__in=addresses)}
+    messages = []
+    for address in addresses:
+        reader = known.get(address) or Subscriber(pk=0, email=address)
+        personalised = personalise(body, reader)
+        messages.append(
+            staff_test_message(campaign, reader, personalised, message_id=new_message_id())
+        )
+    for message in messages:
+        message.send()
+    return len(messages)

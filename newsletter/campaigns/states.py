@@ -1,13 +1,13 @@
-"""Campaign status changes: the one place that enforces Campaign.TRANSITIONS."""
-
-from datetime import datetime
+"""Campaign status changes: the one place that enforces Campaign.TRANSITIONS (`transition`).
+Scheduling is newsletter.campaigns.scheduling; resuming a paused send is
+newsletter.delivery.lifecycle.campaign_resume (it queues the rows left waiting)."""
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from newsletter.campaigns import abtest
-from newsletter.mail import rendering
+from newsletter.campaigns.snapshot import build_snapshot, frozen
 from newsletter.models import Campaign, CampaignPost, CampaignVariant, Post, Snapshot
 
 Status = Campaign.Status
@@ -54,7 +54,7 @@ def transition(campaign: Campaign, to: str, **fields) -> None:
 def _freeze(campaign: Campaign) -> None:
     """Store what the sender approved (replacing any older snapshot)."""
     Snapshot.objects.filter(campaign=campaign).delete()
-    snapshot = rendering.build_snapshot(campaign)
+    snapshot = build_snapshot(campaign)
     snapshot.save()
     campaign.snapshot = snapshot
 
@@ -62,19 +62,6 @@ def _freeze(campaign: Campaign) -> None:
 # Staff edit only drafts. A scheduled campaign is frozen as approved: a sender moves it back to
 # draft to change it, and schedules it again. A sent or cancelled campaign never changes again.
 EDITABLE = {Status.DRAFT}
-
-
-def campaign_schedule(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
-    """Schedule a draft for `at` (now when None): its content is frozen as it is now (a
-    Snapshot), and the delivery beat sends that once it is due."""
-    problems = schedule_problems(campaign)
-    if problems:
-        raise IllegalTransition(f"The campaign cannot be scheduled: {', '.join(problems)}.")
-    at = at or timezone.now()
-    if timezone.is_naive(at):
-        raise ValueError("scheduled time must be time-zone aware")
-    transition(campaign, Status.SCHEDULED, scheduled_at=at)
-    return campaign
 
 
 def schedule_problems(campaign: Campaign) -> list[str]:
@@ -104,7 +91,7 @@ def start_problems(campaign: Campaign) -> list[str]:
     """Scheduling's checks, repeated on what was approved when the campaign is due, and whether
     the campaign still is what was approved (nothing may change a scheduled campaign, but a
     race or a shell can)."""
-    snapshot = rendering.frozen(campaign)
+    snapshot = frozen(campaign)
     problems = _problems(snapshot.subject, snapshot.post_ids, snapshot.topic_ids)
     live = Campaign.objects.filter(pk=campaign.pk).values("subject", "preheader", "intro").first()
     approved = {
@@ -143,14 +130,6 @@ def campaign_unschedule(*, campaign: Campaign) -> Campaign:
 def campaign_pause(*, campaign: Campaign) -> Campaign:
     """Stop a sending campaign; the delivery engine sends nothing more until it is resumed."""
     transition(campaign, Status.PAUSED)
-    return campaign
-
-
-def campaign_resume(*, campaign: Campaign) -> Campaign:
-    """Paused → sending, with the rows left waiting queued at once (not after a lease period)."""
-    from newsletter.delivery import resume  # delivery imports this module
-
-    resume(campaign)
     return campaign
 
 

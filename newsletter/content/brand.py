@@ -64,15 +64,20 @@ def frozen_brand(snapshot_brand: dict) -> dict:
 
 
 def forget() -> None:
-    """After a change commits: every process reads the brand and renders the join page afresh."""
+    """After a change commits: every process reads the brand afresh. (The join page, which shows
+    it, renders afresh on its own: NewsletterConfig.ready connects it to the brand's models.)"""
+    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
 
-    from newsletter.web import joinpage  # it renders pages whose context comes from here
 
-    def afresh():
-        cache.delete(CACHE_KEY)
-        joinpage.render_afresh()
-
-    transaction.on_commit(afresh)
+def context() -> dict:
+    """What every page and email shows of the organisation: its look, postal address and site."""
+    look = current()
+    return {
+        "organisation_name": look["name"],
+        "organisation_address": settings.ORGANISATION_ADDRESS,
+        "site_url": settings.SITE_URL,
+        "brand": look,
+    }
 
 
 def logo_path(logo: BrandLogo) -> str:

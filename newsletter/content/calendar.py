@@ -7,7 +7,7 @@ import icalendar
 from django.conf import settings
 from django.utils import timezone
 
-from newsletter.mail.rendering import post_link
+from newsletter.content.posts import post_link
 from newsletter.models import Post
 
 # An event without an end time is shown as lasting this long.

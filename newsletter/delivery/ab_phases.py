@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from newsletter.campaigns import abtest
 from newsletter.campaigns.audience import audience
+from newsletter.campaigns.snapshot import frozen
 from newsletter.delivery import enqueue, ledger
-from newsletter.mail import rendering
 from newsletter.models import Campaign
 
 CampaignStatus = Campaign.Status
@@ -36,7 +36,7 @@ def write_test_rows(campaign: Campaign, lease_until: datetime) -> int:
     split). Written in one transaction, once: a re-run of prepare (a redelivered task, the
     sweeper) finds test_sent_at set and writes nothing, so a changed audience cannot grow the
     test."""
-    letters = [variant["letter"] for variant in rendering.frozen(campaign).variants]
+    letters = [variant["letter"] for variant in frozen(campaign).variants]
     chunk = settings.PREPARE_CHUNK_SIZE
     written = 0
     with transaction.atomic():
@@ -60,7 +60,7 @@ def write_test_rows(campaign: Campaign, lease_until: datetime) -> int:
 def choose_winner(*, campaign: Campaign, letter: str) -> None:
     """Record the winner and queue the rest's preparation; NotChoosable with the reason when the
     campaign has no such variant, is not in its test, or has a winner already."""
-    letters = [variant["letter"] for variant in rendering.frozen(campaign).variants]
+    letters = [variant["letter"] for variant in frozen(campaign).variants]
     if letter not in letters:
         raise NotChoosable(f"The test has no variant {letter}.")
     now = timezone.now()
@@ -99,7 +99,7 @@ def pick_due_winners(now: datetime | None = None) -> int:
     for campaign in due:
         if campaign.test_sent_at + campaign.test_wait > now:
             continue
-        best = abtest.ranked(abtest.figures(campaign, rendering.frozen(campaign)))[0]
+        best = abtest.ranked(abtest.figures(campaign, frozen(campaign)))[0]
         try:
             choose_winner(campaign=campaign, letter=best.letter)
         except NotChoosable:

@@ -12,15 +12,15 @@ import contextlib
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from newsletter.campaigns.scheduling import campaign_schedule
 from newsletter.campaigns.states import (
     IllegalTransition,
     campaign_cancel,
-    campaign_schedule,
     unique_slug,
 )
+from newsletter.engagement import enqueue
 from newsletter.models import (
     Campaign,
     CampaignPost,
@@ -28,7 +28,6 @@ from newsletter.models import (
     Post,
     PostEngagement,
     Rsvp,
-    Subscriber,
 )
 
 REMINDER_LEAD = timedelta(days=1)  # sent this long before the event starts
@@ -62,6 +61,7 @@ def schedule_reminder(*, post_id: int, now: datetime) -> bool:
         campaign = Campaign.objects.create(
             subject=subject,
             slug=unique_slug(f"reminder {post.slug}"),
+            kind=Campaign.Kind.EVENT_REMINDER,
             preheader="You told us you'll be there.",
             intro=(
                 "You told us you'll be there: see you tomorrow. If you can't make it after all, "
@@ -97,26 +97,8 @@ def follow_moved_events(now: datetime | None = None) -> int:
     return changed
 
 
-def is_reminder(campaign: Campaign) -> bool:
-    return EventReminder.objects.filter(campaign_id=campaign.pk).exists()
-
-
-def reminder_audience(campaign: Campaign):
-    """Who a reminder goes to: active subscribers who said "yes" to its event."""
-    said_yes = Rsvp.objects.filter(
-        post__reminder__campaign_id=campaign.pk,
-        subscriber_id=OuterRef("pk"),
-        answer=Rsvp.Answer.YES,
-    )
-    return Subscriber.objects.filter(
-        Exists(said_yes), status=Subscriber.Status.ACTIVE, suppressed_at=None
-    ).order_by("pk")
-
-
 def send_guest_reminders(now: datetime | None = None) -> int:
     """The day-before email to each visitor who said "yes", once; how many were sent."""
-    from newsletter.tasks import send_rsvp_email
-
     now = now or timezone.now()
     due = Rsvp.objects.filter(
         subscriber=None,
@@ -129,6 +111,6 @@ def send_guest_reminders(now: datetime | None = None) -> int:
     for rsvp_id in due:
         # The claim: of two ticks racing, one queues the email.
         if Rsvp.objects.filter(pk=rsvp_id, reminded_at=None).update(reminded_at=now):
-            send_rsvp_email.delay(rsvp_id, "reminder")
+            enqueue.rsvp_email(rsvp_id, "reminder")
             sent += 1
     return sent

@@ -5,22 +5,11 @@ import csv
 
 from django.db import IntegrityError, transaction
 
+from newsletter.engagement import enqueue
 from newsletter.mail.emails import make_message
-from newsletter.models import Interest, Post, PostEngagement, Subscriber
+from newsletter.models import Interest, Post, Subscriber
 from newsletter.subscribers import tokens
 from newsletter.subscribers.csvfiles import spreadsheet_safe
-
-
-def takes_interest(post: Post) -> bool:
-    try:
-        engagement = post.engagement
-    except PostEngagement.DoesNotExist:
-        return False
-    return (
-        engagement.count_me_in
-        and post.kind == Post.Kind.GET_INVOLVED
-        and post.status == Post.Status.PUBLISHED
-    )
 
 
 def interest_url(subscriber_id: int, post_id: int) -> str:
@@ -39,9 +28,7 @@ def count_me_in(*, subscriber_id: int, post: Post) -> bool:
     except IntegrityError:  # the same reader pressing twice at once: the other press won
         return False
     if created:
-        from newsletter.tasks import notify_interest
-
-        transaction.on_commit(lambda: notify_interest.delay(interest.pk))
+        enqueue.interest_notice(interest.pk)
     return created
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from newsletter.engagement import enqueue
 from newsletter.models import Post, PostEngagement, Rsvp, Subscriber
 from newsletter.subscribers import tokens
 from newsletter.subscribers.addresses import clean_name, normalise_email
@@ -62,35 +63,12 @@ def rsvp_url(reader: Reader, post_id: int, answer: str = "") -> str:
     return f"{url}?answer={answer}" if answer else url
 
 
-def engagement_of(post: Post) -> PostEngagement | None:
-    try:
-        return post.engagement
-    except PostEngagement.DoesNotExist:
-        return None
-
-
-def closes_at(post: Post) -> datetime | None:
-    engagement = engagement_of(post)
-    if engagement is None:
-        return None
-    return engagement.rsvp_deadline or post.starts_at
-
-
-def takes_answers(post: Post, now: datetime | None = None) -> bool:
-    engagement = engagement_of(post)
-    if engagement is None or not engagement.takes_rsvps or post.kind != Post.Kind.EVENT:
-        return False
-    if post.status != Post.Status.PUBLISHED or post.starts_at is None:
-        return False
-    return (now or timezone.now()) < closes_at(post)
-
-
 def counts(post: Post) -> dict[str, int | None]:
     """yes, no, waitlist, unconfirmed and the places left (None: no limit)."""
     found = Rsvp.objects.filter(post=post).aggregate(
         **{answer.value: Count("id", filter=Q(answer=answer)) for answer in Answer}
     )
-    engagement = engagement_of(post)
+    engagement = post.engagement_or_none()
     capacity = engagement.capacity if engagement else None
     found["capacity"] = capacity
     found["places_left"] = None if capacity is None else max(0, capacity - found[Answer.YES])
@@ -115,7 +93,7 @@ def rsvp_answer(*, reader: Reader, post_id: int, answer: str) -> Rsvp:
             PostEngagement.objects.select_for_update().select_related("post").get(post_id=post_id)
         )
         post = engagement.post
-        if not takes_answers(post, now):
+        if not post.takes_answers(now):
             raise RsvpRefused(Refusal.CLOSED if engagement.takes_rsvps else Refusal.NOT_AN_EVENT)
         rsvp = _reader_row(reader, post, now)
         before = rsvp.answer
@@ -139,7 +117,7 @@ def rsvp_answer(*, reader: Reader, post_id: int, answer: str) -> Rsvp:
             promote_from_waitlist(engagement)
         if before == Answer.UNCONFIRMED and rsvp.wants_to_join:
             _join_list(rsvp)
-        queue_email(rsvp_id=rsvp.pk, kind="answer")
+        enqueue.rsvp_email(rsvp.pk, "answer")
     return rsvp
 
 
@@ -181,7 +159,7 @@ def promote_from_waitlist(engagement: PostEngagement) -> list[int]:
         Rsvp.objects.filter(pk=first.pk).update(
             answer=Answer.YES, waitlisted_at=None, answered_at=timezone.now()
         )
-        queue_email(rsvp_id=first.pk, kind="promoted")
+        enqueue.rsvp_email(first.pk, "promoted")
         promoted.append(first.pk)
     return promoted
 
@@ -217,7 +195,7 @@ def _join_list(rsvp: Rsvp) -> None:
 def guest_request(*, post: Post, email: str, name: str, wants_to_join: bool) -> Rsvp | None:
     """A visitor asks to answer from the event page: their own link goes to `email`, and nothing
     counts until they use it. None when the event takes no answers."""
-    if not takes_answers(post):
+    if not post.takes_answers():
         return None
     email = normalise_email(email)
     with transaction.atomic():
@@ -235,17 +213,11 @@ def guest_request(*, post: Post, email: str, name: str, wants_to_join: bool) -> 
             rsvp.name = clean_name(name) or rsvp.name
             rsvp.wants_to_join = wants_to_join
             rsvp.save(update_fields=["name", "wants_to_join", "updated_at"])
-        queue_email(rsvp_id=rsvp.pk, kind="link")
+        enqueue.rsvp_email(rsvp.pk, "link")
     return rsvp
 
 
 # --- Emails (sent by a worker after commit) --------------------------------------------------
-
-
-def queue_email(*, rsvp_id: int, kind: str) -> None:
-    from newsletter.tasks import send_rsvp_email
-
-    transaction.on_commit(lambda: send_rsvp_email.delay(rsvp_id, kind))
 
 
 def send_email(*, rsvp_id: int, kind: str) -> bool:

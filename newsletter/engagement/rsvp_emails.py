@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from newsletter.content import calendar
-from newsletter.mail import rendering
+from newsletter.content.posts import post_link
 from newsletter.mail.emails import make_message
 from newsletter.mail.messages import display_address
 from newsletter.models import Rsvp, Subscriber
@@ -40,7 +40,7 @@ def send(rsvp: Rsvp, kind: str) -> bool:
         "rsvp_url": rsvp_url(reader, post.pk),
         "yes_url": rsvp_url(reader, post.pk, "yes"),
         "no_url": rsvp_url(reader, post.pk, "no"),
-        "event_url": rendering.post_link(post),
+        "event_url": post_link(post),
     }
     name = "rsvp-link" if kind == "link" else "rsvp-answer"
     message = make_message(name, display_address(rsvp.display_name, rsvp.address), context)

@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from newsletter.inbound import enqueue
 from newsletter.models import Delivery, Subscriber, Suppression, WebhookEvent
 from newsletter.subscribers import policy
 from newsletter.subscribers.addresses import keyed_hash
@@ -31,9 +32,7 @@ def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs
     """Receiver of anymail's `tracking` signal (connected in NewsletterConfig.ready)."""
     stored = webhook_event_store(esp=esp_name, event=event)
     if stored is not None:
-        from newsletter.tasks import process_webhook_event
-
-        transaction.on_commit(lambda: process_webhook_event.delay(stored.pk))
+        enqueue.webhook_event(stored.pk)
 
 
 def webhook_event_store(*, esp: str, event: AnymailTrackingEvent) -> WebhookEvent | None:

@@ -21,7 +21,7 @@ from email.utils import formataddr, formatdate, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, make_msgid
 
-from newsletter.inbound import verp
+from newsletter.mail import verp
 from newsletter.subscribers.addresses import safe_display_name
 
 

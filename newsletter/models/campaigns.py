@@ -102,9 +102,18 @@ class Campaign(TimeStamped):
     digest_schedule = models.ForeignKey(
         DigestSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
-    # Composed by "compose a digest" (by hand or by a schedule): the next digest of the same
-    # topics starts where it stopped.
-    is_digest = models.BooleanField(default=False)
+
+    # What the campaign is, set where it is made, so rendering and the audience never guess it
+    # from the rows that point at it. A digest is composed by "compose a digest" (by hand or by a
+    # schedule): the next digest of the same topics starts where it stopped. A series step goes
+    # to its enrolled readers, an event reminder to the event's "yes" list, whatever their topics.
+    class Kind(models.TextChoices):
+        CAMPAIGN = "campaign"
+        DIGEST = "digest"
+        SERIES_STEP = "series_step", "Series step"
+        EVENT_REMINDER = "event_reminder", "Event reminder"
+
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CAMPAIGN, editable=False)
     # Why the system moved it to its current status (e.g. sent back to draft at the start).
     status_reason = models.CharField(max_length=500, blank=True)
     track_opens = models.BooleanField(default=False)
@@ -204,6 +213,13 @@ class Snapshot(models.Model):
     @property
     def topic_slugs(self) -> frozenset[str]:
         return frozenset(topic["slug"] for topic in self.topics)
+
+    def subject_of(self, letter: str) -> tuple[str, str]:
+        """(subject, preheader) of the A/B variant `letter`, or the campaign's own without one."""
+        for variant in self.variants:
+            if variant["letter"] == letter:
+                return variant["subject"], variant["preheader"]
+        return self.subject, self.preheader
 
 
 class CampaignPost(models.Model):

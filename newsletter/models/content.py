@@ -1,11 +1,13 @@
 """What staff write and show: posts, their references, the brand, uploaded images."""
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import (
     RegexValidator,
     URLValidator,
 )
 from django.db import models
+from django.utils import timezone
 
 from newsletter.models.base import TimeStamped
 from newsletter.models.subscribers import Topic
@@ -50,6 +52,37 @@ class Post(TimeStamped):
 
     def __str__(self):
         return self.title
+
+    # What a post takes from readers: its PostEngagement settings (none: nothing), read by the
+    # email's links, the RSVP pages and the RSVP service alike.
+    def engagement_or_none(self):
+        try:
+            return self.engagement
+        except ObjectDoesNotExist:
+            return None
+
+    def rsvps_close_at(self):
+        engagement = self.engagement_or_none()
+        if engagement is None:
+            return None
+        return engagement.rsvp_deadline or self.starts_at
+
+    def takes_answers(self, now=None) -> bool:
+        engagement = self.engagement_or_none()
+        if engagement is None or not engagement.takes_rsvps or self.kind != Post.Kind.EVENT:
+            return False
+        if self.status != Post.Status.PUBLISHED or self.starts_at is None:
+            return False
+        return (now or timezone.now()) < self.rsvps_close_at()
+
+    def takes_interest(self) -> bool:
+        engagement = self.engagement_or_none()
+        return bool(
+            engagement
+            and engagement.count_me_in
+            and self.kind == Post.Kind.GET_INVOLVED
+            and self.status == Post.Status.PUBLISHED
+        )
 
 
 class Reference(models.Model):

@@ -31,7 +31,7 @@ from django.utils import timezone
 from newsletter import series
 from newsletter.mail.emails import make_message
 from newsletter.models import SignupRequest, Subscriber, Topic
-from newsletter.subscribers import policy
+from newsletter.subscribers import enqueue, policy
 from newsletter.subscribers.timezones import known_zone
 from newsletter.subscribers.tokens import confirm_url
 
@@ -68,19 +68,13 @@ def signup_request(
         consent_version=settings.CONSENT_VERSION,
         time_zone=known_zone(time_zone),
     )
-    _queue_processing(signup.pk)
+    enqueue.signup_processing(signup.pk)
     return signup
 
 
 def _without_control_characters(text: str) -> str:
     # A header is the client's to choose, and PostgreSQL cannot store a NUL.
     return "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cs"))
-
-
-def _queue_processing(signup_id: int) -> None:
-    from newsletter.tasks import process_signup
-
-    transaction.on_commit(lambda: process_signup.delay(signup_id))
 
 
 def signup_process(*, signup_id: int) -> bool:
@@ -112,7 +106,7 @@ def queue_confirmation(*, subscriber_id: int) -> None:
         source=subscriber.consent_source or "staff",
         consent_version=subscriber.consent_version or settings.CONSENT_VERSION,
     )
-    _queue_processing(signup.pk)
+    enqueue.signup_processing(signup.pk)
 
 
 def send_confirmation(*, signup_id: int) -> bool:

@@ -10,6 +10,11 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+# Tracking: a delivery's token in its tracked links and pixel, and a signature over (campaign,
+# URL) so the click redirect goes only to a link that was in that campaign.
+_delivery_signer = signing.Signer(salt="engage.track")
+_link_signer = signing.Signer(salt="engage.track-link")
+
 PURPOSES = ("confirm", "preferences", "unsubscribe")
 # Links about one post for one reader: the signed value is "<reader>:<post id>", so a link made
 # for one event cannot answer another. A visitor's RSVP (no subscriber) is its row: "g<id>".
@@ -96,3 +101,35 @@ def unsubscribe_url(subscriber_id: int) -> str:
 def post_link(purpose: str, reader: int | str, post_id: int) -> str:
     before, after = _route(purpose)
     return f"{settings.SITE_URL}{before}{make_post_token(purpose, reader, post_id)}{after}"
+
+
+# --- Tracking -------------------------------------------------------------------------------
+
+
+def delivery_token(delivery_id: int) -> str:
+    return _delivery_signer.sign(str(delivery_id))
+
+
+def read_delivery_token(token: str) -> int:
+    try:
+        return int(_delivery_signer.unsign(token))
+    except (signing.BadSignature, ValueError) as error:
+        raise BadToken("This link is not valid.") from error
+
+
+def link_signature(campaign_id: int, url: str) -> str:
+    return _link_signer.sign(_link_value(campaign_id, url)).rpartition(_link_signer.sep)[2]
+
+
+def link_signature_valid(campaign_id: int, url: str, signature: str) -> bool:
+    # unsign() also accepts signatures made with SECRET_KEY_FALLBACKS, so a key rotation does not
+    # break the links in emails already sent.
+    try:
+        _link_signer.unsign(f"{_link_value(campaign_id, url)}{_link_signer.sep}{signature}")
+    except signing.BadSignature:
+        return False
+    return True
+
+
+def _link_value(campaign_id: int, url: str) -> str:
+    return f"{campaign_id}\n{url}"

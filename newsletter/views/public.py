@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from newsletter.campaigns import abtest
+from newsletter.campaigns.snapshot import render_archive
 from newsletter.content import calendar
-from newsletter.mail import rendering
 from newsletter.models import Campaign, Post
 
 # A campaign is in the archive from the moment it starts going out, so "view in browser" works
@@ -31,7 +31,7 @@ def archive_index(request):
 @require_safe
 def archive_detail(request, slug):
     campaign = get_object_or_404(Campaign, slug=slug, status__in=ARCHIVED)
-    return render(request, "newsletter/archive-detail.html", rendering.render_archive(campaign))
+    return render(request, "newsletter/archive-detail.html", render_archive(campaign))
 
 
 @require_safe

@@ -25,7 +25,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from newsletter.web.context_processors import organisation
+from newsletter.content import brand
 from newsletter.web.forms import JoinForm
 
 PAGE = "newsletter/join.html"
@@ -50,7 +50,7 @@ _lock = threading.Lock()
 
 def context(base_template: str) -> dict:
     return {
-        **organisation(None),
+        **brand.context(),
         "base_template": base_template,
         "confirm_days": settings.CONFIRMATION_MAX_AGE // 86400,
     }

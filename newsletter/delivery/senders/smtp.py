@@ -8,8 +8,7 @@ import smtplib
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from newsletter.delivery.senders.failures import Refused, Rejected, Transient
-from newsletter.inbound import verp
-from newsletter.mail import dkim
+from newsletter.mail import dkim, verp
 from newsletter.mail.messages import MessageBuilder
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+")

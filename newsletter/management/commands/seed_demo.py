@@ -32,6 +32,7 @@ from newsletter.models import (
 )
 from newsletter.subscribers import tokens
 from newsletter.subscribers.addresses import normalise_email
+from newsletter.web import joinpage
 
 STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@engage.example.org"
@@ -162,6 +163,7 @@ def _seed_brand() -> None:
     for position, (label, url) in enumerate(spec["links"], start=1):
         made.links.create(position=position, label=label, url=url)
     brand.forget()
+    joinpage.forget()
 
 
 def _seed_subscriber(spec: dict, *, topics: dict[str, Topic], joined: datetime) -> bool:
