@@ -1,9 +1,12 @@
 """Celery tasks: thin wrappers that take ids and call one service."""
 
+import logging
 import smtplib
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 # About half an hour of retries (backoff capped at a minute) through a database outage.
 DATABASE_RETRIES = 35
@@ -18,24 +21,45 @@ MAIL_RETRIES = {
 }
 
 
-@shared_task
-def tick():
-    """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
+class TickFailed(Exception):
+    """One or more of tick's jobs failed (each logged with its traceback); the others ran."""
+
+
+def tick_jobs() -> list:
+    """What tick runs, in order: due digests and campaigns, lost work, finished campaigns."""
     from newsletter import delivery
     from newsletter.campaigns import digests
     from newsletter.delivery import ab_phases
     from newsletter.engagement import event_reminders, rsvp
 
-    digests.run_due_schedules()
-    rsvp.fill_open_places()
-    event_reminders.follow_moved_events()
-    event_reminders.schedule_due_reminders()
-    event_reminders.send_guest_reminders()
-    delivery.start_due_campaigns()
-    delivery.queue_due_waves()
-    delivery.sweep_expired_leases()
-    ab_phases.pick_due_winners()
-    delivery.finish_campaigns()
+    return [
+        digests.run_due_schedules,
+        rsvp.fill_open_places,
+        event_reminders.follow_moved_events,
+        event_reminders.schedule_due_reminders,
+        event_reminders.send_guest_reminders,
+        delivery.start_due_campaigns,
+        delivery.queue_due_waves,
+        delivery.sweep_expired_leases,
+        ab_phases.pick_due_winners,
+        delivery.finish_campaigns,
+    ]
+
+
+@shared_task
+def tick():
+    """Runs every minute from beat. Each job runs whatever another one did: a digest that cannot
+    be composed must not stop due campaigns, the sweeper or the finish (a job's failure is logged
+    and the task fails at the end, so monitoring sees it)."""
+    failed = []
+    for job in tick_jobs():
+        try:
+            job()
+        except Exception:  # any failure: the next job is independent of this one
+            logger.exception("tick: %s failed", job.__qualname__)
+            failed.append(job.__qualname__)
+    if failed:
+        raise TickFailed(f"{', '.join(failed)} failed; the other jobs ran")
 
 
 @shared_task

@@ -491,10 +491,12 @@ def test_a_visitor_who_said_yes_gets_one_reminder_the_day_before(
 
     with time_machine.travel(event.starts_at - timedelta(days=2), tick=False):
         assert event_reminders.send_guest_reminders() == 0
-    with time_machine.travel(event.starts_at - timedelta(hours=20), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert event_reminders.send_guest_reminders() == 1
-            assert event_reminders.send_guest_reminders() == 0
+    with (
+        time_machine.travel(event.starts_at - timedelta(hours=20), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert event_reminders.send_guest_reminders() == 1
+        assert event_reminders.send_guest_reminders() == 0
 
     assert [r.rcpt_tos for r in sink.received] == [["guest@example.org"]]
     assert sink.received[0].message["Subject"] == "Tomorrow: Walk for research"
