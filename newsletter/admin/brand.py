@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from newsletter import brand
+from newsletter.content import brand
 from newsletter.models import Brand, BrandLink
 
 MAX_LINKS = 6

@@ -12,8 +12,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from newsletter import audit, delivery
+from newsletter import delivery
 from newsletter.models import Campaign, Delivery
+from newsletter.staff import audit
 
 LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
 

@@ -16,8 +16,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from newsletter import attendance, interest, rsvp
 from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.engagement import attendance, interest, rsvp
 from newsletter.models import EventAttendance, InvolvementInterest, Post, PostEngagement
 
 SUBSCRIBER_DATA_PERMISSION = "newsletter.view_subscriber"

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
-from newsletter import abtest, delivery
+from newsletter import delivery
 from newsletter.admin import deliveries
+from newsletter.campaigns import abtest
 from newsletter.models import Campaign
 
 # How often the browser asks again while the campaign is live.

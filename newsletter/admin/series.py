@@ -10,9 +10,10 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from newsletter import audit, series
+from newsletter import series
 from newsletter.models import Post, Series, SeriesStep
 from newsletter.series.counts import enrolment_counts, step_counts
+from newsletter.staff import audit
 
 
 class SeriesForm(forms.ModelForm):

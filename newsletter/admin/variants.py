@@ -8,10 +8,11 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from newsletter import abtest, audit
 from newsletter.admin.readonly import DraftOnlyInline
-from newsletter.delivery.subject_test import NotChoosable, choose_winner
+from newsletter.campaigns import abtest
+from newsletter.delivery.ab_phases import NotChoosable, choose_winner
 from newsletter.models import Campaign, CampaignVariant
+from newsletter.staff import audit
 
 FIELDS = ["test_share", "test_wait", "winner_by"]
 FIELDSET = (

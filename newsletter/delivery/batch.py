@@ -14,13 +14,13 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from newsletter import rendering, sendrate
+from newsletter.campaigns.audience import listed, topics_of
 from newsletter.delivery import enqueue, ledger, lifecycle, progress, relay, retries
-from newsletter.delivery.audience import listed, topics_of
 from newsletter.delivery.bodies import Bodies
 from newsletter.delivery.senders import Refused, Rejected, Transient, sender_for
 from newsletter.delivery.senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
-from newsletter.messages import new_message_id
+from newsletter.mail import rendering, sendrate
+from newsletter.mail.messages import new_message_id
 from newsletter.models import Campaign, Delivery, Subscriber
 
 log = logging.getLogger(__name__)

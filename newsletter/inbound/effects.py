@@ -11,7 +11,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from newsletter.models import Delivery, InboundMessage, Subscriber, Suppression
-from newsletter.policy import suppress
+from newsletter.subscribers.policy import suppress
 
 Kind = InboundMessage.Kind
 

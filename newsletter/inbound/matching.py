@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from newsletter.inbound import classification as c
-from newsletter.inbound import verp
+from newsletter.mail import verp
 from newsletter.models import Delivery, Subscriber
 
 

@@ -3,7 +3,7 @@
 from django import template
 from django.utils import timezone
 
-from newsletter import charts, reports
+from newsletter.campaigns import charts, reports
 
 register = template.Library()
 
