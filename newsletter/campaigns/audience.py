@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
-from django.utils import timezone
 
 from newsletter.campaigns.snapshot import frozen
 from newsletter.models import Campaign, Rsvp, Subscriber, Suppression
@@ -26,10 +25,9 @@ def audience(campaign: Campaign):
         topic_ids = frozen(campaign).topic_ids
     chose = SubscriberTopic.objects.filter(subscriber_id=OuterRef("pk"), topic_id__in=topic_ids)
     # Fewer emails: a paused reader gets nothing before their date, a digest-only one no one-offs.
-    not_paused = Q(paused_until=None) | Q(paused_until__lte=timezone.localdate())
     wants_it = Q() if campaign.kind == Campaign.Kind.DIGEST else Q(digest_only=False)
     return Subscriber.objects.filter(
-        Exists(chose), not_paused, wants_it, status=Subscriber.Status.ACTIVE, suppressed_at=None
+        Exists(chose), policy.mailable(), policy.not_paused(), wants_it
     ).order_by("pk")
 
 
@@ -41,7 +39,9 @@ def _said_yes(campaign: Campaign):
         answer=Rsvp.Answer.YES,
     )
     return Subscriber.objects.filter(
-        Exists(said_yes), status=Subscriber.Status.ACTIVE, suppressed_at=None
+        # They asked for it by answering yes: a reminder goes through a pause.
+        Exists(said_yes),
+        policy.mailable(),
     ).order_by("pk")
 
 

@@ -14,8 +14,8 @@ from newsletter.campaigns.snapshot import render_body
 from newsletter.mail.messages import new_message_id, staff_test_message
 from newsletter.mail.rendering import personalise
 from newsletter.models import Campaign, Subscriber
+from newsletter.subscribers import policy
 from newsletter.subscribers.addresses import normalise_email
-from newsletter.subscribers.policy import is_suppressed
 
 MAX_ADDRESSES = 5  # typed addresses in all
 MAX_OUTSIDE_STAFF = 3  # of which not a staff member's own
@@ -37,7 +37,7 @@ def refusal(address: str) -> str | None:
     status = Subscriber.objects.filter(email=email).values_list("status", flat=True).first()
     if status in NOT_MAILED:
         return f"“{address}” has {NOT_MAILED[status]}: we do not mail it, not even a test."
-    if is_suppressed(email):
+    if not policy.may_send_requested(None, email):
         return f"“{address}” is on the suppression list: we do not mail it, not even a test."
     return None
 

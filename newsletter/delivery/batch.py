@@ -21,7 +21,8 @@ from newsletter.delivery.senders import Refused, Rejected, Transient, sender_for
 from newsletter.delivery.senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
 from newsletter.mail import rendering, sendrate
 from newsletter.mail.messages import new_message_id
-from newsletter.models import Campaign, Delivery, Subscriber
+from newsletter.models import Campaign, Delivery
+from newsletter.subscribers import policy
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class _Run:
 
     def reader_left(self, row: Delivery) -> bool:
         subscriber = row.subscriber
-        if subscriber is None or subscriber.status != Subscriber.Status.ACTIVE:
+        if not policy.may_mail(subscriber):
             # Erased, unsubscribed or suppressed after the ledger was written.
             self.skip(row, "The subscriber left before their turn.")
             return True

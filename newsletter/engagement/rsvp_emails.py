@@ -12,12 +12,11 @@ from newsletter.content import calendar
 from newsletter.content.posts import post_link
 from newsletter.mail.emails import make_message
 from newsletter.mail.messages import display_address
-from newsletter.models import Rsvp, Subscriber
-from newsletter.subscribers.policy import is_suppressed
+from newsletter.models import Rsvp
+from newsletter.subscribers import policy
 
 # A visitor asking twice for their link within this many seconds gets one email (list bombing).
 LINK_RESEND_SECONDS = 600
-SUPPRESSED_STATUSES = (Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED)
 
 
 def send(rsvp: Rsvp, kind: str) -> bool:
@@ -51,9 +50,7 @@ def send(rsvp: Rsvp, kind: str) -> bool:
 
 
 def _suppressed(rsvp: Rsvp) -> bool:
-    if rsvp.subscriber_id and rsvp.subscriber.status in SUPPRESSED_STATUSES:
-        return True
-    return is_suppressed(rsvp.address)
+    return not policy.may_send_requested(rsvp.subscriber, rsvp.address)
 
 
 def _claim_link(rsvp: Rsvp) -> bool:

@@ -3,29 +3,35 @@
 anymail validates and normalises each ESP's payload and sends its `tracking` signal; the handler
 here only stores the event once (by ESP and event id) and enqueues `process_webhook_event` after
 commit. A replayed webhook finds its row and changes nothing. The processing is idempotent too
-(first timestamp wins, conditional updates, a soft-bounce streak counted rather than incremented),
-so a redelivered task is harmless.
+through the one effect table (newsletter.inbound.effects), the same as mail that comes back, so
+a redelivered task is harmless.
 """
 
 import json
 import logging
 
 from anymail.signals import AnymailTrackingEvent, EventType
-from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 
-from newsletter.inbound import enqueue
-from newsletter.models import Delivery, Subscriber, Suppression, WebhookEvent
-from newsletter.subscribers import policy
+from newsletter.inbound import effects, enqueue
+from newsletter.models import Delivery, WebhookEvent
 from newsletter.subscribers.addresses import keyed_hash
 
 log = logging.getLogger(__name__)
 
 # Our own kind for a temporary failure reported as a bounce, so the stored row says what it meant.
-SOFT_BOUNCE = EventType.DEFERRED
+SOFT_BOUNCE = effects.ESP_SOFT_BOUNCE
+
+# anymail's event types → the one effect table's kinds (newsletter.inbound.effects).
+KINDS = {
+    EventType.BOUNCED: effects.Kind.HARD_BOUNCE,
+    SOFT_BOUNCE: effects.Kind.SOFT_BOUNCE,
+    EventType.COMPLAINED: effects.Kind.COMPLAINT,
+    # An unsubscribe by mail, seen by the ESP: listed like the others.
+    EventType.UNSUBSCRIBED: effects.Kind.UNSUBSCRIBE,
+    EventType.DELIVERED: effects.DELIVERED,
+    EventType.OPENED: effects.OPENED,
+    EventType.CLICKED: effects.CLICKED,
+}
 
 
 def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
@@ -66,25 +72,9 @@ def webhook_event_process(*, event_id: int) -> None:
     if event.delivery_id is None:
         WebhookEvent.objects.filter(pk=event.pk).update(delivery=delivery)
     at = event.occurred_at or event.received_at
-    subscriber_id = delivery.subscriber_id
-    kind = event.event_type
-
-    if kind == EventType.BOUNCED:
-        _record(delivery, status=Delivery.Status.BOUNCED)
-        policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
-    elif kind == EventType.COMPLAINED:
-        _record_first(delivery, "complained_at", at)
-        policy.suppress(subscriber_id, Subscriber.Status.COMPLAINED, at)
-    elif kind == SOFT_BOUNCE:
-        _count_soft_bounces(subscriber_id, at)
-    elif kind == EventType.DELIVERED:
-        _record_first(delivery, "delivered_at", at)
-        _count_soft_bounces(subscriber_id, at)
-    elif kind == EventType.UNSUBSCRIBED:
-        # An unsubscribe by mail, seen by the ESP: listed like the others.
-        policy.suppress(subscriber_id, Suppression.Reason.UNSUBSCRIBED, at)
-    elif kind in (EventType.OPENED, EventType.CLICKED) and _may_track(delivery, kind):
-        _record_first(delivery, "opened_at" if kind == EventType.OPENED else "clicked_at", at)
+    kind = KINDS.get(event.event_type)
+    if kind is not None:
+        effects.apply(effects.Event(kind, delivery.subscriber_id, delivery.pk, at))
 
 
 def _event_id(event: AnymailTrackingEvent) -> str:
@@ -150,42 +140,3 @@ def _delivery_for(event: WebhookEvent) -> Delivery | None:
         recipient = event.recipient.lower()
         candidates = [d for d in candidates if d.subscriber and d.subscriber.email == recipient]
     return candidates[0] if len(candidates) == 1 else None
-
-
-def _record(delivery: Delivery, **fields) -> None:
-    Delivery.objects.filter(pk=delivery.pk).update(**fields, updated_at=timezone.now())
-
-
-def _record_first(delivery: Delivery, field: str, at) -> None:
-    """The first event of a kind wins; later ones (and replays) leave the timestamp alone."""
-    Delivery.objects.filter(pk=delivery.pk, **{f"{field}__isnull": True}).update(
-        **{field: at}, updated_at=timezone.now()
-    )
-
-
-def _count_soft_bounces(subscriber_id: int | None, at) -> None:
-    """soft_bounces = campaigns in a row that soft-bounced since the last delivered one.
-
-    Counted from the stored events rather than incremented, so a replay or a redelivered task
-    cannot count twice, and an ESP retrying one message over hours counts once.
-    """
-    if subscriber_id is None:
-        return
-    events = WebhookEvent.objects.filter(delivery__subscriber_id=subscriber_id).annotate(
-        at=Coalesce("occurred_at", "received_at")
-    )
-    last_delivered = events.filter(event_type=EventType.DELIVERED).aggregate(last=Max("at"))
-    soft = events.filter(event_type=SOFT_BOUNCE)
-    if last_delivered["last"] is not None:
-        soft = soft.filter(at__gt=last_delivered["last"])
-    streak = soft.values("delivery_id").distinct().count()
-    with transaction.atomic():
-        Subscriber.objects.filter(pk=subscriber_id).update(soft_bounces=min(streak, 32767))
-        if streak >= settings.SOFT_BOUNCE_LIMIT:
-            policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
-
-
-def _may_track(delivery: Delivery, kind: str) -> bool:
-    """An ESP's own open/click tracking is recorded only where ours would be."""
-    what = policy.OPENS if kind == EventType.OPENED else policy.CLICKS
-    return policy.may_track(delivery.campaign, delivery.subscriber, what)

@@ -1,5 +1,10 @@
 """Rules about readers that more than one path applies, each in one function.
 
+- `may_mail` / `mailable`: whether we may mail this reader at all (active, not suppressed), as a
+  predicate on a row and as a query; every path that mails readers asks it (the audience, the
+  send batch, event reminders, series enrolment and tick, RSVP emails). `not_paused`: the
+  reader's "fewer emails" pause, for what they can pause (campaigns, digests, series steps).
+  `may_send_requested`: an email the reader asked for (RSVP emails, test sends).
 - `may_track`: whether opens or clicks of a reader may be recorded (our own tracking, when their
   message is rendered and when they act, and an ESP's tracking events).
 - `suppress`: stop mailing an address for good, on the one suppression list (a bounce at send
@@ -7,13 +12,48 @@
   `lift_on_confirmation` and `listed` are how the import, signup and the audience read it.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from newsletter.models import Subscriber, Suppression
 from newsletter.subscribers.addresses import stored_address_hash, suppression_hash
+
+
+def may_mail(subscriber: Subscriber | None) -> bool:
+    """Whether we may mail this reader: an active subscriber whose address is not suppressed.
+    (An address on the suppression list without a row, or whose row says active, is caught by
+    `listed` / `is_suppressed`, asked where the address is known.)"""
+    return (
+        subscriber is not None
+        and subscriber.status == Subscriber.Status.ACTIVE
+        and subscriber.suppressed_at is None
+    )
+
+
+def may_send_requested(subscriber: Subscriber | None, email: str) -> bool:
+    """Whether an email the reader asked for (an RSVP's answer or link, a test send to an address)
+    may go: anyone whose address is not suppressed. Leaving the list is not refusing the answer
+    to one's own request; a bounce, a complaint or a listed address is."""
+    if subscriber is not None and (
+        subscriber.suppressed_at is not None or subscriber.status in SUPPRESSED
+    ):
+        return False
+    return not is_suppressed(email)
+
+
+def mailable(prefix: str = "") -> Q:
+    """`may_mail` as a query over Subscriber, or over a relation to it (`prefix="subscriber__"`)."""
+    return Q(**{f"{prefix}status": Subscriber.Status.ACTIVE, f"{prefix}suppressed_at": None})
+
+
+def not_paused(prefix: str = "", on: date | None = None) -> Q:
+    """The reader has not paused their mail past `on` (today): "nothing before this date"."""
+    on = on or timezone.localdate()
+    return Q(**{f"{prefix}paused_until": None}) | Q(**{f"{prefix}paused_until__lte": on})
+
 
 OPENS = "opens"
 CLICKS = "clicks"
@@ -21,6 +61,7 @@ CLICKS = "clicks"
 # Who a suppression moves: someone who already left (unsubscribed) or is already suppressed keeps
 # the reason they have; a later bounce does not rewrite their history.
 SUPPRESSIBLE = (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE)
+SUPPRESSED = (Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED)
 
 
 def may_track(campaign, subscriber: Subscriber | None, what: str | None = None) -> bool:
