@@ -13,7 +13,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone
 
 from newsletter import delivery
-from newsletter.admin import deliveries as delivery_admin
+from newsletter.admin import progress as progress_admin
 from newsletter.campaigns.snapshot import render_body
 from newsletter.campaigns.states import transition
 from newsletter.delivery import batch, ledger, relay
@@ -615,7 +615,7 @@ def test_admin_shows_live_progress_and_its_figures_as_json(
     ids = prepared(campaign, django_capture_on_commit_callbacks)
     delivery.send_batch(ids[:3])
 
-    html = delivery_admin.progress_html(campaign)
+    html = progress_admin.progress_html(campaign)
     page = admin_client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}/")
     figures = admin_client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}.json").json()
 
@@ -641,7 +641,7 @@ def test_a_sent_campaign_shows_its_stored_counts_without_reading_the_ledger(
         bounced_count=1,
     )
     with django_assert_num_queries(0):
-        html = delivery_admin.progress_html(finished)
+        html = progress_admin.progress_html(finished)
     assert "8 sent · 0 queued · 1 failed · 1 bounced" in html
 
 
