@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from newsletter.admin import deliveries, editor, variants
+from newsletter.admin import deliveries, editor, progress, variants
 from newsletter.admin.readonly import DraftOnlyInline
 from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
 from newsletter.campaigns import abtest, digests, scheduling, sendtest, states
@@ -24,7 +24,7 @@ from newsletter.campaigns.snapshot import render_body
 from newsletter.delivery import lifecycle
 from newsletter.mail import rendering
 from newsletter.models import Campaign, CampaignPost, Subscriber, Topic
-from newsletter.staff import audit
+from newsletter.staff import audit, permissions
 from newsletter.subscribers.addresses import normalise_email
 
 Status = Campaign.Status
@@ -158,7 +158,7 @@ class DigestForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
     form = CampaignForm
     inlines = [CampaignPostInline, variants.CampaignVariantInline]
     list_display = ["subject", "status", "scheduled_at", "digest_schedule", "progress"]
@@ -223,7 +223,7 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress(self, obj):
         # progress_html builds its markup with format_html.
-        return mark_safe(deliveries.progress_html(obj))  # noqa: S308
+        return mark_safe(progress.progress_html(obj))  # noqa: S308
 
     @admin.display(description="in each reader's time zone")
     def local_time_waves(self, obj):
@@ -279,14 +279,6 @@ class CampaignAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return campaign
 
-    def _require(self, request, permission: str) -> None:
-        if not request.user.has_perm(f"newsletter.{permission}"):
-            raise PermissionDenied
-
-    def has_send_permission(self, request, obj=None) -> bool:
-        """For actions declared with permissions=["send"]."""
-        return request.user.has_perm("newsletter.send_campaign")
-
     def _change_url(self, campaign) -> str:
         return reverse("admin:newsletter_campaign_change", args=[campaign.pk])
 
@@ -306,7 +298,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        may_look_up = request.user.has_perm("newsletter.view_subscriber")
+        may_look_up = request.user.has_perm(permissions.VIEW_SUBSCRIBER)
         form = PreviewForm(request.GET or None, campaign=campaign, may_look_up=may_look_up)
         reader = Subscriber(pk=0, first_name=request.user.first_name)
         slugs = frozenset(campaign.topics.values_list("slug", flat=True))
@@ -337,7 +329,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
         # Mail leaves the building: a sender's, draft or not (an editor sends nothing).
-        self._require(request, "send_campaign")
+        permissions.require(request, permissions.SEND_CAMPAIGN)
         form = SendTestForm(request.POST if request.method == "POST" else None, campaign=campaign)
         status = 200
         if request.method == "POST" and form.is_valid():
@@ -406,7 +398,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def schedule_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        self._require(request, "send_campaign")
+        permissions.require(request, permissions.SEND_CAMPAIGN)
         now = timezone.localtime()
         initial = {"at": timezone.localtime(campaign.scheduled_at or now).replace(tzinfo=None)}
         form = ScheduleForm(request.POST or None, initial=initial)
@@ -462,10 +454,10 @@ class CampaignAdmin(admin.ModelAdmin):
     # action → (service, permission, what to say). Each changes when or whether mail goes out,
     # so each is a sender's.
     ACTIONS = {
-        "pause": (states.campaign_pause, "send_campaign", "paused"),
-        "resume": (lifecycle.campaign_resume, "send_campaign", "resumed"),
-        "cancel": (states.campaign_cancel, "send_campaign", "cancelled"),
-        "unschedule": (states.campaign_unschedule, "send_campaign", "back to draft"),
+        "pause": (states.campaign_pause, permissions.SEND_CAMPAIGN, "paused"),
+        "resume": (lifecycle.campaign_resume, permissions.SEND_CAMPAIGN, "resumed"),
+        "cancel": (states.campaign_cancel, permissions.SEND_CAMPAIGN, "cancelled"),
+        "unschedule": (states.campaign_unschedule, permissions.SEND_CAMPAIGN, "back to draft"),
     }
 
     def action_view(self, request, object_id, action):
@@ -475,12 +467,12 @@ class CampaignAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         campaign = self._campaign(request, object_id)
         if action == "duplicate":
-            self._require(request, "add_campaign")
+            permissions.require(request, permissions.ADD_CAMPAIGN)
             copy = states.campaign_duplicate(campaign=campaign, by=request.user)
             self.message_user(request, f"Duplicated as a new draft “{copy.subject}”.")
             return HttpResponseRedirect(self._change_url(copy))
         service, permission, done = self.ACTIONS[action]
-        self._require(request, permission)
+        permissions.require(request, permission)
         try:
             service(campaign=campaign)
         except states.IllegalTransition as error:
@@ -494,7 +486,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def _bulk(self, request, queryset, action):
         service, permission, done = self.ACTIONS[action]
-        self._require(request, permission)
+        permissions.require(request, permission)
         changed, refused = 0, []
         for campaign in queryset:
             try:

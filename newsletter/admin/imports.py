@@ -4,18 +4,17 @@ whoever may add subscribers; the work is newsletter.subscribers.imports', the sa
 command's."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from newsletter.models import SubscriberImport
-from newsletter.staff import audit
+from newsletter.staff import audit, permissions
 from newsletter.subscribers import enqueue, imports
 
 Status = SubscriberImport.Status
-PERMISSION = "newsletter.add_subscriber"
+PERMISSION = permissions.ADD_SUBSCRIBER
 
 
 class UploadForm(forms.Form):
@@ -70,8 +69,7 @@ class MappingForm(forms.Form):
 def urls(model_admin) -> list:
     def view(function):
         def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(PERMISSION):
-                raise PermissionDenied
+            permissions.require(request, PERMISSION)
             return function(model_admin, request, *args, **kwargs)
 
         return model_admin.admin_site.admin_view(wrapped)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from newsletter.admin import imports
 from newsletter.admin.readonly import ReadOnlyAdmin
 from newsletter.models import Subscriber, Suppression, Topic
-from newsletter.staff import audit
+from newsletter.staff import audit, permissions
 from newsletter.subscribers import csvfiles, signups, subscriptions
 from newsletter.subscribers.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.subscribers.tokens import absolute_url
@@ -110,7 +110,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def has_export_permission(self, request) -> bool:
         """For actions declared with permissions=["export"]: the addresses leave the system."""
-        return request.user.has_perm("newsletter.export_subscribers")
+        return request.user.has_perm(permissions.EXPORT_SUBSCRIBERS)
 
     @admin.action(description="Export selected subscribers as CSV", permissions=["export"])
     def export_csv(self, request, queryset):

@@ -270,11 +270,6 @@ def campaign_rows(*, campaign_id: int) -> Iterator[list]:
         yield [*cells, "yes" if left else "no"]
 
 
-def campaigns_with_results():
-    """Campaigns that have started sending, newest first, for the report list."""
-    return Campaign.objects.filter(started_at__isnull=False).order_by("-started_at")
-
-
 def _unsubscribed_after_send() -> Q:
     return Q(sent_at__isnull=False, subscriber__unsubscribed_at__gte=F("sent_at"))
 
