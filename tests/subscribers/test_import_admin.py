@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from newsletter import tasks
 from newsletter.models import AuditEvent, Subscriber, SubscriberImport
-from newsletter.subscribers import imports, retention, subscriptions
+from newsletter.subscribers import import_file, imports, retention, subscriptions
 from tests.factories import SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db
@@ -246,8 +246,8 @@ def test_a_hostile_file_is_refused_with_a_field_error(client, manager, existing,
 
 
 def test_an_oversize_file_is_refused(client, manager):
-    big = b"email\n" + b"someone@example.org\n" * (imports.MAX_BYTES // 20 + 1)
-    assert len(big) > imports.MAX_BYTES
+    big = b"email\n" + b"someone@example.org\n" * (import_file.MAX_BYTES // 20 + 1)
+    assert len(big) > import_file.MAX_BYTES
 
     response = upload(client, big)
 
@@ -257,7 +257,7 @@ def test_an_oversize_file_is_refused(client, manager):
 
 
 def test_a_file_with_too_many_rows_is_refused(client, manager, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 2)
+    monkeypatch.setattr(import_file, "MAX_ROWS", 2)
 
     response = upload(client, "email\na@example.org\nb@example.org\nc@example.org\n")
 
