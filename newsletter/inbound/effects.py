@@ -19,6 +19,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from newsletter.delivery import reputation
 from newsletter.models import Delivery, InboundMessage, Subscriber, Suppression, WebhookEvent
 from newsletter.subscribers import policy
 
@@ -45,6 +46,9 @@ def apply(event: Event) -> None:
     effect = EFFECTS.get(event.kind)
     if effect is not None and event.subscriber_id is not None:
         effect(event)
+    if event.delivery_id and event.kind in WATCHED:
+        # The sending campaign's own complaint and bounce rates (it may pause itself).
+        reputation.came_back(event.delivery_id, WATCHED[event.kind])
 
 
 def _hard_bounce(event: Event) -> None:
@@ -80,6 +84,9 @@ def _opened(event: Event) -> None:
 def _clicked(event: Event) -> None:
     _record_engagement(event, "clicked_at", policy.CLICKS)
 
+
+# What the reputation watch counts, by kind.
+WATCHED = {Kind.COMPLAINT: reputation.COMPLAINED, Kind.HARD_BOUNCE: reputation.BOUNCED}
 
 EFFECTS = {
     Kind.HARD_BOUNCE: _hard_bounce,
