@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.auth.models import Permission, User
 
-from engage.celery import app as celery_app
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
 from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
@@ -30,17 +28,6 @@ from tests.support import ROOT, SinkHandler, SmtpSink, database_url, wait_until
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 READERS = 2000
-
-
-@pytest.fixture
-def own_queue(settings):
-    """A queue of the test's own, so that no other worker of the session takes its tasks."""
-    queue = f"reputation-{uuid.uuid4().hex[:8]}"
-    before = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue
-    yield {"CELERY_QUEUE": queue}
-    celery_app.conf.task_default_queue = before
 
 
 def complaint_about(received: bytes, envelope_from: str, recipient: str) -> bytes:
@@ -106,10 +93,7 @@ def test_complaints_from_1_percent_of_the_first_500_pause_it_before_1000_and_no_
     topics, start_worker, own_queue, client
 ):
     handler = ComplainingSink()
-    own = SmtpSink()
-    own.handler = handler
-    own.controller = Controller(handler, hostname="127.0.0.1", port=own.port)
-    own.start()
+    own = SmtpSink(handler).start()
     mail_env = {"BOUNCE_ADDRESS": BOUNCE_ADDRESS, "EMAIL_URL": own.url}
     handler.env = {
         **os.environ,

@@ -6,11 +6,9 @@ HTTP, aiosmtpd for SMTP; a real worker for the 454 storm."""
 
 import collections
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from botocore.config import Config
 from django.utils import timezone
 
@@ -21,7 +19,7 @@ from newsletter.mail import sendrate
 from newsletter.models import Campaign, Delivery
 from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
 from tests.ses_standin import SesStandin
-from tests.support import SinkHandler, SmtpSink
+from tests.support import SmtpSink, StormHandler
 
 
 @pytest.fixture(autouse=True)
@@ -142,27 +140,13 @@ def test_an_ses_refusal_of_a_message_is_not_taken_for_throttling(ses, topics):
 # --- SMTP 454 ---------------------------------------------------------------------------------
 
 
-@dataclass
-class ThrottlingHandler(SinkHandler):
-    """Answers Amazon SES's SMTP throttling reply to the first `storm` recipients."""
-
-    storm: int = 10
-    throttled: int = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        with self.lock:
-            if self.throttled < self.storm:
-                self.throttled += 1
-                return "454 4.7.0 Throttling failure: Maximum sending rate exceeded."
-        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+THROTTLED = "454 4.7.0 Throttling failure: Maximum sending rate exceeded."
 
 
-def throttling_sink(storm: int) -> tuple[SmtpSink, ThrottlingHandler]:
-    handler = ThrottlingHandler(storm=storm)
-    own = SmtpSink()
-    own.handler = handler
-    own.controller = Controller(handler, hostname="127.0.0.1", port=own.port)
-    return own.start(), handler
+def throttling_sink(storm: int) -> tuple[SmtpSink, StormHandler]:
+    """Amazon SES's SMTP throttling reply to the first `storm` recipients."""
+    handler = StormHandler(storm=storm, reply=THROTTLED)
+    return SmtpSink(handler).start(), handler
 
 
 @pytest.mark.django_db
@@ -198,7 +182,7 @@ def test_a_storm_of_454s_slows_the_send_and_everyone_gets_one_copy(topics, start
     finally:
         own.stop()
 
-    assert handler.throttled == 10
+    assert handler.refused == 10
     assert per_recipient(own.received) == collections.Counter(
         {person.email: 1 for person in people}
     )
