@@ -397,17 +397,20 @@ def prepared(campaign_model) -> bool:
 
 
 FIRST_STRETCH = 100_000
+LEDGER_SIZE = 1_000_000
 MEMORY_POINT = 10_000
 
 
 def judge(n, raw, first, first_rate, prepare_seconds, memory_at_10k, memory_peak) -> None:
     """Issue 24's delivery targets, each met or MISSED (bench/targets.py)."""
+    # A small ledger's time is mostly the start (the task's queueing, the audience query): the
+    # target is judged at its own size only.
     rows_per_second = n / max(prepare_seconds, 0.001)
     targets.verdict(
         "ledger for 1,000,000 readers in ≤ 10 s",
-        rows_per_second >= targets.LEDGER_ROWS_PER_SECOND,
-        f"{n:,} rows in {prepare_seconds:.1f} s ({rows_per_second:,.0f} rows/s; "
-        f"≥ {targets.LEDGER_ROWS_PER_SECOND:,} needed)",
+        rows_per_second >= targets.LEDGER_ROWS_PER_SECOND if n >= LEDGER_SIZE else None,
+        f"{n:,} rows in {prepare_seconds:.1f} s ({rows_per_second:,.0f} rows/s)"
+        + ("" if n >= LEDGER_SIZE else "; judged at 1,000,000 readers"),
     )
     targets.verdict(
         f"end to end ≥ {targets.END_TO_END_RATIO} × raw over the first 100,000",
