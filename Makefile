@@ -19,7 +19,7 @@ SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chro
 # And those the benchmarks drive.
 BENCH_DEPS := wrk:wrk redis-server:redis-server
 
-.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load bench-esp clean
+.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load bench-esp bench-watch bench-scale clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -90,8 +90,13 @@ test: lint system-deps $(AXE)
 	@$(if $(SISIMAI),,echo "sisimai's corpus is not here: test_sisimai_bounces is left out (tests/inbound/corpus/ORIGIN.md)")
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS) $(if $(SISIMAI),,-m "not sisimai_corpus")
 
-# Delivery (raw SMTP hand-off vs a digest end to end), then web load (a bare view vs signup).
-bench: bench-delivery bench-load
+# Every benchmark, then each speed target of this run as met or MISSED (bench/summary.py).
+BENCH_VERDICTS ?= var/bench-verdicts.jsonl
+export BENCH_VERDICTS
+bench: install bench-deps
+	@mkdir -p var && rm -f $(BENCH_VERDICTS)
+	$(MAKE) --no-print-directory bench-delivery bench-esp bench-watch bench-scale bench-load
+	$(BIN)/python bench/summary.py
 
 bench-delivery: install bench-deps
 	$(TEST_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
@@ -102,6 +107,14 @@ bench-load: install bench-deps
 # Through an ESP: one call per message vs batch calls, against a loopback Postmark stand-in.
 bench-esp: install bench-deps
 	$(TEST_ENV) $(BIN)/python bench/esp.py $(ESP_ARGS)
+
+# The reputation watch's cost: the same digest end to end with it off, then on.
+bench-watch: install bench-deps
+	$(TEST_ENV) $(BIN)/python bench/watch_cost.py $(WATCH_ARGS)
+
+# Scale-out: two worker pools against one, through an ESP stand-in whose latency is the limit.
+bench-scale: install bench-deps
+	$(TEST_ENV) $(BIN)/python bench/scale_out.py $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

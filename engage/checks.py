@@ -48,3 +48,23 @@ def production_settings(app_configs, **kwargs):
             "Set EMAIL_URL (smtp+tls://user:password@relay:587) or ESP with its ANYMAIL_* keys.",
         )
     return problems
+
+
+@checks.register("sender_authentication", deploy=True)
+def sender_authentication(app_configs, **kwargs):
+    """What Gmail, Yahoo and Outlook.com require of the From domain's DNS (SPF, DKIM, DMARC) and of
+    every message (one-click unsubscribe), looked up now: each missing one is a warning."""
+    from newsletter.mail import sender_auth
+
+    domain = sender_auth.from_domain()
+    if sender_auth.is_example(domain):
+        return []  # the demo's address: no one can publish records for it, nothing to look up
+    return [
+        checks.Warning(
+            f"{check.name} for {domain}: {check.advice}",
+            hint=f"Required by {', '.join(check.required_by)} for bulk senders.",
+            id="engage.W020",
+        )
+        for check in sender_auth.checks(domain)
+        if not check.ok
+    ]

@@ -174,6 +174,8 @@ INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=30)
 DKIM_PRIVATE_KEY_PATH = env.str("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
+# The DNS server the sender authentication check asks ("host:port"); the system's resolver if empty.
+DNS_RESOLVER = env.str("DNS_RESOLVER", default="")
 
 # --- Engage behaviour ------------------------------------------------------------------------
 CONSENT_VERSION = env.str("CONSENT_VERSION", default="2026-11")
@@ -214,6 +216,42 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
 # Seconds a transient failure of a recipient keeps being retried after the row's first try.
 DELIVERY_RETRY_HORIZON = env.int("DELIVERY_RETRY_HORIZON", default=24 * 3600)
 SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)
+# The reputation watch (newsletter/delivery/reputation.py): a sending campaign pauses itself when,
+# over the rolling window and once at least REPUTATION_MIN_SENT went out, its complaints, hard
+# bounces (the recipient's) or refusals of our sending pass these rates.
+REPUTATION_WATCH = env.bool("REPUTATION_WATCH", default=True)
+REPUTATION_WINDOW_SECONDS = env.int("REPUTATION_WINDOW_SECONDS", default=3600)
+REPUTATION_MIN_SENT = env.int("REPUTATION_MIN_SENT", default=500)
+REPUTATION_COMPLAINT_RATE = env.float("REPUTATION_COMPLAINT_RATE", default=0.003)
+REPUTATION_HARD_BOUNCE_RATE = env.float("REPUTATION_HARD_BOUNCE_RATE", default=0.05)
+REPUTATION_REJECTION_RATE = env.float("REPUTATION_REJECTION_RATE", default=0.01)
+# Warm-up (newsletter/delivery/warmup.py): the day a new sending domain or ESP stream began (ISO
+# date; unset: no warm-up), and the messages a day it may send from then, day one first (a ramp
+# like the mailbox providers' and ESPs' warm-up guides); past the last day nothing is held.
+WARM_UP_STARTED_ON = env.str("WARM_UP_STARTED_ON", default="")
+if WARM_UP_STARTED_ON:
+    date.fromisoformat(WARM_UP_STARTED_ON)  # a bad date stops the start, not the first send
+WARM_UP_RAMP = [
+    int(n)
+    for n in env.list(
+        "WARM_UP_RAMP",
+        default=[
+            "50",
+            "100",
+            "500",
+            "1000",
+            "5000",
+            "10000",
+            "20000",
+            "40000",
+            "80000",
+            "150000",
+            "300000",
+        ],
+    )
+]
+if any(n <= 0 for n in WARM_UP_RAMP):
+    raise ImproperlyConfigured("WARM_UP_RAMP: every day's allowance must be a positive number.")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # W001 only says the cache is not on django-ratelimit's list: Django's own RedisCache postdates
 # it, and engage.cache's increments are atomic. A per-process cache (E003) is still refused.
