@@ -124,6 +124,7 @@ def _watched(event: Event) -> str | None:
     who = event.who_failed or bounces.RECIPIENT
     return {bounces.RECIPIENT: reputation.BOUNCED, bounces.SENDER: reputation.REJECTED}.get(who)
 
+
 EFFECTS = {
     Kind.HARD_BOUNCE: _hard_bounce,
     Kind.COMPLAINT: _complaint,
