@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from newsletter.web.metrics import EngageCollector
+from newsletter.delivery.metrics import EngageCollector
 
 registry = CollectorRegistry(auto_describe=False)
 registry.register(EngageCollector())
