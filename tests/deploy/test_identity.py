@@ -111,7 +111,7 @@ def test_the_unsubscribe_mailbox_follows_the_from_domain_unless_it_is_the_demos(
 
 def test_gunicorn_refuses_to_start_as_the_demo_charity():
     env = {**without("ORGANISATION_ADDRESS"), "WEB_CONCURRENCY": "1", "PORT": "0"}
-    result = run([str(ROOT / ".venv/bin/gunicorn"), "engage.wsgi"], env, timeout=120)
+    result = run([sys.executable, "-m", "gunicorn", "engage.wsgi"], env, timeout=120)
 
     assert result.returncode != 0
     assert "ORGANISATION_ADDRESS is the demo charity's" in result.stderr
