@@ -2,6 +2,7 @@
 commands, its first staff account, `honcho start -f Procfile`; then a reader signs up and
 confirms, and a campaign scheduled for now reaches an SMTP server on loopback as the charity."""
 
+import html
 import re
 import time
 from base64 import b32decode
@@ -66,7 +67,7 @@ def _link(message, pattern: str) -> str:
         text = message.message.get_body((part,)).get_content()
         found = re.search(rf"https?://[^\s\"'<>]*{pattern}[^\s\"'<>]*", text)
         if found:
-            return found.group(0).rstrip(").,")
+            return html.unescape(found.group(0)).rstrip(").,")
     raise AssertionError(f"no link with {pattern}")
 
 
