@@ -1,42 +1,42 @@
 """Importing subscribers in admin: upload a CSV, say which column is which, read the dry run, then
 import with a progress bar. Pages under the subscriber admin (SubscriberAdmin.get_urls), for
-whoever may add subscribers; the work is newsletter.imports', the same as the command's."""
+whoever may add subscribers; the work is newsletter.subscribers.imports', the same as the
+command's."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from newsletter import audit, imports, tasks
 from newsletter.models import SubscriberImport
+from newsletter.staff import audit, permissions
+from newsletter.subscribers import enqueue, import_file, imports
 
 Status = SubscriberImport.Status
-PERMISSION = "newsletter.add_subscriber"
+PERMISSION = permissions.ADD_SUBSCRIBER
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text=(
-            f"UTF-8 CSV with a header row, at most {imports.MAX_BYTES // 2**20} MB and "
-            f"{imports.MAX_ROWS:,} rows. You choose what each column holds next."
+            f"UTF-8 CSV with a header row, at most {import_file.MAX_BYTES // 2**20} MB and "
+            f"{import_file.MAX_ROWS:,} rows. You choose what each column holds next."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_BYTES:
+        if upload.size > import_file.MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {imports.MAX_BYTES // 2**20} MB.", code="too_big"
+                f"The file is larger than {import_file.MAX_BYTES // 2**20} MB.", code="too_big"
             )
         data = upload.read()
         try:
-            imports.read_csv(data)
-        except imports.ImportFileError as error:
+            import_file.read_csv(data)
+        except import_file.ImportFileError as error:
             raise forms.ValidationError(str(error), code="unreadable")
         return upload.name, data
 
@@ -50,17 +50,17 @@ class MappingForm(forms.Form):
             example = examples[index] if index < len(examples) else ""
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or f"Column {index + 1} (no name)",
-                choices=imports.CHOICES,
-                initial=job.mapping[index] if index < len(job.mapping) else imports.IGNORE,
+                choices=import_file.CHOICES,
+                initial=job.mapping[index] if index < len(job.mapping) else import_file.IGNORE,
                 required=False,
                 help_text=f"First row: {example[:60]}" if example else "First row: (empty)",
             )
 
     def clean(self):
-        mapping = [self.cleaned_data.get(name, imports.IGNORE) for name in self.fields]
+        mapping = [self.cleaned_data.get(name, import_file.IGNORE) for name in self.fields]
         try:
-            imports.check_mapping(mapping)
-        except imports.ImportFileError as error:
+            import_file.check_mapping(mapping)
+        except import_file.ImportFileError as error:
             raise forms.ValidationError(str(error), code="mapping")
         self.cleaned_data["mapping"] = mapping
         return self.cleaned_data
@@ -69,8 +69,7 @@ class MappingForm(forms.Form):
 def urls(model_admin) -> list:
     def view(function):
         def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(PERMISSION):
-                raise PermissionDenied
+            permissions.require(request, PERMISSION)
             return function(model_admin, request, *args, **kwargs)
 
         return model_admin.admin_site.admin_view(wrapped)
@@ -153,7 +152,7 @@ def job_page(model_admin, request, job_id: int):
             audit.record(
                 request.user, "import started", f"import #{job.pk}", request=request, job=job.pk
             )
-            transaction.on_commit(lambda: tasks.import_subscribers.delay(job.pk))
+            enqueue.import_job(job.pk)
         return redirect("admin:newsletter_subscriber_import_job", job.pk)
     title = {
         Status.CHECKED: "Dry run: what the import would do",
@@ -175,7 +174,9 @@ def job_page(model_admin, request, job_id: int):
         left_out=_left_out(shown),
         progress=imports.progress(job),
         live=live,
-        columns=[(h, imports.LABELS[m]) for h, m in zip(job.headers, job.mapping, strict=False)],
+        columns=[
+            (h, import_file.LABELS[m]) for h, m in zip(job.headers, job.mapping, strict=False)
+        ],
         progress_url=reverse("admin:newsletter_subscriber_import_progress", args=[job.pk]),
     )
 

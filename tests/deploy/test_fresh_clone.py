@@ -22,7 +22,7 @@ READER = "first.reader@example.net"
 LINKS: list[str] = []  # every link with a token the reader followed
 CAMPAIGN = """
 from django.utils import timezone
-from newsletter.campaigns import campaign_schedule
+from newsletter.campaigns.scheduling import campaign_schedule
 from newsletter.models import Campaign, CampaignPost, Post, Topic
 
 news = Topic.objects.get(slug="news")

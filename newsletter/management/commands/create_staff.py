@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from newsletter import audit, two_factor
+from newsletter.staff import audit, two_factor
 
 
 def qr_code(text: str) -> str:
