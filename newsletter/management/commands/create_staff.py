@@ -8,24 +8,15 @@ with the printed password and the app's code. Further accounts are made in the a
 enrolled with `manage.py enrol_2fa USERNAME`.
 """
 
-import io
 import secrets
 from base64 import b32encode
 
-import segno
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from newsletter.staff import audit, two_factor
-
-
-def qr_code(text: str) -> str:
-    """`text` as a QR code drawn in the terminal with block characters."""
-    out = io.StringIO()
-    segno.make(text, error="m").terminal(out=out, compact=True, border=2)
-    return out.getvalue()
 
 
 class Command(BaseCommand):
@@ -53,7 +44,7 @@ class Command(BaseCommand):
         write(f"Created the superuser “{username}”.\n")
         write(f"  password: {password}\n\n")
         write("1. Scan this QR code with an authenticator app (or type the key):\n")
-        write(qr_code(device.config_url))
+        write(two_factor.qr_code(device))
         write(f"  {device.config_url}\n")
         write(f"  key: {key}\n\n")
         write(
