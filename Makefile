@@ -33,9 +33,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 # The local run: DEBUG on, and a random SECRET_KEY made once and kept in var/ (there is no
-# built-in key: production sets its own).
+# built-in key: production sets its own). `make run PORT=8001` for another port.
 SECRET_KEY_FILE := var/secret-key
-DEV_ENV := DEBUG=$${DEBUG:-true} SECRET_KEY="$$(cat $(SECRET_KEY_FILE))"
+PORT ?= 8000
+DEV_ENV := DEBUG=$${DEBUG:-true} SECRET_KEY="$$(cat $(SECRET_KEY_FILE))" \
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}
 
 $(SECRET_KEY_FILE):
 	@mkdir -p var
@@ -46,7 +48,8 @@ run: install $(SECRET_KEY_FILE)
 	@mkdir -p var/outbox
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
-	$(DEV_ENV) $(BIN)/honcho -f Procfile.dev start
+	@echo "Engage runs on http://127.0.0.1:$(PORT)/ (PORT=$(PORT); make run PORT=… for another)"
+	$(DEV_ENV) $(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

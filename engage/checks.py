@@ -7,6 +7,8 @@ wrong thing (emails written to files, links pointing at 127.0.0.1), so the deplo
 from django.conf import settings
 from django.core import checks
 
+from engage import identity
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "testserver"}
 
 
@@ -67,4 +69,17 @@ def sender_authentication(app_configs, **kwargs):
         )
         for check in sender_auth.checks(domain)
         if not check.ok
+    ]
+
+
+@checks.register(checks.Tags.security)
+def charity_identity(app_configs, **kwargs):
+    """Not only with --deploy: `migrate` and `check` refuse too, so a release stops before it
+    sends a single email as the demo charity."""
+    if settings.DEBUG:
+        return []
+    codes = {name: f"engage.E00{number}" for number, name in enumerate(identity.HINTS, start=1)}
+    return [
+        checks.Error(message, hint=f"Set {name} in the environment.", id=codes[name])
+        for name, message in identity.problems()
     ]
