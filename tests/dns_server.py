@@ -65,3 +65,16 @@ class DnsServer:
         if found is not None:
             response.answer.append(dns.rrset.from_rdata_list(question.name, found.ttl, list(found)))
         return response
+
+
+def published(domain: str, selector: str = "engage") -> str:
+    """The zone of a domain that publishes what Gmail, Yahoo and Outlook.com ask of a bulk sender:
+    SPF, a DKIM key for `selector`, and DMARC."""
+    return f"""$ORIGIN {domain}.
+$TTL 300
+@ IN SOA ns.{domain}. hostmaster.{domain}. 1 3600 600 86400 300
+@ IN NS ns.{domain}.
+@ IN TXT "v=spf1 ip4:192.0.2.10 -all"
+{selector}._domainkey IN TXT "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtestkey"
+_dmarc IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@{domain}"
+"""

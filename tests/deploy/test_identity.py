@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from tests.dns_server import DnsServer, published
 from tests.support import ROOT
 
 IDENTITY = {
@@ -27,7 +28,15 @@ PRODUCTION = {
     "SECURE_HSTS_SECONDS": "31536000",
     **IDENTITY,
 }
-READ_BY_SETTINGS = {*PRODUCTION, "UNSUBSCRIBE_MAILTO", "LIST_ID", "CACHE_URL", "ENGAGE_VAR_DIR"}
+READ_BY_SETTINGS = {
+    *PRODUCTION,
+    "UNSUBSCRIBE_MAILTO",
+    "LIST_ID",
+    "CACHE_URL",
+    "ENGAGE_VAR_DIR",
+    "DNS_RESOLVER",
+    "DKIM_SELECTOR",
+}
 CODES = {
     "DEFAULT_FROM_EMAIL": "engage.E001",
     "ORGANISATION_NAME": "engage.E002",
@@ -64,13 +73,22 @@ def without(name: str) -> dict:
 
 
 def test_the_charitys_own_identity_passes_the_deploy_check(tmp_path):
-    result = manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        env={**PRODUCTION, "ENGAGE_VAR_DIR": str(tmp_path)},
-    )
+    dns = DnsServer(published("braintrust.org.uk")).start()
+    try:
+        result = manage(
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+            env={
+                **PRODUCTION,
+                "ENGAGE_VAR_DIR": str(tmp_path),
+                "DNS_RESOLVER": dns.address,
+                "DKIM_SELECTOR": "engage",
+            },
+        )
+    finally:
+        dns.stop()
     assert result.returncode == 0, result.stdout + result.stderr
 
 
