@@ -271,7 +271,7 @@ def world(topics, settings, tmp_path):
     AuditEvent.objects.create(actor_name="someone", action="export", target="3 subscribers")
     endpoint = WebhookEndpoint.objects.create(
         name="CRM", url="https://crm.example.org/hook", events=["subscriber.erased"],
-        scope="full", secret="whsec_" + "A" * 44, paused_at=timezone.now(),
+        scope="full", secret="whsec_" + "A" * 44, paused_at=timezone.now(), last_sequence=1,
     )  # fmt: skip
     event = OutgoingEvent.objects.create(type="subscriber.erased", data={"subscriber": {"id": 1}})
     return {
