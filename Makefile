@@ -19,7 +19,7 @@ SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chro
 # And those the benchmarks drive.
 BENCH_DEPS := wrk:wrk redis-server:redis-server
 
-.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load bench-esp bench-watch bench-scale clean
+.PHONY: install system-deps bench-deps axe run test lint format bench bench-delivery bench-load bench-esp bench-watch bench-scale bench-api bench-webhooks clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \
@@ -106,6 +106,14 @@ bench-delivery: install bench-deps
 
 bench-load: install bench-deps
 	$(TEST_ENV) $(BIN)/python bench/load.py $(LOAD_ARGS)
+
+# The REST API's sync (GET /api/v1/subscribers/ over 1,000,000 rows) against a bare view, and
+# webhook delivery against one at a time (bench/api.py).
+bench-api: install
+	$(TEST_ENV) $(BIN)/python bench/api.py sync $(API_ARGS)
+
+bench-webhooks: install
+	$(TEST_ENV) $(BIN)/python bench/api.py webhooks $(WEBHOOK_ARGS)
 
 # Through an ESP: one call per message vs batch calls, against a loopback Postmark stand-in.
 bench-esp: install bench-deps

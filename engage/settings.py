@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "auditlog",
+    "ninja",  # the REST API (newsletter.api); serves its reference page's scripts locally
     "newsletter",
 ]
 
@@ -323,6 +324,24 @@ if INBOUND_MAILBOX_URL:
         "task": "newsletter.tasks.inbound_poll",
         "schedule": INBOUND_POLL_SECONDS,
     }
+
+# --- The REST API and outgoing webhooks (newsletter.api) ------------------------------------
+# Requests per key (django-ratelimit's rate syntax), counted in the shared cache.
+API_RATE = env.str("API_RATE", default="600/m")
+# A webhook that keeps failing is retried with growing waits (capped) for this long, then given up.
+WEBHOOK_RETRY_HORIZON = env.int("WEBHOOK_RETRY_HORIZON", default=24 * 3600)
+WEBHOOK_RETRY_FIRST = env.int("WEBHOOK_RETRY_FIRST", default=30)
+WEBHOOK_RETRY_MAX = env.int("WEBHOOK_RETRY_MAX", default=300)
+# An endpoint failing for this long is paused and staff are told.
+WEBHOOK_PAUSE_AFTER = env.int("WEBHOOK_PAUSE_AFTER", default=3 * 24 * 3600)
+# Events sent at once to one endpoint (each carries its sequence number, so the receiver orders
+# them); the next window waits until this one is delivered. Lower it for a receiver that cannot
+# take that many requests at once.
+WEBHOOK_WINDOW = env.int("WEBHOOK_WINDOW", default=100)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Endpoints must be https:// and resolve to public addresses; tests and development allow
+# http:// to loopback only with this on.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Security --------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

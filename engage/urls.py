@@ -2,12 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from newsletter.api import urls as api_v1
 from newsletter.views import brand, health, media, metrics, public, rsvp, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
     path("join/embed/", signup.join_embed, name="join-embed"),
     path("api/subscribe/", signup.api_subscribe, name="api-subscribe"),
+    path("api/v1/", api_v1.urls),
     path("confirm/<str:token>/", signup.confirm, name="confirm"),
     path("preferences/<str:token>/", signup.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", signup.unsubscribe, name="unsubscribe"),

@@ -28,6 +28,7 @@ class TickFailed(Exception):
 def tick_jobs() -> list:
     """What tick runs, in order: due digests and campaigns, lost work, finished campaigns."""
     from newsletter import delivery
+    from newsletter.api import idempotency, webhooks
     from newsletter.campaigns import digests
     from newsletter.delivery import ab_phases
     from newsletter.engagement import event_reminders, rsvp
@@ -43,6 +44,8 @@ def tick_jobs() -> list:
         delivery.sweep_expired_leases,
         ab_phases.pick_due_winners,
         delivery.finish_campaigns,
+        webhooks.queue_due,
+        idempotency.forget_old,
     ]
 
 
@@ -187,3 +190,13 @@ def import_subscribers(self, job_id: int):
         # importing the file again adds the rest).
         imports.fail_job(job_id, "The import stopped on an error: upload the file again.")
         raise
+
+
+@shared_task
+def deliver_webhooks(endpoint_id: int):
+    """Drain one webhook endpoint's ledger; look again when its next retry is due."""
+    from newsletter.api import webhooks
+
+    wait = webhooks.drain(endpoint_id)
+    if wait is not None:
+        deliver_webhooks.apply_async((endpoint_id,), countdown=max(1.0, wait))

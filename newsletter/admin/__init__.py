@@ -4,6 +4,7 @@ An operator's console over the domain packages: actions and views check a permis
 (newsletter.staff.permissions.require) and call a service; above every domain package."""
 
 from . import (  # noqa: F401 (each module registers its admin)
+    api,
     audit,
     brand,
     campaigns,

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from newsletter.api import outbox
 from newsletter.campaigns import abtest
 from newsletter.campaigns.snapshot import build_snapshot, frozen
 from newsletter.models import Campaign, CampaignPost, CampaignVariant, Post, Snapshot
@@ -39,6 +40,8 @@ def transition(campaign: Campaign, to: str, **fields) -> None:
         )
         if won and to == Status.SCHEDULED:
             _freeze(campaign)
+        elif won and to == Status.SENT:
+            outbox.emit_campaign_sent(campaign.pk, fields)
         elif won and to == Status.DRAFT:
             # Back to draft: a sender approves again, and that takes a new snapshot.
             Snapshot.objects.filter(campaign=campaign).delete()

@@ -5,6 +5,7 @@ import csv
 
 from django.db import IntegrityError, transaction
 
+from newsletter.api import outbox
 from newsletter.engagement import enqueue
 from newsletter.mail.emails import make_message
 from newsletter.models import Interest, Post, Subscriber
@@ -25,6 +26,8 @@ def count_me_in(*, subscriber_id: int, post: Post) -> bool:
             interest, created = Interest.objects.get_or_create(
                 post=post, subscriber_id=subscriber_id
             )
+            if created:
+                outbox.emit_interest(interest)
     except IntegrityError:  # the same reader pressing twice at once: the other press won
         return False
     if created:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from newsletter.api import outbox
 from newsletter.engagement import enqueue
 from newsletter.models import Post, PostEngagement, Rsvp, Subscriber
 from newsletter.subscribers import tokens
@@ -118,6 +119,7 @@ def rsvp_answer(*, reader: Reader, post_id: int, answer: str) -> Rsvp:
         if before == Answer.UNCONFIRMED and rsvp.wants_to_join:
             _join_list(rsvp)
         enqueue.rsvp_email(rsvp.pk, "answer")
+        outbox.emit_rsvp(rsvp)
     return rsvp
 
 

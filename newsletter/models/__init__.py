@@ -1,6 +1,14 @@
 """Every model of the app, one module per domain, all re-exported here: `from newsletter.models
 import X` works for each. May import nothing else of newsletter."""
 
+from newsletter.models.api import (
+    ApiKey,
+    IdempotentRequest,
+    OutgoingEvent,
+    Scope,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from newsletter.models.base import TimeStamped
 from newsletter.models.campaigns import (
     DEFAULT_GREETING,
@@ -70,4 +78,10 @@ __all__ = [
     "Series",
     "SeriesStep",
     "Enrolment",
+    "Scope",
+    "ApiKey",
+    "IdempotentRequest",
+    "WebhookEndpoint",
+    "OutgoingEvent",
+    "WebhookDelivery",
 ]

@@ -93,6 +93,8 @@ class Subscriber(TimeStamped):
             # The audience query: active subscribers, streamed in primary-key order.
             models.Index(fields=["id"], name="subscriber_active_idx", condition=Q(status="active")),
             models.Index(fields=["status", "created_at"], name="subscriber_status_created_idx"),
+            # The API's sync (GET /api/v1/subscribers/?updated_since=…): keyset on (updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="subscriber_updated_idx"),
         ]
 
     def __str__(self):
@@ -152,6 +154,8 @@ class Suppression(models.Model):
         COMPLAINED = "complained"
         BOUNCED = "bounced"
         UNSUBSCRIBED = "unsubscribed", "unsubscribed by mail"
+        # Asked elsewhere: a Fundraising Preference Service request, a CRM's "do not email" (API).
+        REQUESTED = "requested", "asked elsewhere (e.g. FPS, a CRM's do not email)"
         ERASED = "erased"
 
     email_hash = models.CharField(max_length=64, unique=True)

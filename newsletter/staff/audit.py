@@ -29,13 +29,16 @@ from newsletter.models import (
 from newsletter.web.clientip import client_ip
 
 
-def record(actor, action: str, target: str = "", *, request=None, **details) -> AuditEvent:
+def record(
+    actor, action: str, target: str = "", *, request=None, actor_name: str = "", **details
+) -> AuditEvent:
     """Add one entry. `target` names what was acted on without personal data ("campaign #4",
-    "subscriber #17", "32 subscribers"); `details` is anything else worth keeping, as JSON."""
+    "subscriber #17", "32 subscribers"); `details` is anything else worth keeping, as JSON.
+    `actor_name` names an actor that is not an account (an API key)."""
     user = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         actor=user,
-        actor_name=user.get_username() if user else "",
+        actor_name=user.get_username() if user else actor_name[:150],
         action=action,
         target=str(target)[:200],
         ip=(client_ip(request) or None) if request is not None else None,

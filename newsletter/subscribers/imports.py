@@ -286,6 +286,22 @@ def import_now(*, data: bytes, filename: str, mapping: list[str], on_progress=No
     return run_job(job.pk, on_progress)
 
 
+def import_one(row: dict[str, str]) -> tuple[str, str]:
+    """One subscriber by a file row's rules (the API's import): `row` holds a file's cells by
+    field. ("accepted", ""), or ("rejected", reason), ("already", "") or ("suppressed", "")."""
+    judge, report = Judge(), Report()
+    try:
+        with transaction.atomic():
+            _write(_judge_chunk(judge, [(1, row)], report))
+    except IntegrityError:  # the address signed up (or was imported) since it was judged
+        return "already", ""
+    if report.accepted:
+        return "accepted", ""
+    if report.rejected:
+        return "rejected", report.rejected[0][1]
+    return ("already", "") if report.already else ("suppressed", "")
+
+
 def summary(report: Report, *, dry_run: bool) -> list[str]:
     """The report as lines of text: each row left out and why, then the counts."""
     lines = [f"row {row}: rejected: {reason}" for row, reason in report.rejected]

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from newsletter.api import outbox
 from newsletter.models import Subscriber, Suppression
 from newsletter.subscribers.addresses import stored_address_hash, suppression_hash
 
@@ -79,14 +80,28 @@ def may_track(campaign, subscriber: Subscriber | None, what: str | None = None) 
 
 Reason = Suppression.Reason
 # Strongest first: one row per address keeps the strongest reason it was given.
-STRENGTH = [Reason.COMPLAINED, Reason.BOUNCED, Reason.UNSUBSCRIBED, Reason.ERASED]
+STRENGTH = [
+    Reason.COMPLAINED,
+    Reason.BOUNCED,
+    Reason.UNSUBSCRIBED,
+    Reason.REQUESTED,
+    Reason.ERASED,
+]
 # What a fresh signup lifts once its owner confirms it; nothing lifts a bounce or a complaint.
-LIFTED_BY_CONFIRMATION = [Reason.UNSUBSCRIBED, Reason.ERASED]
+LIFTED_BY_CONFIRMATION = [Reason.UNSUBSCRIBED, Reason.REQUESTED, Reason.ERASED]
 # The status a suppression gives a pending or active subscriber.
 STATUS_FOR = {
     Reason.BOUNCED: Subscriber.Status.BOUNCED,
     Reason.COMPLAINED: Subscriber.Status.COMPLAINED,
     Reason.UNSUBSCRIBED: Subscriber.Status.UNSUBSCRIBED,
+    Reason.REQUESTED: Subscriber.Status.UNSUBSCRIBED,
+}
+
+
+EVENT_FOR = {
+    Subscriber.Status.BOUNCED: outbox.Type.SUBSCRIBER_BOUNCED,
+    Subscriber.Status.COMPLAINED: outbox.Type.SUBSCRIBER_COMPLAINED,
+    Subscriber.Status.UNSUBSCRIBED: outbox.Type.SUBSCRIBER_UNSUBSCRIBED,
 }
 
 
@@ -113,7 +128,20 @@ def suppress(subscriber_id: int | None, reason: str, at: datetime | None = None)
         changed = Subscriber.objects.filter(pk=subscriber_id, status__in=SUPPRESSIBLE).update(
             status=status, updated_at=now, **{when: at or now}
         )
+        if changed:
+            outbox.emit_subscriber(EVENT_FOR[status], subscriber_id)
     return bool(changed)
+
+
+def suppress_address(email: str, reason: str) -> bool:
+    """`suppress`, by address (another system's "do not email"): listed whether or not the
+    address is a subscriber here. True when a subscriber's status changed."""
+    subscriber_id = Subscriber.objects.filter(email=email).values_list("pk", flat=True).first()
+    if subscriber_id is not None:
+        return suppress(subscriber_id, reason)
+    with transaction.atomic():
+        _list(email, reason)
+    return False
 
 
 def _list(email: str, reason: str) -> None:

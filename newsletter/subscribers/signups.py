@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from newsletter import series
+from newsletter.api import outbox
 from newsletter.mail.emails import make_message
 from newsletter.models import SignupRequest, Subscriber, Topic
 from newsletter.subscribers import enqueue, policy
@@ -188,6 +189,7 @@ def confirm(*, signup_id: int) -> tuple[Confirmation, int | None]:
         series.enrol_on_confirmation(
             subscriber=subscriber, topic_ids=_topics(signup).values_list("pk", flat=True), now=now
         )
+        outbox.emit_subscriber(outbox.Type.SUBSCRIBER_CONFIRMED, subscriber.pk)
     return Confirmation.CONFIRMED, subscriber.pk
 
 

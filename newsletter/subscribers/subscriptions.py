@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from newsletter import series
+from newsletter.api import outbox
 from newsletter.campaigns import abtest
 from newsletter.engagement import rsvp
 from newsletter.models import (
@@ -55,8 +56,10 @@ def update_preferences(
         subscriber.save(update_fields=fields)
         had = set(subscriber.topics.values_list("pk", flat=True))
         subscriber.topics.set(Topic.objects.filter(slug__in=topic_slugs))
-        added = set(subscriber.topics.values_list("pk", flat=True)) - had
-        series.enrol_on_topics(subscriber=subscriber, topic_ids=added)
+        now_has = set(subscriber.topics.values_list("pk", flat=True))
+        series.enrol_on_topics(subscriber=subscriber, topic_ids=now_has - had)
+        if now_has != had:
+            outbox.emit_subscriber(outbox.Type.SUBSCRIBER_TOPICS_CHANGED, subscriber.pk)
     return subscriber
 
 
@@ -64,15 +67,18 @@ def unsubscribe(*, subscriber_id: int, reason: str = "", comment: str = "") -> b
     """Idempotent: True only for the call that made the change. `reason` (a
     Subscriber.LeavingReason or "") and `comment` are what the reader chose to tell us."""
     now = timezone.now()
-    changed = Subscriber.objects.filter(
-        pk=subscriber_id, status__in=[Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
-    ).update(
-        status=Subscriber.Status.UNSUBSCRIBED,
-        unsubscribed_at=now,
-        updated_at=now,
-        leaving_reason=reason,
-        leaving_comment=comment,
-    )
+    with transaction.atomic():
+        changed = Subscriber.objects.filter(
+            pk=subscriber_id, status__in=[Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
+        ).update(
+            status=Subscriber.Status.UNSUBSCRIBED,
+            unsubscribed_at=now,
+            updated_at=now,
+            leaving_reason=reason,
+            leaving_comment=comment,
+        )
+        if changed:
+            outbox.emit_subscriber(outbox.Type.SUBSCRIBER_UNSUBSCRIBED, subscriber_id)
     return bool(changed)
 
 
@@ -126,6 +132,7 @@ def erase(*, subscriber_id: int) -> bool:
         # Their answers go too, and their places to the waitlist.
         rsvp.forget_subscriber(subscriber_id=subscriber.pk, email=subscriber.email)
         subscriber.delete()
+        outbox.emit_erased(subscriber_id)
     return True
 
 
@@ -144,6 +151,8 @@ def _forget_address(email: str, subscriber_id: int) -> None:
     InboundMessage.objects.filter(
         Q(recipient__iexact=email) | Q(subscriber_id=subscriber_id)
     ).delete()
+    # Webhook events about them, delivered or still waiting, keep their id alone.
+    outbox.forget(subscriber_id)
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Subscriber), object_id=str(subscriber_id)
     ).update(object_repr="(erased)")

@@ -23,8 +23,10 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from newsletter import series
+from newsletter.api import keys
 from newsletter.campaigns.states import transition
 from newsletter.models import (
+    ApiKey,
     AuditEvent,
     Brand,
     Campaign,
@@ -35,6 +37,7 @@ from newsletter.models import (
     Image,
     InboundMessage,
     InvolvementInterest,
+    OutgoingEvent,
     Post,
     PostEngagement,
     Series,
@@ -43,6 +46,8 @@ from newsletter.models import (
     SubscriberImport,
     Suppression,
     Topic,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from newsletter.staff import two_factor
 from tests.factories import (
@@ -107,6 +112,10 @@ MODELS = {
     "auth.group": ACCOUNTS,
     "otp_totp.totpdevice": ACCOUNTS,
     "otp_static.staticdevice": ACCOUNTS,
+    # A key or a webhook endpoint reaches every address its scope allows.
+    "newsletter.apikey": ACCOUNTS,
+    "newsletter.webhookendpoint": ACCOUNTS,
+    "newsletter.webhookdelivery": _model(ONLY_SUPERUSER, NOBODY, ONLY_SUPERUSER, ONLY_SUPERUSER),
 }
 
 # Who may run each list action.
@@ -143,6 +152,12 @@ ACTIONS = {
     ("auth.group", "delete_selected"): ONLY_SUPERUSER,
     ("otp_totp.totpdevice", "delete_selected"): ONLY_SUPERUSER,
     ("otp_static.staticdevice", "delete_selected"): ONLY_SUPERUSER,
+    ("newsletter.apikey", "delete_selected"): ONLY_SUPERUSER,
+    ("newsletter.apikey", "revoke"): ONLY_SUPERUSER,
+    ("newsletter.webhookendpoint", "delete_selected"): ONLY_SUPERUSER,
+    ("newsletter.webhookendpoint", "resume"): ONLY_SUPERUSER,
+    ("newsletter.webhookdelivery", "delete_selected"): ONLY_SUPERUSER,
+    ("newsletter.webhookdelivery", "replay"): ONLY_SUPERUSER,
 }
 
 # Who may use each custom admin URL (get_urls); the campaign's do/<action>/ per action.
@@ -256,7 +271,17 @@ def world(topics, settings, tmp_path):
     victim = User.objects.create_user("victim", "victim@engage.example.org", is_staff=True)
     two_factor.enrol(victim)
     AuditEvent.objects.create(actor_name="someone", action="export", target="3 subscribers")
+    endpoint = WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example.org/hook", events=["subscriber.erased"],
+        scope="full", secret="whsec_" + "A" * 44, paused_at=timezone.now(), last_sequence=1,
+    )  # fmt: skip
+    event = OutgoingEvent.objects.create(type="subscriber.erased", data={"subscriber": {"id": 1}})
     return {
+        "api key": keys.key_create(name="CRM", scope="subscribers")[0],
+        "endpoint": endpoint,
+        "webhook delivery": WebhookDelivery.objects.create(
+            event=event, endpoint=endpoint, sequence=1, status=WebhookDelivery.Status.FAILED
+        ),
         "draft": campaign(),
         "scheduled": campaign(Status.SCHEDULED),
         "sending": sending,
@@ -344,6 +369,9 @@ def target(world, label: str):
         "auth.group": world["victims"],
         "otp_totp.totpdevice": TOTPDevice.objects.get(user=world["victim"]),
         "otp_static.staticdevice": StaticDevice.objects.get(user=world["victim"]),
+        "newsletter.apikey": world["api key"],
+        "newsletter.webhookendpoint": world["endpoint"],
+        "newsletter.webhookdelivery": world["webhook delivery"],
     }[label]
 
 
@@ -376,6 +404,11 @@ def state() -> dict:
         "audit": (AuditEvent.objects.count(), LogEntry.objects.count()),
         "brand": list(Brand.objects.values_list("organisation_name", "colour", "donate_url")),
         "mail": len(mail.outbox),
+        "api": (
+            list(ApiKey.objects.order_by("id").values_list("id", "revoked_at")),
+            list(WebhookEndpoint.objects.order_by("id").values_list("id", "paused_at")),
+            list(WebhookDelivery.objects.order_by("id").values_list("id", "status")),
+        ),
     }
 
 

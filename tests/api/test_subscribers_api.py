@@ -1,0 +1,157 @@
+"""Subscribers through the API: a signup is the join form's signup, an import follows the CSV
+import's rules, and changes go through the preference centre's functions."""
+
+import pytest
+from django.core import mail
+
+from newsletter.models import AuditEvent, SignupRequest, Subscriber, Suppression
+from tests.factories import SubscriberFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/subscribers/"
+
+
+def test_a_signup_sends_the_double_opt_in_email_and_is_audited_with_the_keys_name(
+    crm, topics, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = crm.post(URL, {"email": "Ada@Example.org", "topics": ["news"], "consent": True})
+
+    assert response.status_code == 202, response.content
+    assert response.json() == {"status": "pending"}
+    signup = SignupRequest.objects.get()
+    assert signup.email == "ada@example.org"
+    assert signup.source == "api: CRM sync"
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+    assert len(mail.outbox) == 1 and "confirm" in mail.outbox[0].body.lower()
+    assert AuditEvent.objects.filter(actor_name="API key: CRM sync", action="api: signup").exists()
+
+
+def test_a_signup_without_consent_is_refused_with_a_field_error(crm, topics):
+    response = crm.post(URL, {"email": "ada@example.org"})
+
+    assert response.status_code == 400
+    assert "consent" in response.json()["error"]["fields"]
+    assert not SignupRequest.objects.exists()
+
+
+def test_an_import_with_consent_and_its_date_is_active_at_once(crm, topics):
+    response = crm.post(
+        URL,
+        {
+            "mode": "import",
+            "email": "grace@example.org",
+            "first_name": "Grace",
+            "topics": ["events"],
+            "consent": True,
+            "consent_at": "2026-03-01T10:00:00Z",
+            "consent_source": "CRM: donation form",
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "active" and body["topics"] == ["events"]
+    assert not mail.outbox  # an import sends nothing
+
+
+def test_an_import_without_a_consent_date_is_pending_and_the_suppressed_are_left_alone(crm, topics):
+    pending = crm.post(URL, {"mode": "import", "email": "p@example.org", "consent": False})
+    crm.post("/api/v1/suppressions/", {"email": "gone@example.org", "reason": "requested"})
+    suppressed = crm.post(URL, {"mode": "import", "email": "gone@example.org", "consent": False})
+
+    assert pending.status_code == 201 and pending.json()["status"] == "pending"
+    assert suppressed.status_code == 409
+    assert suppressed.json()["error"]["code"] == "suppressed"
+    assert not Subscriber.objects.filter(email="gone@example.org").exists()
+
+
+def test_the_soft_opt_in_needs_its_evidence(crm, topics, settings):
+    settings.CHARITY_SOFT_OPT_IN_FROM = None
+    response = crm.post(
+        URL,
+        {"mode": "import", "email": "s@example.org", "lawful_basis": "charity-soft-opt-in"},
+    )
+
+    assert response.status_code == 400
+    assert "soft opt-in" in response.json()["error"]["message"]
+    assert not Subscriber.objects.exists()
+
+
+def test_the_list_pages_by_cursor_in_update_order(crm, topics):
+    made = [SubscriberFactory(email=f"r{i}@example.org") for i in range(5)]
+
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = crm.get(URL, **params).json()
+        seen += [row["id"] for row in page["results"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [s.pk for s in sorted(made, key=lambda s: (s.updated_at, s.pk))]
+
+
+def test_updated_since_returns_only_later_changes(crm, topics):
+    old = SubscriberFactory()
+    Subscriber.objects.filter(pk=old.pk).update(updated_at="2020-01-01T00:00:00Z")
+    new = SubscriberFactory()
+
+    page = crm.get(URL, updated_since="2025-01-01T00:00:00Z").json()
+
+    assert [row["id"] for row in page["results"]] == [new.pk]
+
+
+def test_topics_and_name_change_as_in_the_preference_centre(crm, topics):
+    reader = SubscriberFactory(first_name="Old")
+    reader.topics.set([topics["news"]])
+
+    response = crm.patch(f"{URL}{reader.pk}/", {"first_name": "New", "topics": ["education"]})
+
+    assert response.status_code == 200, response.content
+    reader.refresh_from_db()
+    assert reader.first_name == "New"
+    assert list(reader.topics.values_list("slug", flat=True)) == ["education"]
+
+
+def test_unsubscribe_then_erase_then_nothing_is_left(crm, topics):
+    reader = SubscriberFactory(email="leaver@example.org")
+
+    first = crm.post(f"{URL}{reader.pk}/unsubscribe/")
+    again = crm.post(f"{URL}{reader.pk}/unsubscribe/")
+    erased = crm.delete(f"{URL}{reader.pk}/")
+    after = crm.get(f"{URL}{reader.pk}/")
+
+    assert first.json() == {"changed": True, "status": "unsubscribed"}
+    assert again.json()["changed"] is False
+    assert erased.status_code == 204
+    assert after.status_code == 404
+    assert Suppression.objects.filter(reason="erased").count() == 1
+
+
+def test_the_data_download_is_the_preference_centres(crm, topics):
+    reader = SubscriberFactory(email="me@example.org")
+
+    response = crm.get(f"{URL}{reader.pk}/export/")
+
+    assert response.status_code == 200
+    assert response.json()["email"] == "me@example.org"
+    assert AuditEvent.objects.filter(action="api: export").exists()
+
+
+def test_a_suppression_is_checked_by_address_and_listed_by_hash(crm, topics):
+    reader = SubscriberFactory(email="fps@example.org")
+
+    added = crm.post("/api/v1/suppressions/", {"email": "FPS@example.org", "note": "FPS request"})
+    check = crm.get("/api/v1/suppressions/check/", email="fps@example.org").json()
+    other = crm.get("/api/v1/suppressions/check/", email="else@example.org").json()
+    listed = crm.get("/api/v1/suppressions/").json()
+
+    assert added.status_code == 201
+    assert check == {"suppressed": True, "reason": "requested"}
+    assert other == {"suppressed": False, "reason": None}
+    assert len(listed["results"]) == 1 and "@" not in str(listed)
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.UNSUBSCRIBED
