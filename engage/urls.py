@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from newsletter.views import brand, health, media, public, rsvp, signup, staff, tracking
+from newsletter.views import brand, health, media, posts, public, rsvp, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", signup.unsubscribe, name="unsubscribe"),
     path("archive/", public.archive_index, name="archive"),
     path("archive/<slug:slug>/", public.archive_detail, name="archive-detail"),
+    path("archive/posts/<slug:slug>/", posts.post_page, name="post-page"),
     path("events/<slug:slug>.ics", public.event_ics, name="event-ics"),
     path("events/<slug:slug>/rsvp/", rsvp.event_page, name="event-rsvp"),
     path("rsvp/<str:token>/", rsvp.answer, name="rsvp"),
