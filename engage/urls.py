@@ -3,7 +3,18 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from newsletter.api import urls as api_v1
-from newsletter.views import brand, health, media, metrics, public, rsvp, signup, staff, tracking
+from newsletter.views import (
+    brand,
+    health,
+    media,
+    metrics,
+    posts,
+    public,
+    rsvp,
+    signup,
+    staff,
+    tracking,
+)
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -15,6 +26,7 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", signup.unsubscribe, name="unsubscribe"),
     path("archive/", public.archive_index, name="archive"),
     path("archive/<slug:slug>/", public.archive_detail, name="archive-detail"),
+    path("archive/posts/<slug:slug>/", posts.post_page, name="post-page"),
     path("events/<slug:slug>.ics", public.event_ics, name="event-ics"),
     path("events/<slug:slug>/rsvp/", rsvp.event_page, name="event-rsvp"),
     path("rsvp/<str:token>/", rsvp.answer, name="rsvp"),

@@ -23,7 +23,7 @@ from newsletter.admin.campaign_forms import (
 )
 from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
 from newsletter.admin.sender_auth import sender_authentication_view
-from newsletter.campaigns import abtest, digests, scheduling, sendtest, states
+from newsletter.campaigns import abtest, digests, preflight, scheduling, sendtest, states
 from newsletter.campaigns import enqueue as campaigns_enqueue
 from newsletter.campaigns.audience import audience_count
 from newsletter.campaigns.snapshot import render_body
@@ -206,6 +206,7 @@ class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
                 "message": personalised,
                 "size": len(personalised.html.encode()) if personalised else 0,
                 "subject_test": abtest.plan_sentence(campaign, audience_count(campaign).goes_to),
+                "findings": preflight.check(campaign),
             },
         )
 
@@ -301,6 +302,7 @@ class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
             elif request.POST.get("confirmed") != "1":
                 # Nothing is scheduled until staff confirm who it goes to and when.
                 context["title"] = f"Confirm: {campaign.subject}"
+                context["findings"] = preflight.check(campaign)
                 context["question"] = (
                     question(count, at, zone)
                     if local is None

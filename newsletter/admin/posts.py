@@ -9,6 +9,7 @@ from django.utils.text import capfirst
 from newsletter.admin import editor
 from newsletter.admin.events import PostEngagementInline
 from newsletter.content import images
+from newsletter.content.posts import post_link
 from newsletter.models import Image, Post, Reference
 from newsletter.subscribers.timezones import timezone_field
 
@@ -30,6 +31,9 @@ class PostForm(forms.ModelForm):
             "registration_url",
         ]  # fmt: skip
         help_texts = {
+            "url": "The post's page on the charity's site, where an email's “Read more” leads. "
+            "Leave it empty and emails link to the post's own page on Engage instead: "
+            "/archive/posts/<slug>/ (shown under “Email link” once saved).",
             "body": "Markdown. An email shows the summary, or the start of this text (about 60 "
             "words) when there is no summary.",
         }
@@ -84,7 +88,17 @@ class PostAdmin(admin.ModelAdmin):
         (None, {"fields": ["kind", "title", "slug", "topic", "status", "published_at"]}),
         (
             "Content",
-            {"fields": ["summary", "body", "url", "image_url", "lead_image", "image_alt"]},
+            {
+                "fields": [
+                    "summary",
+                    "body",
+                    "url",
+                    "email_link",
+                    "image_url",
+                    "lead_image",
+                    "image_alt",
+                ]
+            },
         ),
         (
             "Event",
@@ -96,6 +110,15 @@ class PostAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    readonly_fields = ["email_link"]
+
+    @admin.display(description="Email link")
+    def email_link(self, post: Post) -> str:
+        """The address an email's "Read more" uses for this post, as saved."""
+        if post.pk is None:
+            return "Shown once the post is saved."
+        return post_link(post)
 
     def get_urls(self):
         view = self.admin_site.admin_view

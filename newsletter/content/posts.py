@@ -2,7 +2,6 @@
 
 import markdown
 import nh3
-from django.conf import settings
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -50,7 +49,9 @@ def post_excerpt(post: Post) -> SafeString:
 
 
 def post_link(post: Post) -> str:
-    return post.url or settings.SITE_URL + "/"
+    """Where "Read more" leads: the post's page on the charity's site, or else its own page on
+    Engage (newsletter.views.posts), never a page that does not exist."""
+    return post.url or tokens.absolute_url(reverse("post-page", args=[post.slug]))
 
 
 def event_ics_url(post: Post) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from newsletter.content import calendar
 from newsletter.content.posts import post_link
+from newsletter.mail import access
 from newsletter.mail.emails import make_message
 from newsletter.mail.messages import display_address
 from newsletter.models import Rsvp
@@ -42,7 +43,10 @@ def send(rsvp: Rsvp, kind: str) -> bool:
         "event_url": post_link(post),
     }
     name = "rsvp-link" if kind == "link" else "rsvp-answer"
-    message = make_message(name, display_address(rsvp.display_name, rsvp.address), context)
+    chosen = access.choices_of(rsvp.subscriber) if rsvp.subscriber_id else []
+    message = make_message(
+        name, display_address(rsvp.display_name, rsvp.address), context, access_choices=chosen
+    )
     if kind != "link" and rsvp.answer == Rsvp.Answer.YES:
         message.attach(f"{post.slug}.ics", calendar.event_ics(post), "text/calendar")
     message.send()

@@ -9,16 +9,22 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from newsletter.content import brand
+from newsletter.mail import access
 from newsletter.mail.rendering import inline_css
 
 
-def make_message(name: str, to: str, context: dict, *, headers=None) -> EmailMultiAlternatives:
+def make_message(
+    name: str, to: str, context: dict, *, headers=None, access_choices: list[str] = ()
+) -> EmailMultiAlternatives:
+    """`access_choices`: the reader's access preferences (newsletter.mail.access)."""
     context = {**brand.context(), **context}
     subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
     text = render_to_string(f"emails/{name}-body.txt", context)
     html = inline_css(render_to_string(f"emails/{name}-body.html", context))
+    html, text = access.adapt(html, text, list(access_choices))
     message = EmailMultiAlternatives(
         subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers or {}
     )
-    message.attach_alternative(html, "text/html")
+    if html:  # none for a reader of plain text only
+        message.attach_alternative(html, "text/html")
     return message

@@ -106,7 +106,8 @@ class MessageBuilder:
             [display_address(subscriber.first_name, subscriber.email)],
             headers=self.headers(subscriber, personalised, message_id, delivery_id),
         )
-        message.attach_alternative(personalised.html, "text/html")
+        if personalised.html:  # none for a reader of plain text only
+            message.attach_alternative(personalised.html, "text/html")
         return message
 
 
@@ -126,7 +127,7 @@ class CampaignEmail(EmailMultiAlternatives):
     reads (subject, to, parts, extra_headers) and what a file or SMTP backend writes agree."""
 
     def message(self, *, policy=email.policy.default):
-        [(html, _)] = self.alternatives
+        html = self.alternatives[0][0] if self.alternatives else ""
         data = mime_bytes(
             from_header=from_line(self.from_email),
             to=self.to[0],
@@ -152,7 +153,8 @@ def mime_bytes(
     html: str,
     boundary: str,
 ) -> bytes:
-    """A multipart/alternative message (text, then HTML), each part quoted-printable."""
+    """A multipart/alternative message (text, then HTML), each part quoted-printable; with no
+    HTML (a reader of plain text only), a text/plain message."""
     # The display name cleaned and quoted exactly as display_address leaves it, then RFC
     # 2047-encoded when it is not ASCII.
     if not to.isascii():
@@ -165,6 +167,10 @@ def mime_bytes(
         "MIME-Version: 1.0",
     ]
     lines.extend(header_line(key, value) for key, value in headers.items())
+    if not html:
+        lines.append('Content-Type: text/plain; charset="utf-8"')
+        lines.append("Content-Transfer-Encoding: quoted-printable")
+        return "\r\n".join(lines).encode() + b"\r\n\r\n" + _qp(text)
     lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
     head = "\r\n".join(lines).encode()
     return b"".join(

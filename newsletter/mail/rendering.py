@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 
 from newsletter.content import brand
 from newsletter.content.posts import render_markdown
-from newsletter.mail import tracked_links
+from newsletter.mail import access, tracked_links
 from newsletter.models import Campaign, Snapshot, Subscriber
 from newsletter.subscribers import tokens
 
@@ -55,7 +55,7 @@ class RenderedBody:
 @dataclass(frozen=True)
 class Personalised:
     subject: str
-    html: str
+    html: str  # "" for a reader who chose plain text only (newsletter.mail.access)
     text: str
     unsubscribe_url: str
     preferences_url: str = ""
@@ -196,6 +196,7 @@ def personalise(
     for placeholder, (in_html, in_text) in values.items():
         html = html.replace(placeholder, in_html)
         text = text.replace(placeholder, in_text)
+    html, text = access.adapt(html, text, access.choices_of(subscriber))
     return Personalised(
         subject=body.subject,
         html=html,

@@ -59,6 +59,16 @@ class Subscriber(TimeStamped):
     # the organisation's (settings.TIME_ZONE). Local-time sending and series steps use it.
     time_zone = models.CharField(max_length=64, blank=True)
 
+    # How the reader reads (newsletter.mail.access): chosen at signup or in the preference centre,
+    # honoured by every email.
+    plain_text_only = models.BooleanField(
+        default=False, help_text="Gets the text part alone, no HTML."
+    )
+    larger_text = models.BooleanField(
+        default=False, help_text="HTML with text of 20 px and buttons of 48 px at least."
+    )
+    no_images = models.BooleanField(default=False, help_text="HTML without images.")
+
     class LeavingReason(models.TextChoices):
         TOO_MANY = "too-many", "Too many emails"
         NOT_RELEVANT = "not-relevant", "The emails are not relevant to me"
@@ -128,6 +138,8 @@ class SignupRequest(models.Model):
     consent_version = models.CharField(max_length=40)
     # The browser's IANA zone from the join form, already checked (blank: the organisation's).
     time_zone = models.CharField(max_length=64, blank=True)
+    # Access preferences chosen on the join form (names of newsletter.mail.access.FIELDS).
+    access = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)

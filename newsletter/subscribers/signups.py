@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from newsletter import series
 from newsletter.api import outbox
+from newsletter.mail import access as access_fields
 from newsletter.mail.emails import make_message
 from newsletter.models import SignupRequest, Subscriber, Topic
 from newsletter.subscribers import enqueue, policy
@@ -55,6 +56,7 @@ def signup_request(
     ip: str | None = None,
     user_agent: str = "",
     time_zone: str = "",
+    access: list[str] = (),
 ) -> SignupRequest:
     """Store a signup (validated and normalised by the caller; `topic_slugs=None` means every
     topic) and queue its processing: before the caller answers, the same for every address."""
@@ -68,6 +70,7 @@ def signup_request(
         user_agent=_without_control_characters(user_agent or "")[:400],
         consent_version=settings.CONSENT_VERSION,
         time_zone=known_zone(time_zone),
+        access=[name for name in access_fields.FIELDS if name in access],
     )
     enqueue.signup_processing(signup.pk)
     return signup
@@ -143,6 +146,7 @@ def send_confirmation(*, signup_id: int) -> bool:
             "expires_days": settings.CONFIRMATION_MAX_AGE // 86400,
             "topics": list(_topics(signup)),
         },
+        access_choices=signup.access,
     )
     try:
         message.send()
@@ -217,6 +221,8 @@ def _details(signup: SignupRequest) -> dict:
         "consent_version": signup.consent_version,
         # No zone sent (no JavaScript): a zone chosen before is kept.
         **({"time_zone": signup.time_zone} if signup.time_zone else {}),
+        # Access preferences, when the form's were chosen; otherwise those chosen before stay.
+        **({name: name in signup.access for name in access_fields.FIELDS} if signup.access else {}),
     }
 
 

@@ -19,6 +19,7 @@ from newsletter import series
 from newsletter.api import outbox
 from newsletter.campaigns import abtest
 from newsletter.engagement import rsvp
+from newsletter.mail import access
 from newsletter.models import (
     ConsentWording,
     Delivery,
@@ -41,7 +42,9 @@ def update_preferences(
     allow_tracking: bool,
     digest_only: bool = False,
     time_zone: str | None = None,
+    access_choices: list[str] | None = None,
 ) -> Subscriber | None:
+    """`time_zone`, `access_choices` None: kept as they are (a form without the field)."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
         if subscriber is None:
@@ -53,6 +56,10 @@ def update_preferences(
         if time_zone is not None:  # a form without the field keeps the zone
             subscriber.time_zone = time_zone
             fields.append("time_zone")
+        if access_choices is not None:
+            for name in access.FIELDS:
+                setattr(subscriber, name, name in access_choices)
+            fields.extend(access.FIELDS)
         subscriber.save(update_fields=fields)
         had = set(subscriber.topics.values_list("pk", flat=True))
         subscriber.topics.set(Topic.objects.filter(slug__in=topic_slugs))
@@ -83,13 +90,61 @@ def unsubscribe(*, subscriber_id: int, reason: str = "", comment: str = "") -> b
 
 
 PAUSE_DAYS = 30
+PAUSE_MONTHS = (1, 3)  # what the preference centre and the unsubscribe page offer
 
 
-def pause(*, subscriber_id: int) -> None:
-    """No campaigns for a month (see delivery.audience)."""
-    until = timezone.localdate() + timedelta(days=PAUSE_DAYS)
+def pause(*, subscriber_id: int, months: int = 1):
+    """No campaigns for `months` months of PAUSE_DAYS (see delivery.audience); the date they
+    resume."""
+    until = timezone.localdate() + timedelta(days=PAUSE_DAYS * months)
     Subscriber.objects.filter(pk=subscriber_id).update(
         paused_until=until, updated_at=timezone.now()
+    )
+    return until
+
+
+def digests_only(*, subscriber_id: int) -> bool:
+    """Fewer emails: digests, no one-off campaigns. True when that changed something."""
+    return bool(
+        Subscriber.objects.filter(pk=subscriber_id, digest_only=False).update(
+            digest_only=True, updated_at=timezone.now()
+        )
+    )
+
+
+def keep_only_topics(*, subscriber_id: int, topic_slugs: list[str]) -> bool:
+    """Fewer emails: only these of the reader's topics (at least one). True when that changed
+    something."""
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
+        if subscriber is None or not topic_slugs:
+            return False
+        had = set(subscriber.topics.values_list("slug", flat=True))
+        wanted = set(Topic.objects.filter(slug__in=topic_slugs).values_list("slug", flat=True))
+        if not wanted or wanted == had:
+            return False
+        update_preferences(
+            subscriber_id=subscriber_id,
+            first_name=subscriber.first_name,
+            topic_slugs=sorted(wanted),
+            allow_tracking=subscriber.allow_tracking,
+            digest_only=subscriber.digest_only,
+        )
+    return True
+
+
+def record_leaving_reason(*, subscriber_id: int, reason: str = "", comment: str = "") -> bool:
+    """Why a reader who has unsubscribed left, told afterwards (each part optional; a part left
+    empty keeps what was told before). True when stored."""
+    changes = {"updated_at": timezone.now()}
+    if reason:
+        changes["leaving_reason"] = reason
+    if comment:
+        changes["leaving_comment"] = comment
+    return bool(
+        Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.UNSUBSCRIBED).update(
+            **changes
+        )
     )
 
 
@@ -173,6 +228,7 @@ def export_data(subscriber: Subscriber) -> dict:
         "digest_only": subscriber.digest_only,
         "paused_until": when(subscriber.paused_until),
         "time_zone": subscriber.time_zone,
+        "access": {name: getattr(subscriber, name) for name in access.FIELDS},
         "leaving": {"reason": subscriber.leaving_reason, "comment": subscriber.leaving_comment},
         "created_at": when(subscriber.created_at),
         "confirmation_sent_at": when(subscriber.confirmation_sent_at),
@@ -202,6 +258,7 @@ def export_data(subscriber: Subscriber) -> dict:
                 "ip": signup.ip,
                 "user_agent": signup.user_agent,
                 "time_zone": signup.time_zone,
+                "access": signup.access,
                 "confirmation_sent_at": when(signup.confirmation_sent_at),
                 "confirmed_at": when(signup.confirmed_at),
             }

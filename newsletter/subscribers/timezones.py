@@ -16,7 +16,8 @@ def _known() -> frozenset[str]:
 @cache
 def grouped_choices(first: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """Choices for a <select> with an <optgroup> per region ("Europe", "America", …; zones
-    without one under "Other"), each zone labelled by its place, and `first` on its own at the
+    without one under "Other"), each zone labelled by its place and region ("London, Europe":
+    a screen reader reading one option, or a search, needs both), and `first` on its own at the
     top."""
     regions: dict[str, list[tuple[str, str]]] = {}
     for zone in sorted(_known()):
@@ -25,13 +26,19 @@ def grouped_choices(first: str) -> list[tuple[str, list[tuple[str, str]]]]:
         region, _, place = zone.partition("/")
         if not place:
             region, place = "Other", zone
-        regions.setdefault(region, []).append((zone, place.replace("_", " ")))
+        regions.setdefault(region, []).append((zone, zone_label(zone)))
     others = regions.pop("Other", [])
     return [
-        ("Organisation", [(first, first)]),
+        ("Organisation", [(first, zone_label(first))]),
         *sorted(regions.items()),
         *([("Other", others)] if others else []),
     ]
+
+
+def zone_label(zone: str) -> str:
+    """ "America/Argentina/Buenos_Aires" → "Buenos Aires, Argentina, America"."""
+    parts = [part.replace("_", " ") for part in zone.split("/")]
+    return ", ".join(reversed(parts))
 
 
 def timezone_field(**kwargs) -> forms.ChoiceField:

@@ -7,15 +7,18 @@ from django.core import signing
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, get_conditional_response
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from newsletter.models import Subscriber
+from newsletter.mail import access
+from newsletter.models import Subscriber, Topic
 from newsletter.subscribers import signups, subscriptions, tokens
 from newsletter.web import joinpage
 from newsletter.web.clientip import client_ip
@@ -44,6 +47,7 @@ def _subscribe(request, form: JoinForm, *, source: str) -> None:
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
         time_zone=form.cleaned_data["time_zone"],
+        access=form.cleaned_data.get("access", []),
     )
 
 
@@ -200,10 +204,14 @@ def preferences(request, token):
         return _bad_link(request, "We hold no data for this link any more.", status=404)
 
     def page(status=200, **extra):
+        form = PreferencesForm(initial=_preferences_initial(subscriber))
+        if not subscriber.time_zone:
+            # None chosen yet: static/zone-picker.js offers the browser's own.
+            form.fields["time_zone"].widget.attrs["data-browser-zone"] = ""
         context = {
             "subscriber": subscriber,
             "token": token,
-            "form": PreferencesForm(initial=_preferences_initial(subscriber)),
+            "form": form,
             "leaving": LeavingForm(),
             "today": timezone.localdate(),
             **extra,
@@ -221,6 +229,7 @@ def preferences(request, token):
         if not form.topic_slugs() and "no-topics-confirmed" not in request.POST:
             # Nothing saved: no topics means no emails, so ask whether they mean to leave.
             return page(form=form, no_topics=True)
+        before = _stored_choices(subscriber)
         subscriber = subscriptions.update_preferences(
             subscriber_id=subscriber_id,
             first_name=form.cleaned_data["first_name"],
@@ -228,20 +237,57 @@ def preferences(request, token):
             allow_tracking=form.cleaned_data["allow_tracking"],
             digest_only=form.digest_only,
             time_zone=form.cleaned_data["time_zone"] or None,
+            access_choices=form.cleaned_data["access"],
         )
         if subscriber is None:
             return _bad_link(request, "We hold no data for this link any more.", status=404)
+        if _stored_choices(subscriber) == before:
+            # Enter in a field sends the form as it stands: say so rather than "saved".
+            return page(notice=NOTHING_CHANGED)
         return page(notice="Your preferences were saved.")
-    if action in ("pause", "resume"):
-        getattr(subscriptions, action)(subscriber_id=subscriber_id)
+    if action == "pause":
+        months = _months(request.POST.get("months"))
+        if months is None:
+            return _bad_link(request, "That pause is not one this page offers.")
+        until = subscriptions.pause(subscriber_id=subscriber_id, months=months)
         subscriber.refresh_from_db()
-        return page(notice="Paused." if action == "pause" else "Your emails are back on.")
+        return page(notice=f"Paused until {date_format(until, 'j F Y')}: no emails before then.")
+    if action == "resume":
+        subscriptions.resume(subscriber_id=subscriber_id)
+        subscriber.refresh_from_db()
+        return page(notice="Your emails are back on.")
+    if action == "digest-only":
+        subscriptions.digests_only(subscriber_id=subscriber_id)
+        subscriber.refresh_from_db()
+        return page(notice="Done: you will get our digests only, no one-off emails.")
+    if action == "only-topics":
+        slugs = request.POST.getlist("topics")
+        if not subscriptions.keep_only_topics(subscriber_id=subscriber_id, topic_slugs=slugs):
+            return page(notice=NOTHING_CHANGED)
+        subscriber.refresh_from_db()
+        names = ", ".join(subscriber.topics.values_list("name", flat=True))
+        return page(notice=f"Done: you will hear from us only about {names}.")
     if action == "unsubscribe":
         leaving = LeavingForm(request.POST)
         if not leaving.is_valid():
             return page(status=400, leaving=leaving)
         subscriptions.unsubscribe(subscriber_id=subscriber_id, **leaving.cleaned_data)
-        return render(request, "newsletter/unsubscribed.html", {"token": token})
+        return render(request, "newsletter/unsubscribed.html", _leaving_context(token))
+    if action == "reason":
+        leaving = LeavingForm(request.POST)
+        if not leaving.is_valid():
+            return page(status=400, leaving=leaving)
+        told = subscriptions.record_leaving_reason(
+            subscriber_id=subscriber_id, **leaving.cleaned_data
+        )
+        subscriber.refresh_from_db()
+        context = {
+            **_leaving_context(token),
+            "told": told,
+            "told_reason": bool(subscriber.leaving_reason),
+            "told_comment": bool(subscriber.leaving_comment),
+        }
+        return render(request, "newsletter/unsubscribed.html", context)
     if action == "resubscribe":
         if not subscriptions.resubscribe(
             subscriber_id=subscriber_id,
@@ -267,13 +313,42 @@ def preferences(request, token):
     return _bad_link(request, "That action is not one this page offers.")
 
 
+NOTHING_CHANGED = "Nothing changed: your choices are as they were."
+
+
+def _months(value: str | None) -> int | None:
+    try:
+        months = int(value or 1)
+    except ValueError:
+        return None
+    return months if months in subscriptions.PAUSE_MONTHS else None
+
+
+def _leaving_context(token: str) -> dict:
+    """What the page after unsubscribing offers: the way back and the optional reason, both
+    through the reader's signed preference link."""
+    return {
+        "preferences_action": reverse("preferences", args=[token]),
+        "reasons": Subscriber.LeavingReason.choices,
+    }
+
+
+def _stored_choices(subscriber: Subscriber) -> tuple:
+    """What the preference form can change, as stored."""
+    topics = sorted(subscriber.topics.values_list("slug", flat=True))
+    fields = ("first_name", "allow_tracking", "digest_only", "time_zone", *access.FIELDS)
+    return (topics, *(getattr(subscriber, name) for name in fields))
+
+
 def _preferences_initial(subscriber: Subscriber) -> dict:
     return {
         "first_name": subscriber.first_name,
         "topics": [topic.slug for topic in subscriber.topics.all()],
         "allow_tracking": subscriber.allow_tracking,
         "emails": "digest" if subscriber.digest_only else "all",
+        "digest": subscriber.digest_only,
         "time_zone": subscriber.time_zone or settings.TIME_ZONE,
+        "access": access.choices_of(subscriber),
     }
 
 
@@ -287,8 +362,21 @@ def unsubscribe(request, token):
         subscriber_id = tokens.read_token("unsubscribe", token)
     except tokens.BadToken as error:
         return _bad_link(request, _token_problem(error))
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    preferences_token = tokens.make_token("preferences", subscriber_id)
     if request.method == "POST":
         # Idempotent, and an erased or unknown subscriber sees the same success.
         subscriptions.unsubscribe(subscriber_id=subscriber_id)
-        return render(request, "newsletter/unsubscribed.html")
-    return render(request, "newsletter/unsubscribe.html")
+        context = _leaving_context(preferences_token) if subscriber else {}
+        return render(request, "newsletter/unsubscribed.html", context)
+    # The one button first; beside it, fewer emails instead, each one press on the preference
+    # link (CSRF-protected, unlike the one-click POST above).
+    context = {"subscriber": subscriber}
+    if subscriber is not None:
+        chosen = set(subscriber.topics.values_list("pk", flat=True))
+        context["preferences_action"] = reverse("preferences", args=[preferences_token])
+        context["topics"] = [
+            {"slug": topic.slug, "name": topic.name, "chosen": topic.pk in chosen}
+            for topic in Topic.objects.order_by("position", "name")
+        ]
+    return render(request, "newsletter/unsubscribe.html", context)

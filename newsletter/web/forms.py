@@ -6,12 +6,23 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from newsletter.mail import access
 from newsletter.models import ConsentWording, Subscriber, Topic
 from newsletter.subscribers.addresses import clean_name, normalise_email
 from newsletter.subscribers.timezones import known_zone, timezone_field
 
 # Shown next to the tracking box on the join form and in the preference centre.
 TRACKING_LABEL = "Let us see which emails I open and links I click (optional)"
+
+
+def access_field() -> forms.MultipleChoiceField:
+    """How the reader reads our emails (newsletter.mail.access): optional, none ticked."""
+    return forms.MultipleChoiceField(
+        label="How you read our emails (optional)",
+        choices=access.CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
 
 def consent_wording(version: str | None = None) -> str:
@@ -79,6 +90,7 @@ class JoinForm(forms.Form):
     )
     # Asked, never assumed: unticked unless the person ticks it.
     allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
+    access = access_field()
     time_zone = BrowserZoneField()
     # The honeypot: hidden from people (CSS and aria-hidden), filled in by naive bots.
     website = forms.CharField(
@@ -173,6 +185,7 @@ class PreferencesForm(forms.Form):
     )
     topics = TopicsField(label="Topics", required=False)
     allow_tracking = forms.BooleanField(label=TRACKING_LABEL, required=False)
+    access = access_field()
     emails = forms.ChoiceField(
         label="How many emails",
         choices=[
@@ -183,11 +196,18 @@ class PreferencesForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
+    # The page shows this box rather than the two radio buttons above: a switch that only moves
+    # (Tab) and presses (Enter) never reaches a radio button that is not already chosen.
+    digest = forms.BooleanField(
+        label="Digests only: a round-up now and then, no one-off emails", required=False
+    )
     time_zone = timezone_field(
         label="Your time zone",
         required=False,  # a form posted without it (a script, an old page) keeps the zone
         help_text="Emails sent “at 9:00 in each reader's time zone” reach you at 9:00 here.",
         error_messages={"invalid_choice": "Choose a time zone from the list."},
+        # static/zone-picker.js adds a search field (the grouped list works without it).
+        widget=forms.Select(attrs={"data-zone-picker": ""}),
     )
 
     def clean_first_name(self):
@@ -198,8 +218,8 @@ class PreferencesForm(forms.Form):
 
     @property
     def digest_only(self) -> bool:
-        # A form posted without the choice (a script, an old page) keeps to everything.
-        return self.cleaned_data["emails"] == "digest"
+        # A form posted without either (a script, an old page) keeps to everything.
+        return self.cleaned_data["digest"] or self.cleaned_data["emails"] == "digest"
 
 
 class LeavingForm(forms.Form):

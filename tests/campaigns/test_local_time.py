@@ -259,7 +259,7 @@ def preferences(reader) -> str:
 
 def test_the_preference_centre_shows_and_changes_the_zone(client, reader):
     page = client.get(preferences(reader)).content.decode()
-    assert '<option value="Europe/Paris" selected>Paris</option>' in page
+    assert '<option value="Europe/Paris" selected>Paris, Europe</option>' in page
 
     saved = {"action": "save", "topics": ["news"], "emails": "all"}
     response = client.post(preferences(reader), {**saved, "time_zone": "America/Chicago"})

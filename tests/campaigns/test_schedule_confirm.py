@@ -111,7 +111,7 @@ def test_zones_are_picked_by_region_with_the_organisations_first(client, superus
     assert groups[0] == "Organisation" and "Europe" in groups and "America" in groups
     first = re.search(r'<option value="([^"]+)"([^>]*)>', select)
     assert first.group(1) == "Europe/London" and "selected" in first.group(2)
-    assert '<option value="America/New_York">New York</option>' in select
+    assert '<option value="America/New_York">New York, America</option>' in select
 
     refused = client.post(
         schedule_url(campaign), {"at": "2030-06-01T14:05", "timezone": "Mars/Base"}

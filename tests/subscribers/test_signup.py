@@ -46,8 +46,11 @@ def test_the_join_page_has_a_labelled_form_with_every_topic_ticked(client, topic
     assert '<input type="checkbox" name="allow_tracking" id="id_allow_tracking">' in html
     assert consent_wording() in html
     assert 'name="website"' in html  # the honeypot
-    # One script, the site's own, and only to fill in the browser's time zone (local-time sending).
-    assert html.count("<script") == 1 and '<script src="/static/join-zone.js" defer>' in html
+    # Only the site's own scripts: the browser's time zone (local-time sending), and Enter that
+    # ticks a box instead of sending the form.
+    assert html.count("<script") == 2
+    assert '<script src="/static/join-zone.js" defer>' in html
+    assert '<script src="/static/keys.js" defer>' in html
 
 
 def test_a_signup_shows_check_your_inbox_and_sends_the_confirmation(join, topics, settings):

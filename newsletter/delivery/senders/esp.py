@@ -24,7 +24,7 @@ import contextlib
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from anymail.exceptions import (
     AnymailAPIError,
@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core.mail import mailers
 
 from newsletter.delivery.senders import throttling
-from newsletter.mail import rendering, sendrate, tracked_links
+from newsletter.mail import access, rendering, sendrate, tracked_links
 from newsletter.mail.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
 from newsletter.mail.esp_backends import EmailBackend as PostmarkBatchBackend
 from newsletter.mail.messages import MessageBuilder, campaign_headers, display_address
@@ -187,6 +187,9 @@ class EspSender:
     def _batch_message(self, chunk: list[Outgoing]):
         first = chunk[0]
         template = merge_template(first.body, first.tracked, self.profile.merge_field)
+        # Every reader of the chunk chose the same access preferences (_groups).
+        html, text = access.adapt(template.html, template.text, access.choices_of(first.subscriber))
+        template = replace(template, html=html, text=text)
         message = self.builder.as_email(first.subscriber, template, first.message_id)
         for name in RECIPIENT_HEADERS:
             message.extra_headers.pop(name, None)
@@ -214,10 +217,12 @@ class EspSender:
 
 
 def _groups(items: list[Outgoing]) -> Iterable[list[Outgoing]]:
-    """Items that can share one batch call: the same body, tracked or not."""
+    """Items that can share one batch call: the same body, tracked or not, and the same access
+    preferences (newsletter.mail.access: the message around the merge fields differs)."""
     groups: dict[tuple, list[Outgoing]] = {}
     for item in items:
-        groups.setdefault((id(item.body), item.tracked), []).append(item)
+        key = (id(item.body), item.tracked, access.key(item.subscriber))
+        groups.setdefault(key, []).append(item)
     return groups.values()
 
 

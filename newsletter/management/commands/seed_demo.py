@@ -63,8 +63,9 @@ class Command(BaseCommand):
                 for i, spec in enumerate(demo_content.SUBSCRIBERS)
             )
             schedule, schedule_created = _seed_schedule(topics=topics, now=now)
-            welcome = _seed_welcome_series()
+            # The brand first: activating the series freezes its look into each step.
             _seed_brand()
+            welcome = _seed_welcome_series()
         password = _seed_staff(password_file)
 
         if posts or subscribers or schedule_created:
