@@ -206,3 +206,11 @@ class WorkerProcess:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+# A charity's own identity: with DEBUG off nothing starts with the demo's (engage/identity.py).
+CHARITY_IDENTITY = {
+    "DEFAULT_FROM_EMAIL": "Brain Trust <news@braintrust.org.uk>",
+    "ORGANISATION_NAME": "Brain Trust",
+    "ORGANISATION_ADDRESS": "Brain Trust, 2 High Street, Leeds LS1 1AA, UK",
+}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.support import ROOT, database_url, free_port, wait_until
+from tests.support import CHARITY_IDENTITY, ROOT, database_url, free_port, wait_until
 
 
 class ProductionWeb:
@@ -36,6 +36,7 @@ class ProductionWeb:
             # Confirmation emails go out from the web process: no worker, no task left behind.
             "CELERY_TASK_ALWAYS_EAGER": "true",
             "PYTHONUNBUFFERED": "1",
+            **CHARITY_IDENTITY,
             **env,
         }
         self.proc = None
