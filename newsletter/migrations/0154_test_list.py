@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0152_campaign_kind'),
+        ('newsletter', '0153_inbound_who_failed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
