@@ -7,7 +7,7 @@ Every variable is documented in README.md.
 """
 
 import ipaddress
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -49,7 +49,14 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "auditlog",
     "ninja",  # the REST API (newsletter.api); serves its reference page's scripts locally
+    "axes",
     "newsletter",
+]
+
+# django-axes first: it refuses a locked account or address before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a paused sign-in with newsletter.staff.sign_in
     # Last, so it sees a view's database errors first: an outage is a 503, not a 500.
     "newsletter.web.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -258,7 +266,18 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # W001 only says the cache is not on django-ratelimit's list: Django's own RedisCache postdates
 # it, and engage.cache's increments are atomic. A per-process cache (E003) is still refused.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
-ADMIN_LOGIN_RATE = env.str("ADMIN_LOGIN_RATE", default="10/m")
+# Failed staff sign-ins (django-axes, newsletter.staff.sign_in): AXES_FAILURE_LIMIT wrong tries
+# pause an account, and as many from one client address pause that address, for
+# AXES_COOLOFF_MINUTES; a success clears the count. `manage.py axes_reset_username NAME` lifts a
+# pause at once. A wrong second-factor code counts like a wrong password.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "newsletter.web.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "newsletter.staff.sign_in.locked_out"
+AXES_ENABLE_ADMIN = False  # attempts are read with `manage.py axes_list_attempts`
+AXES_VERBOSE = False
 # Staff sign in with a code from an authenticator app (or a recovery code) as well as a password.
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Engage")

@@ -17,4 +17,5 @@ from . import (  # noqa: F401 (each module registers its admin)
     reports,
     series,
     subscribers,
+    test_list,
 )

@@ -78,8 +78,8 @@ class SendTestForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=(
-            f"Up to {sendtest.MAX_ADDRESSES} more addresses, one a line or comma-separated; at "
-            f"most {sendtest.MAX_OUTSIDE_STAFF} of them outside the staff."
+            f"Up to {sendtest.MAX_ADDRESSES} more addresses, one a line or comma-separated: staff "
+            "accounts, or addresses on the test list an administrator keeps (Test recipients)."
         ),
     )
     topics = forms.ModelMultipleChoiceField(

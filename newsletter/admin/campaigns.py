@@ -219,18 +219,23 @@ class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
         permissions.require(request, permissions.SEND_CAMPAIGN)
         form = SendTestForm(request.POST if request.method == "POST" else None, campaign=campaign)
         status = 200
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and sendtest.over_limit(request):
+            # Counted before any address is looked at: the limit is what stops a sender asking
+            # about address after address.
+            status = 429
+            typed = request.POST.get("addresses", "")[:2000]
+            form = SendTestForm(initial={"addresses": typed}, campaign=campaign)
+            self.message_user(
+                request,
+                f"You have sent as many tests as allowed for now ({settings.SEND_TEST_RATE}): "
+                "try again later.",
+                messages.ERROR,
+            )
+        elif request.method == "POST" and form.is_valid():
             own = request.user.email.lower()
             addresses = [a for a in dict.fromkeys([own, *form.cleaned_data["addresses"]]) if a]
             if not addresses:
                 form.add_error("addresses", "Your account has no email address: type one here.")
-            elif sendtest.over_limit(request):
-                status = 429
-                form.add_error(
-                    None,
-                    f"You have sent as many tests as allowed for now ({settings.SEND_TEST_RATE}): "
-                    "try again later.",
-                )
             else:
                 slugs = [topic.slug for topic in form.cleaned_data["topics"]]
                 campaigns_enqueue.test_send(campaign.pk, addresses, slugs)

@@ -15,6 +15,7 @@ from newsletter import delivery
 from newsletter.admin import progress
 from newsletter.models import Campaign, Delivery
 from newsletter.staff import audit, permissions
+from newsletter.subscribers.addresses import without_addresses
 
 
 def waves_html(campaign: Campaign) -> str:
@@ -43,6 +44,10 @@ def waves_html(campaign: Campaign) -> str:
         "<tbody>{}</tbody></table>",
         rows,
     )
+
+
+# When a reader opened or clicked: theirs to see, and the subscriber managers'.
+PER_READER = {"delivered_at", "opened_at", "clicked_at", "complained_at"}
 
 
 @admin.register(Delivery)
@@ -86,13 +91,46 @@ class DeliveryAdmin(permissions.SendPermission, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # A sender watches outcomes, not people: without newsletter.view_subscriber the list and the
+    # page name the reader by number, drop when they opened or clicked, and blank any address a
+    # mail server wrote into an error; searching by address is not offered.
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if permissions.may_see_addresses(request.user):
+            return shown
+        swap = {"recipient": "reader", "error": "error_without_addresses"}
+        return [swap.get(name, name) for name in shown]
+
+    def get_search_fields(self, request):
+        if permissions.may_see_addresses(request.user):
+            return super().get_search_fields(request)
+        return ["message_id"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if permissions.may_see_addresses(request.user):
+            return fields
+        swap = {"subscriber": "reader", "last_error": "error_without_addresses"}
+        return [swap.get(name, name) for name in fields if name not in PER_READER]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "reader", "error_without_addresses"]
+
     @admin.display(description="recipient", ordering="subscriber__email")
     def recipient(self, obj):
         return obj.subscriber.email if obj.subscriber else "(erased)"
 
+    @admin.display(description="reader")
+    def reader(self, obj):
+        return f"reader #{obj.subscriber_id}" if obj.subscriber_id else "(erased)"
+
     @admin.display(description="last error")
     def error(self, obj):
         return obj.last_error[:120]
+
+    @admin.display(description="last error")
+    def error_without_addresses(self, obj):
+        return without_addresses(obj.last_error)[:120]
 
     @admin.action(description="Retry the selected failed deliveries", permissions=["send"])
     def retry(self, request, queryset):

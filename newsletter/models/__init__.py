@@ -32,7 +32,7 @@ from newsletter.models.engagement import (
 )
 from newsletter.models.inbound import InboundMessage, WebhookEvent
 from newsletter.models.series import Enrolment, Series, SeriesStep
-from newsletter.models.staff import AuditEvent
+from newsletter.models.staff import ApprovedTestAddress, AuditEvent
 from newsletter.models.subscribers import (
     ConsentWording,
     SignupRequest,
@@ -43,6 +43,7 @@ from newsletter.models.subscribers import (
 )
 
 __all__ = [
+    "ApprovedTestAddress",
     "TimeStamped",
     "Topic",
     "Subscriber",

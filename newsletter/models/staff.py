@@ -1,4 +1,4 @@
-"""The staff audit trail."""
+"""The staff audit trail, and the test list superusers keep."""
 
 from django.conf import settings
 from django.db import models
@@ -25,3 +25,23 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.actor_name or 'system'} {self.action} {self.target}".strip()
+
+
+class ApprovedTestAddress(models.Model):
+    """An address outside the staff that may get campaign tests (a trustee, a seed inbox at each
+    big mailbox provider). Superusers keep the list (no role is granted its permissions), so a
+    sender cannot widen who a test reaches: newsletter.campaigns.sendtest."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True, help_text="Who or what this address is.")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = "test recipient"
+
+    def __str__(self):
+        return self.email

@@ -21,6 +21,12 @@ VIEW_BRAND = "newsletter.view_brand"
 CHANGE_BRAND = "newsletter.change_brand"
 
 
+def may_see_addresses(user) -> bool:
+    """Readers' addresses, and when each opened or clicked, are for the roles that may see
+    subscribers; the others (a sender watching a campaign) see counts and outcomes."""
+    return user.has_perm(VIEW_SUBSCRIBER)
+
+
 def require(request, permission: str) -> None:
     """403 unless the signed-in user holds `permission` (one of the names above)."""
     if not request.user.has_perm(permission):

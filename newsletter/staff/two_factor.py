@@ -17,17 +17,9 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from newsletter.staff import audit
+from newsletter.staff import audit, sign_in
 
 RECOVERY_CODES = 10
-NO_DEVICE = (
-    "This account has no authenticator set up yet: ask an administrator to run "
-    "“manage.py enrol_2fa %(username)s”."
-)
-WRONG_CODE = (
-    "That code is not right: enter the 6-digit code your authenticator shows now, or an unused "
-    "recovery code."
-)
 
 
 def required() -> bool:
@@ -71,17 +63,24 @@ class StaffLoginForm(AdminAuthenticationForm):
     )
 
     def clean(self):
-        data = super().clean()  # the password, and that the account is active staff
+        try:
+            data = super().clean()  # the password, and that the account is active staff
+        except ValidationError:
+            raise refused() from None
         user = self.get_user()
         token = data.get("otp_token", "").replace(" ", "")
         if not (required() or token):
             return data
-        if not user_has_device(user):
-            raise ValidationError(NO_DEVICE, code="no_device", params={"username": user})
-        device = match_token(user, token) if token else None
+        device = match_token(user, token) if token and user_has_device(user) else None
         if device is None:
             audit.record(user, "sign-in refused: second factor", request=self.request)
-            raise ValidationError(WRONG_CODE, code="otp")
+            sign_in.count_failure(self.request, user.get_username())
+            raise refused()
         # django-otp marks the session verified by this device when the login completes.
         user.otp_device = device
         return data
+
+
+def refused() -> ValidationError:
+    """The one answer to any wrong username, password or code (newsletter.staff.sign_in)."""
+    return ValidationError(sign_in.REFUSED, code="invalid_login")

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import unicodedata
 
 from django.conf import settings
@@ -157,3 +158,12 @@ def clean_name(raw: str) -> str:
             "A name cannot contain any of " + " ".join(NAME_FORBIDDEN) + ".", code="special"
         )
     return value
+
+
+# Anything shaped like an address inside free text (a mail server's reply quotes the recipient).
+_ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every email address in it blanked, for staff who may not see addresses."""
+    return _ADDRESS_IN_TEXT.sub("(address)", text)

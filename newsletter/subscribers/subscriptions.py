@@ -268,11 +268,33 @@ def export_data(subscriber: Subscriber) -> dict:
             {
                 "subject": delivery.received_subject,
                 "status": delivery.status,
+                "attempts": delivery.attempts,
+                "last_error": delivery.last_error,
                 "sent_at": when(delivery.sent_at),
+                "delivered_at": when(delivery.delivered_at),
                 "opened_at": when(delivery.opened_at),
                 "clicked_at": when(delivery.clicked_at),
+                "complained_at": when(delivery.complained_at),
+                # Which links: a click on an ALS-symptoms page says something about the reader.
+                "clicks": [
+                    {"url": click.url, "at": when(click.created_at)}
+                    for click in delivery.clicks.order_by("id")
+                ],
+                "mail_provider_events": [
+                    {"esp": event.esp, "event": event.event_type, "at": when(event.occurred_at)}
+                    for event in delivery.events.order_by("id")
+                ],
             }
             for delivery in abtest.with_received_subject(subscriber.deliveries.order_by("id"))
+        ],
+        "messages_back": [
+            {
+                "kind": message.kind,
+                "source": message.source,
+                "reason": message.reason,
+                "received_at": when(message.received_at),
+            }
+            for message in subscriber.inbound.order_by("id")
         ],
         "series": [
             {

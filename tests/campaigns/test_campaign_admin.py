@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from newsletter.campaigns.states import transition
-from newsletter.models import Campaign, DigestSchedule, Post
+from newsletter.models import ApprovedTestAddress, Campaign, DigestSchedule, Post
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +102,8 @@ def test_the_preview_shows_what_a_chosen_topic_or_subscriber_would_see(
 def test_a_test_send_goes_to_the_staff_member_and_the_typed_addresses(
     client, superuser, campaign, django_capture_on_commit_callbacks
 ):
+    for address in ("a@example.org", "b@example.org"):
+        ApprovedTestAddress.objects.create(email=address)  # the test list a superuser keeps
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             url("campaign-test", campaign), {"addresses": "a@example.org, b@example.org"}

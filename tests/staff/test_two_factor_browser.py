@@ -35,7 +35,7 @@ def test_staff_sign_in_with_password_and_authenticator_code(
     page.get_by_label("Username").fill("sam")
     page.get_by_label("Password").fill("a long passphrase")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_text("That code is not right").wait_for()
+    page.get_by_text("That did not sign you in").wait_for()
     screenshot(page, "a password alone is refused")
 
     page.get_by_label("Password").fill("a long passphrase")

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from newsletter import tasks
-from newsletter.models import Campaign, Post, Subscriber
+from newsletter.models import ApprovedTestAddress, Campaign, Post, Subscriber
 from newsletter.subscribers import tokens
 from tests.browser import write_markdown
 from tests.factories import SubscriberFactory
@@ -136,6 +136,7 @@ def test_a_staff_member_writes_a_post_composes_a_digest_tests_it_and_watches_it_
     SubscriberFactory(active=True, email="events-only@example.org", topics=[topics["events"]])
     SubscriberFactory(email="pending@example.org", topics=[topics["news"]])
     SubscriberFactory(unsubscribed=True, email="gone@example.org", topics=[topics["news"]])
+    ApprovedTestAddress.objects.create(email="colleague@example.org")  # on the test list
 
     page.goto(f"{site}/admin/")
     page.get_by_label("Username").fill("editor")
