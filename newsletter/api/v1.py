@@ -10,7 +10,7 @@ rate limit (API_RATE).
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from django.conf import settings
@@ -59,7 +59,8 @@ def _plausible(moment: datetime) -> datetime:
         raise ValueError("give a time zone offset, e.g. 2026-05-01T09:00:00Z")
     if not 1900 <= moment.year <= 9000:
         raise ValueError("not a plausible date")
-    return moment
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows (e.g. +23:31).
+    return moment.astimezone(UTC)
 
 
 def _iso_8601(value):

@@ -148,3 +148,9 @@ def test_the_schema_and_its_reference_page_are_public_and_hold_no_data(client, t
     assert "/api/v1/subscribers/" in schema.json()["paths"]
     assert page.status_code == 200 and b"/api/v1/schema/" in page.content
     assert b"private@example.org" not in schema.content + page.content
+
+
+def test_a_time_zone_offset_postgresql_cannot_store_is_read_in_utc(crm, topics):
+    """ISO 8601 allows +23:31; PostgreSQL refuses offsets past ±15:59 (Schemathesis found a 500)."""
+    response = crm.get("/api/v1/subscribers/", updated_since="2592-03-07T08:40:18+23:31")
+    assert response.status_code == 200, response.content
