@@ -25,6 +25,7 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import run  # noqa: E402 - after the path is set
+from newsletter.campaigns import scheduling
 
 ROOT = run.ROOT
 # A database of its own: bench/run.py drops engage_bench (WITH FORCE) when it starts.
@@ -90,7 +91,7 @@ def schedule_digest():
 
     from django.utils import timezone
 
-    from newsletter import campaigns, digests
+    from newsletter.campaigns import digests
     from newsletter.models import DigestSchedule
 
     schedule = DigestSchedule.objects.get()
@@ -103,7 +104,7 @@ def schedule_digest():
         subject=schedule.subject,
         intro=schedule.intro,
     )
-    return campaigns.campaign_schedule(campaign=campaign)
+    return scheduling.campaign_schedule(campaign=campaign)
 
 
 def measure(label: str, env: dict, standin: StandinProcess, n: int, concurrency: int) -> dict:

@@ -26,6 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from newsletter.campaigns.snapshot import render_body
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -227,7 +229,7 @@ def sample_messages(count: int) -> list[tuple[str, bytes]]:
     schedule would send, composed in a throwaway campaign."""
     from django.db import transaction
 
-    from newsletter import digests
+    from newsletter.campaigns import digests
     from newsletter.models import DigestSchedule
 
     schedule = DigestSchedule.objects.get()
@@ -245,9 +247,9 @@ def sample_messages(count: int) -> list[tuple[str, bytes]]:
 
 
 def _messages(campaign, count: int) -> list[tuple[str, bytes]]:
-    from newsletter import rendering
-    from newsletter.delivery.audience import topics_of
-    from newsletter.messages import MessageBuilder, new_message_id
+    from newsletter.campaigns.audience import topics_of
+    from newsletter.mail import rendering
+    from newsletter.mail.messages import MessageBuilder, new_message_id
     from newsletter.models import Subscriber
 
     builder = MessageBuilder(campaign)
@@ -257,7 +259,7 @@ def _messages(campaign, count: int) -> list[tuple[str, bytes]]:
     for person in people:
         key = topics.get(person.pk, frozenset())
         if key not in bodies:
-            bodies[key] = rendering.render_body(campaign, key)
+            bodies[key] = render_body(campaign, key)
         personalised = rendering.personalise(bodies[key], person)
         data = builder.as_bytes(person, personalised, new_message_id())
         out.append((person.email, data))

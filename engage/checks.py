@@ -41,7 +41,7 @@ def production_settings(app_configs, **kwargs):
             "CELERY_BROKER_URL is not set: tasks go through files under var/, one machine only.",
             "Set CELERY_BROKER_URL, e.g. redis://host:6379/0.",
         )
-    if settings.MAILERS["default"]["BACKEND"] == "newsletter.outbox.OutboxBackend":
+    if settings.MAILERS["default"]["BACKEND"] == "newsletter.mail.outbox.OutboxBackend":
         warn(
             "W005",
             "Neither EMAIL_URL nor ESP is set: emails are written to files in var/outbox/.",

@@ -13,10 +13,10 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-DKIM_SMTP_BACKEND = "newsletter.mail_backends.DkimSmtpBackend"
+DKIM_SMTP_BACKEND = "newsletter.mail.backends.DkimSmtpBackend"
 DKIM_VARIABLES = ("DKIM_PRIVATE_KEY_PATH", "DKIM_SELECTOR", "DKIM_DOMAIN")
 # anymail backends Engage uses a subclass of (newsletter/esp_backends.py says why).
-OWN_BACKENDS = {"postmark": "newsletter.esp_backends.EmailBackend"}
+OWN_BACKENDS = {"postmark": "newsletter.mail.esp_backends.EmailBackend"}
 # The messages-a-second cap an ESP documents, the default for SEND_RATE_PER_SECOND. Amazon SES:
 # an account's production quota starts at 14 (set yours). Postmark, SendGrid and Mailgun document
 # no per-message cap; their 429s are what slows Engage down (newsletter/sendrate.py: pause).
@@ -31,11 +31,14 @@ def default_mailer(environment: Mapping[str, str], *, outbox_dir: str, timeout: 
         return {"BACKEND": OWN_BACKENDS.get(esp, f"anymail.backends.{esp}.EmailBackend")}
     if not environment.get("EMAIL_URL"):
         # One .eml file per message, which a mail client opens with a double click.
-        return {"BACKEND": "newsletter.outbox.OutboxBackend", "OPTIONS": {"file_path": outbox_dir}}
+        return {
+            "BACKEND": "newsletter.mail.outbox.OutboxBackend",
+            "OPTIONS": {"file_path": outbox_dir},
+        }
     config = environ.Env.email_url_config(environment["EMAIL_URL"])
     if config["EMAIL_BACKEND"] != SMTP_BACKEND:
         return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": {}}
-    # Over plain SMTP Engage signs with DKIM itself when a key is configured (newsletter.dkim).
+    # Over plain SMTP Engage signs with DKIM itself when a key is configured (newsletter.mail.dkim).
     signs = all(environment.get(name) for name in DKIM_VARIABLES)
     return {
         "BACKEND": DKIM_SMTP_BACKEND if signs else SMTP_BACKEND,

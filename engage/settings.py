@@ -36,7 +36,7 @@ SITE_URL = env.url("SITE_URL", default="http://127.0.0.1:8000").geturl().rstrip(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
-    "newsletter.admin_site.EngageAdminConfig",  # django.contrib.admin, with the second factor
+    "newsletter.staff.admin_site.EngageAdminConfig",  # django.contrib.admin, with the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,12 +59,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "newsletter.audit.AuditContextMiddleware",
+    "newsletter.staff.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Last, so it sees a view's database errors first: an outage is a 503, not a 500.
-    "newsletter.middleware.DatabaseUnavailableMiddleware",
+    "newsletter.web.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "engage.urls"
@@ -81,7 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "newsletter.context_processors.organisation",
+                "newsletter.web.context_processors.organisation",
             ],
         },
     },
@@ -124,7 +124,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Images staff upload (newsletter.images). Engage serves them itself at MEDIA_URL (see
+# Images staff upload (newsletter.content.images). Engage serves them itself at MEDIA_URL (see
 # engage/urls.py): a docker volume in production, var/media on one machine. SERVE_MEDIA=false when
 # a web server or a CDN serves MEDIA_ROOT instead.
 MEDIA_URL = "media/"
@@ -190,7 +190,7 @@ CHARITY_SOFT_OPT_IN_FROM = date.fromisoformat(_soft_opt_in_from) if _soft_opt_in
 # erased address becomes unrecognisable.
 ADDRESS_HASH_KEY = env.str("ADDRESS_HASH_KEY", default=SECRET_KEY)
 
-# --- Retention (newsletter.retention, run daily by beat) -----------------------------------------
+# --- Retention (newsletter.subscribers.retention, run daily by beat) ---------------------------
 RETENTION_WEBHOOK_EVENTS_DAYS = env.int("RETENTION_WEBHOOK_EVENTS_DAYS", default=90)
 RETENTION_INBOUND_MESSAGES_DAYS = env.int("RETENTION_INBOUND_MESSAGES_DAYS", default=90)
 RETENTION_DELIVERY_ERRORS_DAYS = env.int("RETENTION_DELIVERY_ERRORS_DAYS", default=30)
@@ -297,7 +297,7 @@ for _entry in TRUSTED_PROXIES:
                 f"TRUSTED_PROXIES: {_entry!r} is not an IP address or network (nor '*')."
             )
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
-RATELIMIT_IP_META_KEY = "newsletter.clientip.client_ip"
+RATELIMIT_IP_META_KEY = "newsletter.web.clientip.client_ip"
 SECURE_CSP = {
     "default-src": ["'self'"],
     # SITE_URL: uploaded images in the admin's previews, whatever host name the page was opened by.

@@ -19,7 +19,7 @@ urlpatterns = [
     path("involved/<str:token>/", rsvp.count_me_in, name="interest"),
     path("t/c/<str:token>/", tracking.click, name="track-click"),
     path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
-    path("webhooks/anymail/", include("newsletter.webhook_urls")),
+    path("webhooks/anymail/", include("newsletter.inbound.webhook_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("brand/logo/<str:digest>", brand.logo, name="brand-logo"),
     path("admin/login/", staff.admin_login),

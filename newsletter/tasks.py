@@ -1,9 +1,12 @@
 """Celery tasks: thin wrappers that take ids and call one service."""
 
+import logging
 import smtplib
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 # About half an hour of retries (backoff capped at a minute) through a database outage.
 DATABASE_RETRIES = 35
@@ -18,22 +21,45 @@ MAIL_RETRIES = {
 }
 
 
+class TickFailed(Exception):
+    """One or more of tick's jobs failed (each logged with its traceback); the others ran."""
+
+
+def tick_jobs() -> list:
+    """What tick runs, in order: due digests and campaigns, lost work, finished campaigns."""
+    from newsletter import delivery
+    from newsletter.campaigns import digests
+    from newsletter.delivery import ab_phases
+    from newsletter.engagement import event_reminders, rsvp
+
+    return [
+        digests.run_due_schedules,
+        rsvp.fill_open_places,
+        event_reminders.follow_moved_events,
+        event_reminders.schedule_due_reminders,
+        event_reminders.send_guest_reminders,
+        delivery.start_due_campaigns,
+        delivery.queue_due_waves,
+        delivery.sweep_expired_leases,
+        ab_phases.pick_due_winners,
+        delivery.finish_campaigns,
+    ]
+
+
 @shared_task
 def tick():
-    """Runs every minute from beat: due digests and campaigns, lost work, finished campaigns."""
-    from newsletter import delivery, digests, event_reminders, rsvp
-    from newsletter.delivery import subject_test
-
-    digests.run_due_schedules()
-    rsvp.fill_open_places()
-    event_reminders.follow_moved_events()
-    event_reminders.schedule_due_reminders()
-    event_reminders.send_guest_reminders()
-    delivery.start_due_campaigns()
-    delivery.queue_due_waves()
-    delivery.sweep_expired_leases()
-    subject_test.pick_due_winners()
-    delivery.finish_campaigns()
+    """Runs every minute from beat. Each job runs whatever another one did: a digest that cannot
+    be composed must not stop due campaigns, the sweeper or the finish (a job's failure is logged
+    and the task fails at the end, so monitoring sees it)."""
+    failed = []
+    for job in tick_jobs():
+        try:
+            job()
+        except Exception:  # any failure: the next job is independent of this one
+            logger.exception("tick: %s failed", job.__qualname__)
+            failed.append(job.__qualname__)
+    if failed:
+        raise TickFailed(f"{', '.join(failed)} failed; the other jobs ran")
 
 
 @shared_task
@@ -80,7 +106,7 @@ def send_batch(self, delivery_ids: list[int]):
 @shared_task(**MAIL_RETRIES)
 def process_signup(signup_id: int):
     """A stored signup: the subscriber of a new address, and its confirmation email if due."""
-    from newsletter import signups
+    from newsletter.subscribers import signups
 
     signups.signup_process(signup_id=signup_id)
 
@@ -88,15 +114,17 @@ def process_signup(signup_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_test_campaign(campaign_id: int, addresses: list[str], topic_slugs: list[str]):
     """A staff test send of a campaign: to the given addresses only, never to the audience."""
-    from newsletter import emails
+    from newsletter.campaigns import sendtest
 
-    emails.campaign_send_test(campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs)
+    sendtest.campaign_send_test(
+        campaign_id=campaign_id, addresses=addresses, topic_slugs=topic_slugs
+    )
 
 
 @shared_task
 def process_webhook_event(event_id: int):
     """An ESP's bounce, complaint, unsubscribe or engagement event, stored by the webhook."""
-    from newsletter import webhooks
+    from newsletter.inbound import webhooks
 
     webhooks.webhook_event_process(event_id=event_id)
 
@@ -104,7 +132,7 @@ def process_webhook_event(event_id: int):
 @shared_task(**MAIL_RETRIES)
 def send_rsvp_email(rsvp_id: int, kind: str):
     """An RSVP's confirmation, a waitlist promotion, or a visitor's link."""
-    from newsletter import rsvp
+    from newsletter.engagement import rsvp
 
     rsvp.send_email(rsvp_id=rsvp_id, kind=kind)
 
@@ -112,7 +140,7 @@ def send_rsvp_email(rsvp_id: int, kind: str):
 @shared_task(**MAIL_RETRIES)
 def notify_interest(interest_id: int):
     """Tell a post's staff contact that a reader said "count me in"."""
-    from newsletter import interest
+    from newsletter.engagement import interest
 
     interest.notify_contact(interest_id=interest_id)
 
@@ -139,7 +167,7 @@ def inbound_poll(self):
 @shared_task
 def apply_retention():
     """Daily from beat: delete or blank what has been kept for its configured period."""
-    from newsletter import retention
+    from newsletter.subscribers import retention
 
     retention.apply_retention()
 
@@ -148,7 +176,7 @@ def apply_retention():
 def import_subscribers(self, job_id: int):
     """A CSV import staff started in admin, a chunk per transaction; a redelivered task resumes
     after the last chunk written."""
-    from newsletter import imports
+    from newsletter.subscribers import imports
 
     try:
         imports.run_job(job_id)

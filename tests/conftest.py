@@ -4,8 +4,8 @@ import pytest
 from django.core.cache import cache
 
 from engage.celery import app as celery_app
-from newsletter import joinpage
 from newsletter.models import ConsentWording, Topic
+from newsletter.web import joinpage
 from tests.support import SmtpSink, WorkerProcess
 
 TOPIC_SLUGS = ["news", "events", "education", "get-involved"]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from newsletter.inbound import verp
+from newsletter.mail import verp
 
 CORPUS = Path(__file__).parent / "inbound_corpus"
 BOUNCE_ADDRESS = "bounces@news.engage.example.org"

@@ -17,9 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engage.celery import app as celery_app
-from newsletter import abtest, campaigns, delivery, reports, subscriptions, tasks, tracking
-from newsletter.delivery import subject_test
+from newsletter import delivery, tasks
+from newsletter.campaigns import abtest, reports, scheduling, states
+from newsletter.delivery import ab_phases
+from newsletter.engagement import tracking
 from newsletter.models import AuditEvent, Campaign, CampaignVariant, Delivery, Subscriber
+from newsletter.subscribers import subscriptions
 from tests.campaign_runs import audience, per_recipient, tick_until_sent
 from tests.factories import CampaignFactory, PostFactory
 from tests.support import wait_until
@@ -47,7 +50,7 @@ def ab_campaign(topics, *, letters="ABC", share=30, winner_by=WinnerBy.STAFF, **
             subject=SUBJECTS[letter],
             preheader=f"Preheader {letter}",
         )
-    campaigns.campaign_schedule(campaign=campaign, at=timezone.now() - timedelta(seconds=1))
+    scheduling.campaign_schedule(campaign=campaign, at=timezone.now() - timedelta(seconds=1))
     return campaign
 
 
@@ -170,8 +173,8 @@ def test_a_test_with_one_subject_cannot_be_scheduled(topics):
     )
     CampaignVariant.objects.create(campaign=campaign, letter="A", subject="Only one")
 
-    with pytest.raises(campaigns.IllegalTransition, match="2 to 4 subjects"):
-        campaigns.campaign_schedule(campaign=campaign)
+    with pytest.raises(states.IllegalTransition, match="2 to 4 subjects"):
+        scheduling.campaign_schedule(campaign=campaign)
     assert Campaign.objects.get(pk=campaign.pk).status == Status.DRAFT
 
 
@@ -183,8 +186,8 @@ def test_a_test_cannot_be_sent_at_a_time_in_each_readers_zone(topics):
         CampaignVariant.objects.create(campaign=campaign, letter=letter, subject=SUBJECTS[letter])
     on = (timezone.now() + timedelta(days=2)).date()
 
-    with pytest.raises(campaigns.IllegalTransition, match="each reader's zone"):
-        delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time(9))
+    with pytest.raises(states.IllegalTransition, match="each reader's zone"):
+        scheduling.campaign_schedule(campaign=campaign, on=on, local_time=time(9))
     saved = Campaign.objects.get(pk=campaign.pk)
     assert (saved.status, saved.local_date, saved.scheduled_at) == (Status.DRAFT, None, None)
 
@@ -261,7 +264,7 @@ def test_a_sender_chooses_the_winner_and_an_editor_cannot(
     reader = Delivery.objects.filter(campaign=campaign, variant="A").first().subscriber
     assert subscriptions.export_data(reader)["emails"][0]["subject"] == SUBJECTS["A"]
     # A copy keeps the test as a draft to adapt.
-    copy = campaigns.campaign_duplicate(campaign=campaign)
+    copy = states.campaign_duplicate(campaign=campaign)
     assert (copy.test_share, [v.letter for v in copy.variants.all()]) == (50, ["A", "B"])
 
 
@@ -383,9 +386,9 @@ def test_each_variant_goes_to_its_share_then_the_best_click_rate_to_the_rest_onc
     }
     assert tracked["B"], "chance gave B no reader who allows tracking: nothing to prove"
 
-    assert subject_test.pick_due_winners() == 0  # the wait is not over
+    assert ab_phases.pick_due_winners() == 0  # the wait is not over
     later = timezone.now() + campaign.test_wait + timedelta(seconds=1)
-    assert subject_test.pick_due_winners(later) == 1
+    assert ab_phases.pick_due_winners(later) == 1
     tick_until_sent(campaign)
 
     assert per_recipient(sink.received) == collections.Counter({p.email: 1 for p in people})
@@ -411,7 +414,7 @@ def test_a_worker_killed_between_the_phases_and_its_queue_lost_loses_and_repeats
     run_test_phase(campaign, sink, 20)
 
     doomed.kill()
-    subject_test.choose_winner(campaign=campaign, letter="A")
+    ab_phases.choose_winner(campaign=campaign, letter="A")
     with celery_app.connection_for_write() as conn:
         # The rest's preparation is lost with the broker's queue (Redis restarted empty).
         assert celery_app.control.purge(connection=conn) >= 1

@@ -8,9 +8,11 @@ import json
 import pytest
 from django.utils import timezone
 
-from newsletter import rendering, tokens
-from newsletter.campaigns import transition
+from newsletter.campaigns.snapshot import render_body
+from newsletter.campaigns.states import transition
+from newsletter.mail import rendering
 from newsletter.models import Campaign, Post, Reference
+from newsletter.subscribers import tokens
 from tests.browser import AXE, browser  # noqa: F401 - pytest fixture
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -144,7 +146,7 @@ def test_the_join_form_with_its_errors_shown_has_no_serious_accessibility_violat
 def test_the_campaign_email_has_no_serious_accessibility_violations(content, axe_page):
     subscriber = content["subscriber"]
     slugs = frozenset(subscriber.topics.values_list("slug", flat=True))
-    body = rendering.render_body(content["campaign"], slugs)
+    body = render_body(content["campaign"], slugs)
     html = rendering.personalise(body, subscriber).html
     assert "Charity walk by the river" in html
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from newsletter.campaigns import transition
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, Delivery
 from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory

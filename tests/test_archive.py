@@ -1,9 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from newsletter import tokens
-from newsletter.campaigns import transition
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign
+from newsletter.subscribers import tokens
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db

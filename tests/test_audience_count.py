@@ -5,10 +5,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter import campaigns, delivery
-from newsletter.addresses import suppression_hash
-from newsletter.campaigns import transition
+from newsletter import delivery
+from newsletter.campaigns import scheduling
+from newsletter.campaigns.audience import audience_count
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, Delivery, Suppression
+from newsletter.subscribers.addresses import suppression_hash
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +25,7 @@ def readers(topics, count, *slugs, **fields):
 
 def send_all(campaign, capture) -> dict[str, int]:
     """Schedule, start and send the campaign with its tasks run in this process."""
-    campaigns.campaign_schedule(campaign=campaign)
+    scheduling.campaign_schedule(campaign=campaign)
     transition(campaign, Campaign.Status.SENDING)
     with capture(execute=True):
         delivery.prepare(campaign.pk)
@@ -48,7 +50,7 @@ def test_readers_whose_topics_have_no_post_are_not_counted(
     listed = readers(topics, 1, "news")[0]  # active, but the address is on the list
     Suppression.objects.create(email_hash=suppression_hash(listed.email), reason="bounced")
 
-    count = delivery.audience_count(campaign)
+    count = audience_count(campaign)
     assert (count.goes_to, count.in_topics, count.get_nothing) == (4, 6, 2)
 
     sent = send_all(campaign, django_capture_on_commit_callbacks)
@@ -57,7 +59,7 @@ def test_readers_whose_topics_have_no_post_are_not_counted(
     assert listed.email not in {message.to[0] for message in mail.outbox}
     # Counted again once it went (from its snapshot): still the same figure.
     campaign.refresh_from_db()
-    assert delivery.audience_count(campaign).goes_to == count.goes_to
+    assert audience_count(campaign).goes_to == count.goes_to
 
 
 def test_when_every_topic_has_a_post_nobody_gets_nothing(
@@ -69,7 +71,7 @@ def test_when_every_topic_has_a_post_nobody_gets_nothing(
     )
     readers(topics, 2, "news")
     readers(topics, 2, "events", "education")
-    count = delivery.audience_count(campaign)
+    count = audience_count(campaign)
     assert (count.goes_to, count.in_topics, count.get_nothing) == (4, 4, 0)
     assert send_all(campaign, django_capture_on_commit_callbacks) == {
         Delivery.Status.SENT: count.goes_to

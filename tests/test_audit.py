@@ -5,8 +5,8 @@ from auditlog.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
-from newsletter import audit
 from newsletter.models import AuditEvent, Campaign, Subscriber
+from newsletter.staff import audit
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -198,7 +198,7 @@ def test_changes_to_every_audited_model_are_logged(topics):
 
 
 def test_a_retry_is_recorded(client, boss, topics, django_capture_on_commit_callbacks):
-    from newsletter.campaigns import transition
+    from newsletter.campaigns.states import transition
     from newsletter.models import Delivery
 
     campaign = CampaignFactory(topics=[topics["news"]], posts=[PostFactory(topic=topics["news"])])

@@ -9,7 +9,10 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from newsletter import brand, campaigns, charts, delivery, rendering
+from newsletter import delivery
+from newsletter.campaigns import charts, scheduling
+from newsletter.campaigns.snapshot import render_body
+from newsletter.content import brand
 from newsletter.models import Brand, BrandLogo, Campaign, Delivery, Post, Reference
 from tests.campaign_runs import audience
 from tests.factories import CampaignFactory, PostFactory
@@ -95,7 +98,7 @@ def test_a_delivered_campaign_carries_masthead_logo_donate_button_and_footer_lin
 ):
     audience(topics, 2)
     campaign = CampaignFactory(posts=[PostFactory(topic=topics["news"])], topics=[topics["news"]])
-    campaigns.campaign_schedule(campaign=campaign)  # due now
+    scheduling.campaign_schedule(campaign=campaign)  # due now
     # Beat's start, then the preparation and the batch it queues, in this process.
     with django_capture_on_commit_callbacks(execute=True):
         assert delivery.start_due_campaigns() == 1
@@ -154,14 +157,14 @@ def test_a_scheduled_campaign_keeps_the_brand_it_was_approved_with(
     post = PostFactory(topic=topics["news"])
     scheduled = CampaignFactory(posts=[post], topics=[topics["news"]])
     draft = CampaignFactory(posts=[post], topics=[topics["news"]])
-    campaigns.campaign_schedule(campaign=scheduled, at=timezone.now() + timezone.timedelta(days=1))
+    scheduling.campaign_schedule(campaign=scheduled, at=timezone.now() + timezone.timedelta(days=1))
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(CHANGE_URL, brand_form(colour="#005a32", **{"links-TOTAL_FORMS": "0"}))
 
     slugs = frozenset({"news"})
-    assert "background: #7a1f5c" in rendering.render_body(scheduled, slugs).html
-    assert "background: #005a32" in rendering.render_body(draft, slugs).html  # previews: live
+    assert "background: #7a1f5c" in render_body(scheduled, slugs).html
+    assert "background: #005a32" in render_body(draft, slugs).html  # previews: live
 
 
 def test_references_link_to_their_sources_in_both_parts_and_in_the_archive(topics, client):
@@ -175,10 +178,10 @@ def test_references_link_to_their_sources_in_both_parts_and_in_the_archive(topic
     )
     Reference.objects.create(post=article, position=2, title="A book with no address", year=2018)
     campaign = CampaignFactory(posts=[article], topics=[topics["education"]], slug="twitches")
-    campaigns.campaign_schedule(campaign=campaign, at=timezone.now() + timezone.timedelta(days=1))
+    scheduling.campaign_schedule(campaign=campaign, at=timezone.now() + timezone.timedelta(days=1))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENT)
 
-    body = rendering.render_body(campaign, frozenset({"education"}))
+    body = render_body(campaign, frozenset({"education"}))
     link = re.compile(
         r'<a href="https://www.als.org/understanding-als/what-is-als"[^>]*>What is ALS\?</a>'
     )

@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from newsletter import tasks, tokens
+from newsletter import tasks
 from newsletter.models import Campaign, Post, Subscriber
+from newsletter.subscribers import tokens
 from tests.browser import browser, page, screenshot, write_markdown  # noqa: F401 - pytest fixtures
 from tests.factories import SubscriberFactory
 from tests.support import wait_until

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
 
-from newsletter.campaigns import transition
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, DigestSchedule, Post
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 

@@ -5,8 +5,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from newsletter import campaigns, delivery
-from newsletter.campaigns import IllegalTransition, transition
+from newsletter.campaigns import scheduling, states
+from newsletter.campaigns.audience import audience_count
+from newsletter.campaigns.states import IllegalTransition, transition
+from newsletter.delivery import lifecycle
 from newsletter.models import Campaign
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -38,11 +40,11 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(start, to):
 def test_a_sent_campaign_can_never_change_again():
     campaign = CampaignFactory(status=Status.SENT)
     for service in (
-        campaigns.campaign_pause,
-        campaigns.campaign_resume,
-        campaigns.campaign_cancel,
-        campaigns.campaign_unschedule,
-        campaigns.campaign_schedule,
+        states.campaign_pause,
+        lifecycle.campaign_resume,
+        states.campaign_cancel,
+        states.campaign_unschedule,
+        scheduling.campaign_schedule,
     ):
         with pytest.raises(IllegalTransition):
             service(campaign=campaign)
@@ -52,7 +54,7 @@ def test_a_sent_campaign_can_never_change_again():
 
 def test_a_ready_draft_is_scheduled_for_the_chosen_time(ready):
     at = timezone.now() + timedelta(days=1)
-    campaigns.campaign_schedule(campaign=ready, at=at)
+    scheduling.campaign_schedule(campaign=ready, at=at)
     ready.refresh_from_db()
     assert (ready.status, ready.scheduled_at) == (Status.SCHEDULED, at)
 
@@ -60,7 +62,7 @@ def test_a_ready_draft_is_scheduled_for_the_chosen_time(ready):
 def test_a_campaign_without_posts_or_audience_cannot_be_scheduled(topics):
     campaign = CampaignFactory()
     with pytest.raises(IllegalTransition, match="no posts.*no audience topics"):
-        campaigns.campaign_schedule(campaign=campaign)
+        scheduling.campaign_schedule(campaign=campaign)
     campaign.refresh_from_db()
     assert campaign.status == Status.DRAFT
 
@@ -69,30 +71,30 @@ def test_a_campaign_with_an_unpublished_post_cannot_be_scheduled(ready, topics):
     draft = PostFactory(topic=topics["news"], status="draft")
     ready.items.create(post=draft, position=5)
     with pytest.raises(IllegalTransition, match="not published yet"):
-        campaigns.campaign_schedule(campaign=ready)
+        scheduling.campaign_schedule(campaign=ready)
     assert Campaign.objects.get(pk=ready.pk).status == Status.DRAFT
 
 
 def test_pause_resume_and_cancel_follow_the_table(ready):
-    campaigns.campaign_schedule(campaign=ready)
+    scheduling.campaign_schedule(campaign=ready)
     with pytest.raises(IllegalTransition):
-        campaigns.campaign_pause(campaign=ready)  # not sending yet
+        states.campaign_pause(campaign=ready)  # not sending yet
     transition(ready, Status.SENDING)  # what the delivery beat does
-    campaigns.campaign_pause(campaign=ready)
+    states.campaign_pause(campaign=ready)
     assert Campaign.objects.get(pk=ready.pk).status == Status.PAUSED
-    campaigns.campaign_resume(campaign=ready)
+    lifecycle.campaign_resume(campaign=ready)
     assert Campaign.objects.get(pk=ready.pk).status == Status.SENDING
-    campaigns.campaign_cancel(campaign=ready)
+    states.campaign_cancel(campaign=ready)
     ready.refresh_from_db()
     assert ready.status == Status.CANCELLED and ready.finished_at is not None
 
 
 def test_a_stale_copy_loses_to_the_move_that_happened_meanwhile(ready):
-    campaigns.campaign_schedule(campaign=ready)
+    scheduling.campaign_schedule(campaign=ready)
     stale = Campaign.objects.get(pk=ready.pk)
     transition(ready, Status.SENDING)
     with pytest.raises(IllegalTransition, match="changed meanwhile"):
-        campaigns.campaign_unschedule(campaign=stale)
+        states.campaign_unschedule(campaign=stale)
     assert Campaign.objects.get(pk=ready.pk).status == Status.SENDING
 
 
@@ -127,7 +129,7 @@ def test_two_processes_racing_for_the_same_move_cannot_both_win(topics):
 def test_a_duplicate_is_a_new_draft_with_the_same_content_and_audience(ready, topics):
     ready.topics.add(topics["events"])
     transition(ready, Status.CANCELLED)
-    copy = campaigns.campaign_duplicate(campaign=ready)
+    copy = states.campaign_duplicate(campaign=ready)
     assert copy.pk != ready.pk and copy.status == Status.DRAFT
     assert copy.slug != ready.slug and copy.subject == ready.subject
     assert set(copy.topics.all()) == set(ready.topics.all())
@@ -145,4 +147,4 @@ def test_the_audience_counts_active_subscribers_with_a_matching_topic_once(topic
     SubscriberFactory(status="bounced", topics=[topics["news"]])
     SubscriberFactory(status="complained", topics=[topics["news"]])
     SubscriberFactory(active=True, suppressed_at=timezone.now(), topics=[topics["news"]])
-    assert delivery.audience_count(campaign).in_topics == 2
+    assert audience_count(campaign).in_topics == 2

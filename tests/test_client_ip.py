@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import RequestFactory
 
-from newsletter.clientip import client_ip
 from newsletter.models import SignupRequest
+from newsletter.web.clientip import client_ip
 from tests.support import ROOT
 
 PROXY = "10.0.0.7"

@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter import signups, subscriptions
-from newsletter.addresses import suppression_hash
 from newsletter.models import SignupRequest, Subscriber, Suppression
-from newsletter.tokens import confirm_url, make_token
+from newsletter.subscribers import signups, subscriptions
+from newsletter.subscribers.addresses import suppression_hash
+from newsletter.subscribers.tokens import confirm_url, make_token
 from tests.factories import SubscriberFactory, subscriber_table
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from newsletter.emails import make_message
-from newsletter.tokens import confirm_url
+from newsletter.mail.emails import make_message
+from newsletter.subscribers.tokens import confirm_url
 from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.django_db

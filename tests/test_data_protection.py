@@ -15,9 +15,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from newsletter import signups, subscriptions
-from newsletter.addresses import SuppressionHash, suppression_hash
-from newsletter.forms import consent_wording
 from newsletter.models import (
     Campaign,
     ConsentWording,
@@ -27,7 +24,10 @@ from newsletter.models import (
     Suppression,
     WebhookEvent,
 )
-from newsletter.tokens import confirm_url, preferences_url
+from newsletter.subscribers import signups, subscriptions
+from newsletter.subscribers.addresses import SuppressionHash, suppression_hash
+from newsletter.subscribers.tokens import confirm_url, preferences_url
+from newsletter.web.forms import consent_wording
 from tests.factories import SubscriberFactory, subscriber_table
 
 KNOWN = {
@@ -238,8 +238,8 @@ def test_the_keyed_hash_in_sqlite_is_the_keyed_hash_in_python(django_db_blocker)
 def test_webhook_event_ids_use_the_keyed_hash_of_the_recipient(db):
     from anymail.signals import AnymailTrackingEvent
 
-    from newsletter.addresses import keyed_hash
-    from newsletter.webhooks import webhook_event_store
+    from newsletter.inbound.webhooks import webhook_event_store
+    from newsletter.subscribers.addresses import keyed_hash
 
     event = AnymailTrackingEvent(
         event_type="delivered", event_id="evt-1", recipient="Reader@Example.org", esp_event={}

@@ -12,10 +12,12 @@ from django.core.cache import cache
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone
 
-from newsletter import delivery, messages, rendering, sendrate
-from newsletter.admin import deliveries as delivery_admin
-from newsletter.campaigns import transition
+from newsletter import delivery
+from newsletter.admin import progress as progress_admin
+from newsletter.campaigns.snapshot import render_body
+from newsletter.campaigns.states import transition
 from newsletter.delivery import batch, ledger, relay
+from newsletter.mail import messages, rendering, sendrate
 from newsletter.models import Campaign, Delivery, Subscriber
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -263,7 +265,7 @@ def test_a_pause_stops_the_batch_and_a_resume_sends_the_rest_once(
 
     campaign.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        delivery.resume(campaign)
+        delivery.campaign_resume(campaign=campaign)
 
     assert len(mail.outbox) == 5
     assert len({m.to[0] for m in mail.outbox}) == 5
@@ -433,7 +435,7 @@ def test_a_message_over_smtp_is_well_formed(
     assert message["To"].addresses[0].display_name == "Zoë"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe_url = rendering.personalise(
-        rendering.render_body(campaign, frozenset({"news"})), person
+        render_body(campaign, frozenset({"news"})), person
     ).unsubscribe_url
     assert f"<{unsubscribe_url}>" in message["List-Unsubscribe"]
     assert "<mailto:" in message["List-Unsubscribe"]
@@ -452,7 +454,7 @@ def test_both_send_paths_produce_the_same_headers_and_parts(topics, sink):
         status=Campaign.Status.SENDING,
     )
     [person] = readers(topics, 1, first_name='Zoë "Z" O\'Brien')
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     personalised = rendering.personalise(body, person)
     message_id = messages.new_message_id()
 
@@ -613,7 +615,7 @@ def test_admin_shows_live_progress_and_its_figures_as_json(
     ids = prepared(campaign, django_capture_on_commit_callbacks)
     delivery.send_batch(ids[:3])
 
-    html = delivery_admin.progress_html(campaign)
+    html = progress_admin.progress_html(campaign)
     page = admin_client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}/")
     figures = admin_client.get(f"/admin/newsletter/delivery/progress/{campaign.pk}.json").json()
 
@@ -639,7 +641,7 @@ def test_a_sent_campaign_shows_its_stored_counts_without_reading_the_ledger(
         bounced_count=1,
     )
     with django_assert_num_queries(0):
-        html = delivery_admin.progress_html(finished)
+        html = progress_admin.progress_html(finished)
     assert "8 sent · 0 queued · 1 failed · 1 bounced" in html
 
 
@@ -759,7 +761,7 @@ def test_a_campaign_that_cannot_render_is_paused_with_the_error_shown(
     Campaign.objects.filter(pk=campaign.pk).update(slug="fixed")
     campaign.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        delivery.resume(campaign)
+        delivery.campaign_resume(campaign=campaign)
     campaign.refresh_from_db()
     assert campaign.pause_reason == "" and len(mail.outbox) == 3
 

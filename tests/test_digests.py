@@ -4,8 +4,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from newsletter import digests
-from newsletter.campaigns import transition
+from newsletter.campaigns import digests
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, DigestSchedule, Post
 from tests.factories import CampaignFactory, DigestScheduleFactory, PostFactory
 

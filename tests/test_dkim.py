@@ -10,7 +10,8 @@ import pytest
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.utils import timezone
 
-from newsletter import delivery, dkim
+from newsletter import delivery
+from newsletter.mail import dkim
 from newsletter.models import Campaign, Delivery
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -126,7 +127,7 @@ def test_a_dropped_one_click_header_fails_verification(dkim_settings):
 def test_the_smtp_mailer_signs_what_it_delivers(sink, settings, dkim_settings):
     settings.MAILERS = {
         "default": {
-            "BACKEND": "newsletter.mail_backends.DkimSmtpBackend",
+            "BACKEND": "newsletter.mail.backends.DkimSmtpBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": sink.port, "timeout": 10},
         }
     }

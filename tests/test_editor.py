@@ -7,9 +7,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import campaigns, delivery, rendering
+from newsletter import delivery
 from newsletter.admin.editor import MAX_MARKDOWN
-from newsletter.campaigns import transition
+from newsletter.campaigns import scheduling
+from newsletter.campaigns.snapshot import render_body
+from newsletter.campaigns.states import transition
+from newsletter.mail import rendering
 from newsletter.models import DEFAULT_GREETING, Campaign, Delivery, Image, Post
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, picture, staff_member
 
@@ -87,7 +90,7 @@ def test_the_preview_renders_exactly_what_the_preview_page_and_the_send_render(
 ):
     answer = client.post(preview_url(campaign), as_typed(campaign)).json()
 
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     reader = SubscriberFactory.build(pk=0, first_name="Ada")
     assert answer["html"] == rendering.personalise(body, reader).html
 
@@ -158,7 +161,7 @@ def test_the_preview_is_for_those_who_may_change_the_campaign(client, campaign):
     assert client.post(preview_url(), as_typed(campaign)).status_code == 403
     # A scheduled campaign is frozen: nobody changes it, so nobody previews changes to it.
     client.force_login(staff_member("sender"))
-    campaigns.campaign_schedule(campaign=campaign)
+    scheduling.campaign_schedule(campaign=campaign)
     assert client.post(preview_url(campaign), as_typed(campaign)).status_code == 403
 
 
@@ -194,11 +197,11 @@ def test_an_intro_that_greets_too_is_warned_about_in_the_preview_and_refused_on_
 def test_the_greeting_is_frozen_when_scheduled(campaign):
     Campaign.objects.filter(pk=campaign.pk).update(greeting="Hello {first_name}!")
     campaign.refresh_from_db()
-    campaigns.campaign_schedule(campaign=campaign)
+    scheduling.campaign_schedule(campaign=campaign)
     Campaign.objects.filter(pk=campaign.pk).update(greeting="Changed {first_name}")
     campaign.refresh_from_db()
 
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     message = rendering.personalise(body, SubscriberFactory.build(pk=1, first_name="Sam"))
 
     assert campaign.snapshot.greeting == "Hello {first_name}!"
@@ -209,13 +212,13 @@ def test_the_greeting_is_frozen_when_scheduled(campaign):
 def test_an_empty_greeting_greets_nobody(campaign):
     Campaign.objects.filter(pk=campaign.pk).update(greeting="")
     campaign.refresh_from_db()
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     message = rendering.personalise(body, SubscriberFactory.build(pk=1, first_name="Sam"))
     assert "Sam" not in message.html and "Sam" not in message.text
 
 
 def test_a_reader_without_a_name_is_greeted_as_friend(campaign):
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     message = rendering.personalise(body, SubscriberFactory.build(pk=1, first_name=""))
     assert "Dear friend," in message.html and "Dear friend," in message.text
 
@@ -337,7 +340,7 @@ def test_the_sent_email_has_the_absolute_image_address_and_the_edited_greeting_o
     news = [topics["news"]]
     SubscriberFactory(email="sam@example.org", first_name="Sam", active=True, topics=news)
 
-    campaigns.campaign_schedule(campaign=campaign)
+    scheduling.campaign_schedule(campaign=campaign)
     transition(campaign, Campaign.Status.SENDING)
     with django_capture_on_commit_callbacks(execute=True):
         delivery.prepare(campaign.pk)

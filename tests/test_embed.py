@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
-from newsletter import joinpage
 from newsletter.models import SignupRequest, Subscriber, Topic
+from newsletter.web import joinpage
 
 CHARITY = "https://www.charity.example"
 

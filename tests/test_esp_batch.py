@@ -19,10 +19,13 @@ from django.core.mail import mailers
 from django.utils import timezone
 
 from bench.esp_standin import EspStandin, Fault
-from newsletter import delivery, rendering, sendrate, tasks, tokens
+from newsletter import delivery, tasks
+from newsletter.campaigns.snapshot import render_body
 from newsletter.delivery.senders import esp as esp_sender
-from newsletter.messages import new_message_id
+from newsletter.mail import rendering, sendrate
+from newsletter.mail.messages import new_message_id
 from newsletter.models import Campaign, Delivery
+from newsletter.subscribers import tokens
 from tests import ledger
 from tests.campaign_runs import audience, due_campaign, tick_until_sent
 from tests.factories import event_taking_rsvps
@@ -47,7 +50,7 @@ def standin(running_standin, settings, monkeypatch):
     # A call an earlier test gave up on (a timeout) may still be being answered.
     wait_until(lambda: running_standin.in_flight == 0, 10, message="the stand-in to be idle")
     running_standin.reset()
-    settings.MAILERS = {"default": {"BACKEND": "newsletter.esp_backends.EmailBackend"}}
+    settings.MAILERS = {"default": {"BACKEND": "newsletter.mail.esp_backends.EmailBackend"}}
     settings.ANYMAIL = {
         "POSTMARK_SERVER_TOKEN": "test-token",
         "POSTMARK_API_URL": running_standin.url,
@@ -76,7 +79,7 @@ def readers(topic, count, **fields):
 
 
 def outgoing(campaign, subscribers, *, tracked=False):
-    body = rendering.render_body(
+    body = render_body(
         campaign, frozenset(campaign.topics.values_list("slug", flat=True)), tracked=tracked
     )
     items = []

@@ -24,12 +24,14 @@ from django.db import transaction
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from newsletter import rendering, subscriptions, tokens
-from newsletter.addresses import clean_name, normalise_email
-from newsletter.campaigns import transition
-from newsletter.emails import make_message
-from newsletter.messages import MessageBuilder, campaign_message, new_message_id
+from newsletter.campaigns.snapshot import render_body
+from newsletter.campaigns.states import transition
+from newsletter.mail import rendering
+from newsletter.mail.emails import make_message
+from newsletter.mail.messages import MessageBuilder, campaign_message, new_message_id
 from newsletter.models import Campaign, Post, SignupRequest, Subscriber, Suppression
+from newsletter.subscribers import subscriptions, tokens
+from newsletter.subscribers.addresses import clean_name, normalise_email
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db
@@ -627,7 +629,7 @@ def assert_one_clean_message(data: bytes, *, to: str, subject: str):
 
 
 def render_for(campaign, reader):
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     return body, rendering.personalise(body, reader)
 
 

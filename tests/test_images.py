@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image as Pillow
 
-from newsletter import images
+from newsletter.content import images
 from newsletter.models import Image
 from tests.factories import picture, staff_member
 

@@ -13,8 +13,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import imports, retention, subscriptions, tasks
+from newsletter import tasks
 from newsletter.models import AuditEvent, Subscriber, SubscriberImport
+from newsletter.subscribers import imports, retention, subscriptions
 from tests.factories import SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from newsletter import subscriptions
 from newsletter.models import Subscriber
+from newsletter.subscribers import subscriptions
 from tests.factories import SubscriberFactory, subscriber_table
 
 GOOD_AND_BAD = """email,first_name,topics,consent,consent_at,consent_source

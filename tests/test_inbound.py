@@ -7,8 +7,8 @@ import time_machine
 from django.utils import timezone
 
 from newsletter import tasks
-from newsletter.inbound import verp
 from newsletter.inbound.receive import receive
+from newsletter.mail import verp
 from newsletter.models import Delivery, InboundMessage, Subscriber
 from tests import ledger
 from tests.inbound_mail import BOUNCE_ADDRESS, corpus, corpus_names

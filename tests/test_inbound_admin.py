@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import reports
+from newsletter.campaigns import reports
 from newsletter.inbound.receive import receive
 from newsletter.models import Delivery, InboundMessage
 from tests import ledger

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from newsletter.inbound import verp
+from newsletter.mail import verp
 from newsletter.models import InboundMessage, Subscriber
 from tests import ledger
 from tests.inbound_mail import BOUNCE_ADDRESS, corpus

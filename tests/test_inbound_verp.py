@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from newsletter import delivery
-from newsletter.inbound import verp
 from newsletter.inbound.receive import receive
+from newsletter.mail import verp
 from newsletter.models import Campaign, Delivery, Subscriber
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 from tests.inbound_mail import BOUNCE_ADDRESS, corpus

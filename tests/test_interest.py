@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from newsletter import interest, rendering
+from newsletter.campaigns.snapshot import render_body
+from newsletter.engagement import interest
+from newsletter.mail import rendering
 from newsletter.models import Interest, Post, PostEngagement
-from newsletter.tokens import make_post_token, make_token
+from newsletter.subscribers.tokens import make_post_token, make_token
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +38,7 @@ def call(topics):
 
 
 def count_me_in_link(campaign, subscriber) -> str:
-    body = rendering.render_body(campaign, frozenset({"get-involved"}))
+    body = render_body(campaign, frozenset({"get-involved"}))
     html = rendering.personalise(body, subscriber).html
     [href] = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>Count me in</a>', html)
     return href.removeprefix("http://127.0.0.1:8000")
@@ -70,7 +72,7 @@ def test_a_reader_counts_themselves_in_and_the_contact_hears_once(
 
 def test_the_text_part_has_the_same_link(reader, call, topics):
     campaign = CampaignFactory(posts=[call], topics=[topics["get-involved"]])
-    body = rendering.render_body(campaign, frozenset({"get-involved"}))
+    body = render_body(campaign, frozenset({"get-involved"}))
 
     text = rendering.personalise(body, reader).text
 

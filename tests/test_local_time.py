@@ -14,11 +14,12 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
-from newsletter import delivery, digests, signups
-from newsletter.campaigns import transition
-from newsletter.delivery import waves
+from newsletter import delivery
+from newsletter.campaigns import digests, scheduling
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, Delivery, DigestSchedule, SignupRequest, Subscriber
-from newsletter.tokens import make_token
+from newsletter.subscribers import signups
+from newsletter.subscribers.tokens import make_token
 from tests.factories import CampaignFactory, DigestScheduleFactory, PostFactory, SubscriberFactory
 from tests.test_signup import form_data
 
@@ -36,18 +37,20 @@ def utc(*args) -> datetime:
 
 def test_nine_local_follows_each_zone_across_its_clock_change():
     # London: 09:00 GMT on Saturday, 09:00 BST (08:00 UTC) on the Sunday it springs forward.
-    assert waves.moment(date(2026, 3, 28), NINE, "Europe/London") == utc(2026, 3, 28, 9, 0)
-    assert waves.moment(SUNDAY, NINE, "Europe/London") == utc(2026, 3, 29, 8, 0)
+    assert scheduling.moment(date(2026, 3, 28), NINE, "Europe/London") == utc(2026, 3, 28, 9, 0)
+    assert scheduling.moment(SUNDAY, NINE, "Europe/London") == utc(2026, 3, 29, 8, 0)
     # New York springs forward on Sunday 8 March.
-    assert waves.moment(date(2026, 3, 7), NINE, "America/New_York") == utc(2026, 3, 7, 14, 0)
-    assert waves.moment(date(2026, 3, 8), NINE, "America/New_York") == utc(2026, 3, 8, 13, 0)
+    assert scheduling.moment(date(2026, 3, 7), NINE, "America/New_York") == utc(2026, 3, 7, 14, 0)
+    assert scheduling.moment(date(2026, 3, 8), NINE, "America/New_York") == utc(2026, 3, 8, 13, 0)
     # Half-hour zones, and a wall time the clocks skip (01:30 London that Sunday: read as GMT).
-    assert waves.moment(SUNDAY, NINE, "Asia/Kolkata") == utc(2026, 3, 29, 3, 30)
-    assert waves.moment(SUNDAY, time(1, 30), "Europe/London") == utc(2026, 3, 29, 1, 30)
+    assert scheduling.moment(SUNDAY, NINE, "Asia/Kolkata") == utc(2026, 3, 29, 3, 30)
+    assert scheduling.moment(SUNDAY, time(1, 30), "Europe/London") == utc(2026, 3, 29, 1, 30)
 
 
 def test_zones_at_the_same_moment_share_a_wave_and_unknown_zones_are_the_organisations():
-    plan = waves.plan(SUNDAY, NINE, ["Europe/Lisbon", "Europe/London", "", "Mars/Olympus", "UTC"])
+    plan = scheduling.plan(
+        SUNDAY, NINE, ["Europe/Lisbon", "Europe/London", "", "Mars/Olympus", "UTC"]
+    )
     assert plan == {
         utc(2026, 3, 29, 8, 0): ["Europe/Lisbon", "Europe/London"],
         utc(2026, 3, 29, 9, 0): ["UTC"],
@@ -136,7 +139,7 @@ def test_the_campaign_page_shows_its_waves(
     client, sender, campaign, django_capture_on_commit_callbacks
 ):
     with time_machine.travel(utc(2026, 3, 28, 12, 0), tick=False):
-        waves.campaign_schedule_local(campaign=campaign, on=SUNDAY, at=NINE)
+        scheduling.campaign_schedule(campaign=campaign, on=SUNDAY, local_time=NINE)
     with time_machine.travel(utc(2026, 3, 29, 0, 0), tick=False):
         with django_capture_on_commit_callbacks(execute=False):  # no worker here: rows stay
             transition(campaign, Campaign.Status.SENDING)

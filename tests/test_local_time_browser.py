@@ -11,8 +11,9 @@ import time_machine
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from newsletter import tasks, tokens
+from newsletter import tasks
 from newsletter.models import SignupRequest
+from newsletter.subscribers import tokens
 from tests.browser import browser, screenshot  # noqa: F401 - pytest fixtures
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 from tests.test_accessibility import violations

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from newsletter import campaigns, delivery, tasks
-from newsletter.delivery import waves
+from newsletter import delivery, tasks
+from newsletter.campaigns import scheduling, states
+from newsletter.delivery import lifecycle
 from newsletter.models import Campaign, Delivery, Subscriber, Wave
 from tests.campaign_runs import per_recipient
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
@@ -82,7 +83,7 @@ def local_campaign(topics) -> Campaign:
     """Scheduled on the Saturday before, at 09:00 on Sunday in each reader's zone."""
     campaign = CampaignFactory(posts=[PostFactory(topic=topics["news"])], topics=[topics["news"]])
     with time_machine.travel(datetime(2026, 3, 28, 12, 0, tzinfo=UTC), tick=False):
-        waves.campaign_schedule_local(campaign=campaign, on=SUNDAY, at=NINE)
+        scheduling.campaign_schedule(campaign=campaign, on=SUNDAY, local_time=NINE)
     return campaign
 
 
@@ -183,7 +184,7 @@ def test_pause_holds_the_waves_to_come_resume_sends_them_and_cancel_skips_them(
         sink.wait_for(1)
         moment.drain()
         campaign.refresh_from_db()
-        campaigns.campaign_pause(campaign=campaign)
+        states.campaign_pause(campaign=campaign)
 
     with Moment(LONDON, start_worker) as moment:
         tasks.tick()  # London's hour comes while paused: its wave waits
@@ -191,14 +192,14 @@ def test_pause_holds_the_waves_to_come_resume_sends_them_and_cancel_skips_them(
         assert got(sink) == {"tokyo": 1}
         assert status_of(people)["london"] == Status.QUEUED
         campaign.refresh_from_db()
-        campaigns.campaign_resume(campaign=campaign)
+        lifecycle.campaign_resume(campaign=campaign)
         tasks.tick()
         sink.wait_for(2)
         moment.drain()
         assert got(sink) == {"tokyo": 1, "london": 1}
         assert status_of(people)["new_york"] == Status.QUEUED  # resume sends nothing early
         campaign.refresh_from_db()
-        campaigns.campaign_cancel(campaign=campaign)
+        states.campaign_cancel(campaign=campaign)
 
     with Moment(NEW_YORK, start_worker) as moment:
         tasks.tick()

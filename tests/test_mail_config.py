@@ -23,7 +23,7 @@ def test_esp_postmark_in_the_environment_selects_anymails_postmark_backend(setti
     settings.ANYMAIL = anymail_settings(environment)
 
     # anymail's, subclassed to personalise batch calls (newsletter/esp_backends.py).
-    assert settings.MAILERS["default"] == {"BACKEND": "newsletter.esp_backends.EmailBackend"}
+    assert settings.MAILERS["default"] == {"BACKEND": "newsletter.mail.esp_backends.EmailBackend"}
     assert settings.ANYMAIL == {"POSTMARK_SERVER_TOKEN": "server-token-123"}
     backend = mailers.default
     assert isinstance(backend, PostmarkBackend)
@@ -45,7 +45,7 @@ def test_smtp_with_a_dkim_key_signs_and_without_one_does_not():
     signing = default_mailer({**url, **dkim}, **OPTIONS)
 
     assert plain["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
-    assert signing["BACKEND"] == "newsletter.mail_backends.DkimSmtpBackend"
+    assert signing["BACKEND"] == "newsletter.mail.backends.DkimSmtpBackend"
     assert signing["OPTIONS"] == plain["OPTIONS"]
     assert plain["OPTIONS"] == {
         "host": "relay.example.org",
@@ -60,7 +60,7 @@ def test_smtp_with_a_dkim_key_signs_and_without_one_does_not():
 
 def test_no_configuration_writes_files_to_the_outbox():
     assert default_mailer({}, **OPTIONS) == {
-        "BACKEND": "newsletter.outbox.OutboxBackend",
+        "BACKEND": "newsletter.mail.outbox.OutboxBackend",
         "OPTIONS": {"file_path": "/tmp/outbox"},
     }
 

@@ -7,7 +7,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter import delivery, emails
+from newsletter import delivery
+from newsletter.campaigns import sendtest
 from newsletter.models import Campaign, Delivery
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -57,7 +58,7 @@ def test_the_eml_outbox_writes_list_unsubscribe_as_a_list_of_uris(
 ):
     settings.MAILERS = {
         "default": {
-            "BACKEND": "newsletter.outbox.OutboxBackend",
+            "BACKEND": "newsletter.mail.outbox.OutboxBackend",
             "OPTIONS": {"file_path": str(tmp_path)},
         }
     }
@@ -71,7 +72,7 @@ def test_a_locmem_message_and_a_test_send_write_it_the_same_way(
     topics, campaign, django_capture_on_commit_callbacks
 ):
     sent_to(campaign, topics, django_capture_on_commit_callbacks)
-    emails.campaign_send_test(
+    sendtest.campaign_send_test(
         campaign_id=campaign.pk, addresses=["staff@example.org"], topic_slugs=[]
     )
 

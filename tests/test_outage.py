@@ -20,9 +20,9 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
-from newsletter import joinpage
-from newsletter.middleware import MESSAGE, RETRY_AFTER_SECONDS
 from newsletter.views import signup
+from newsletter.web import joinpage
+from newsletter.web.middleware import MESSAGE, RETRY_AFTER_SECONDS
 from tests.pgserver import PgServer
 from tests.support import ROOT, free_port, wait_until
 

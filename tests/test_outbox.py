@@ -6,7 +6,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 def test_each_message_becomes_one_eml_file_a_mail_client_can_open(settings, tmp_path):
     settings.MAILERS = {
         "default": {
-            "BACKEND": "newsletter.outbox.OutboxBackend",
+            "BACKEND": "newsletter.mail.outbox.OutboxBackend",
             "OPTIONS": {"file_path": str(tmp_path)},
         }
     }

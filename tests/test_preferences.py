@@ -3,9 +3,9 @@ import json
 import pytest
 from django.test import Client
 
-from newsletter.addresses import suppression_hash
 from newsletter.models import Campaign, Delivery, Subscriber, Suppression, WebhookEvent
-from newsletter.tokens import make_token
+from newsletter.subscribers.addresses import suppression_hash
+from newsletter.subscribers.tokens import make_token
 from tests.factories import SubscriberFactory, subscriber_table
 
 

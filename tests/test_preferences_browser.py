@@ -3,8 +3,8 @@ with a reason, and resubscribes from the same page; axe finds nothing serious on
 
 import pytest
 
-from newsletter import tokens
 from newsletter.models import Subscriber
+from newsletter.subscribers import tokens
 from tests.browser import browser, screenshot  # noqa: F401 - pytest fixtures
 from tests.factories import SubscriberFactory
 from tests.test_accessibility import axe_page, violations  # noqa: F401 - pytest fixture

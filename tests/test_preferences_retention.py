@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from newsletter import delivery, policy
+from newsletter import delivery
 from newsletter.models import Campaign, Delivery, Subscriber, Suppression
-from newsletter.tokens import make_token
+from newsletter.subscribers import policy
+from newsletter.subscribers.tokens import make_token
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, subscriber_table
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def campaign_for(topics, *, is_digest: bool) -> Campaign:
         topics=[topics["news"]],
         status=Campaign.Status.SENDING,
         started_at=timezone.now(),
-        is_digest=is_digest,
+        kind=Campaign.Kind.DIGEST if is_digest else Campaign.Kind.CAMPAIGN,
     )
 
 

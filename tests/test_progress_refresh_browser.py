@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from newsletter import campaigns, delivery, tasks
+from newsletter import delivery, tasks
+from newsletter.campaigns import scheduling
 from newsletter.models import Campaign
 from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 from tests.campaign_runs import audience, per_recipient
@@ -35,7 +36,7 @@ def test_the_campaign_page_shows_sending_progress_to_the_end_without_a_reload(
     settings.SITE_URL = live_server.url
     readers = audience(topics, READERS)
     campaign = CampaignFactory(posts=[PostFactory(topic=topics["news"])], topics=[topics["news"]])
-    campaigns.campaign_schedule(campaign=campaign)  # due now
+    scheduling.campaign_schedule(campaign=campaign)  # due now
     assert delivery.start_due_campaigns() == 1  # sending; its preparation waits for a worker
 
     # Watching needs only the permission to see campaigns (not to send them).

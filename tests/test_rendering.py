@@ -2,8 +2,10 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from newsletter import rendering
-from newsletter.messages import campaign_message, new_message_id
+from newsletter.campaigns.snapshot import render_body
+from newsletter.content.posts import render_markdown
+from newsletter.mail import rendering
+from newsletter.mail.messages import campaign_message, new_message_id
 from newsletter.models import Post, Reference
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -36,7 +38,7 @@ def campaign(topics):
 
 def build(campaign, subscriber):
     slugs = frozenset(subscriber.topics.values_list("slug", flat=True))
-    body = rendering.render_body(campaign, slugs)
+    body = render_body(campaign, slugs)
     personalised = rendering.personalise(body, subscriber)
     message = campaign_message(campaign, subscriber, personalised, message_id=new_message_id())
     return message_from_bytes(message.message().as_bytes(), policy=policy.default)
@@ -63,7 +65,7 @@ def test_it_carries_the_list_headers_a_unique_message_id_and_a_date(campaign, to
     subscriber = SubscriberFactory(active=True, topics=[topics["news"]])
     first, second = build(campaign, subscriber), build(campaign, subscriber)
     unsubscribe = rendering.personalise(
-        rendering.render_body(campaign, frozenset({"news"})), subscriber
+        render_body(campaign, frozenset({"news"})), subscriber
     ).unsubscribe_url
     assert unsubscribe.startswith(settings.SITE_URL + "/unsubscribe/")
     assert first["List-Unsubscribe"] == (
@@ -85,9 +87,7 @@ def test_both_parts_have_the_footer_address_the_personal_links_and_view_in_brows
 ):
     subscriber = SubscriberFactory(active=True, first_name="Ada", topics=[topics["news"]])
     text, html = parts(build(campaign, subscriber))
-    personalised = rendering.personalise(
-        rendering.render_body(campaign, frozenset({"news"})), subscriber
-    )
+    personalised = rendering.personalise(render_body(campaign, frozenset({"news"})), subscriber)
     archive = "http://127.0.0.1:8000/archive/november-news/"
     for part in (text, html):
         assert ADDRESS in part
@@ -125,7 +125,7 @@ def test_sections_follow_the_campaign_order_and_group_posts_by_topic(topics):
     news = PostFactory(topic=topics["news"], title="Only news")
     second = PostFactory(topic=topics["events"], title="Second event")
     campaign = CampaignFactory(topics=list(topics.values()), posts=[first, news, second])
-    body = rendering.render_body(campaign, frozenset(topics))
+    body = render_body(campaign, frozenset(topics))
     html = body.html
     assert html.index("First event") < html.index("Second event") < html.index("Only news")
     assert body.topic_slugs == {"events", "news"}
@@ -134,16 +134,16 @@ def test_sections_follow_the_campaign_order_and_group_posts_by_topic(topics):
 def test_a_topic_outside_the_campaign_audience_shows_no_section(topics):
     post = PostFactory(topic=topics["news"])
     campaign = CampaignFactory(topics=[topics["events"]], posts=[post])
-    assert rendering.render_body(campaign, frozenset({"news", "events"})) is None
+    assert render_body(campaign, frozenset({"news", "events"})) is None
 
 
 def test_a_campaign_with_nothing_for_the_subscriber_renders_none(campaign):
-    assert rendering.render_body(campaign, frozenset({"get-involved"})) is None
-    assert rendering.render_body(campaign, frozenset()) is None
+    assert render_body(campaign, frozenset({"get-involved"})) is None
+    assert render_body(campaign, frozenset()) is None
 
 
 def test_one_body_serves_every_recipient_with_their_own_values(campaign, topics):
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     ada = SubscriberFactory(active=True, first_name="Ada")
     bob = SubscriberFactory(active=True, first_name="")
     for_ada, for_bob = rendering.personalise(body, ada), rendering.personalise(body, bob)
@@ -215,12 +215,12 @@ def test_images_keep_their_alt_text(topics):
         topic=topics["news"], image_url="https://x.example/a.jpg", image_alt="A smiling nurse"
     )
     campaign = CampaignFactory(topics=[topics["news"]], posts=[post])
-    html = rendering.render_body(campaign, frozenset({"news"})).html
+    html = render_body(campaign, frozenset({"news"})).html
     assert 'alt="A smiling nurse"' in html
 
 
 def test_post_bodies_are_rendered_from_markdown_and_sanitised():
-    html = rendering.render_markdown(
+    html = render_markdown(
         "**Bold** [site](https://example.org) <script>alert(1)</script>"
         '<a href="javascript:alert(1)" onclick="x()">bad</a>'
     )
@@ -230,7 +230,7 @@ def test_post_bodies_are_rendered_from_markdown_and_sanitised():
 
 
 def test_the_preheader_is_hidden_at_the_top_of_the_html(campaign):
-    html = rendering.render_body(campaign, frozenset({"news"})).html
+    html = render_body(campaign, frozenset({"news"})).html
     assert "What happened this month" in html
     assert html.index("What happened this month") < html.index("November news</h1>")
 
@@ -240,7 +240,7 @@ def test_a_name_stored_before_the_name_rules_cannot_add_a_recipient(topics):
     name = "victim@example.org, " + "x" * 80
     subscriber = SubscriberFactory(topics=[topics["news"]], active=True, first_name=name)
     campaign = CampaignFactory(posts=[PostFactory(topic=topics["news"])], topics=[topics["news"]])
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     message = campaign_message(
         campaign, subscriber, rendering.personalise(body, subscriber), message_id="<m@x>"
     ).message()
@@ -256,7 +256,7 @@ def test_a_subject_with_a_line_break_is_sent_on_one_line(topics):
         posts=[PostFactory(topic=topics["news"])],
         topics=[topics["news"]],
     )
-    body = rendering.render_body(campaign, frozenset({"news"}))
+    body = render_body(campaign, frozenset({"news"}))
     message = campaign_message(
         campaign, subscriber, rendering.personalise(body, subscriber), message_id="<m@x>"
     ).message()

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import charts, reports
+from newsletter.campaigns import charts, reports
 from newsletter.models import Click, Delivery, Subscriber
 from tests import ledger
 

@@ -6,8 +6,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from newsletter import retention, signups, tasks
+from newsletter import tasks
 from newsletter.models import Campaign, Delivery, SignupRequest, Subscriber, WebhookEvent
+from newsletter.subscribers import retention, signups
 from tests.factories import SubscriberFactory
 
 

@@ -22,8 +22,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from newsletter import series, two_factor
-from newsletter.campaigns import transition
+from newsletter import series
+from newsletter.campaigns.states import transition
 from newsletter.models import (
     AuditEvent,
     Brand,
@@ -44,6 +44,7 @@ from newsletter.models import (
     Suppression,
     Topic,
 )
+from newsletter.staff import two_factor
 from tests.factories import (
     CampaignFactory,
     DigestScheduleFactory,
@@ -626,7 +627,7 @@ def test_a_test_send_refuses_an_address_that_asked_not_to_be_mailed(
 def test_a_test_send_refuses_an_erased_address(
     client, world, people, django_capture_on_commit_callbacks
 ):
-    from newsletter import subscriptions
+    from newsletter.subscribers import subscriptions
 
     gone = SubscriberFactory(email="erased@example.org", active=True)
     subscriptions.erase(subscriber_id=gone.pk)

@@ -10,9 +10,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from newsletter import rendering, rsvp, subscriptions
+from newsletter.campaigns.snapshot import render_body
+from newsletter.engagement import rsvp
+from newsletter.mail import rendering
 from newsletter.models import Rsvp, Subscriber
-from newsletter.tokens import make_post_token, make_token
+from newsletter.subscribers import subscriptions
+from newsletter.subscribers.tokens import make_post_token, make_token
 from tests.factories import CampaignFactory, SubscriberFactory, event_taking_rsvps
 
 YES, NO, WAITLIST = Rsvp.Answer.YES, Rsvp.Answer.NO, Rsvp.Answer.WAITLIST
@@ -33,7 +36,7 @@ def event(topics):
 
 def links_in_email(campaign, subscriber) -> dict[str, str]:
     """The reader's "I'll be there" and "Can't make it" links, from the HTML part they get."""
-    body = rendering.render_body(campaign, frozenset({"events"}))
+    body = render_body(campaign, frozenset({"events"}))
     html = rendering.personalise(body, subscriber).html
     found = dict(
         (label, href)
@@ -278,7 +281,7 @@ def test_the_archive_offers_the_public_page_not_a_readers_link(client, topics, e
 
 def test_the_text_part_carries_the_same_links(reader, event, topics):
     campaign = CampaignFactory(posts=[event], topics=[topics["events"]])
-    body = rendering.render_body(campaign, frozenset({"events"}))
+    body = render_body(campaign, frozenset({"events"}))
 
     text = rendering.personalise(body, reader).text
 
@@ -293,7 +296,7 @@ def test_a_post_without_rsvps_has_no_buttons(reader, topics):
     campaign = CampaignFactory(
         posts=[PostFactory(topic=topics["events"])], topics=[topics["events"]]
     )
-    body = rendering.render_body(campaign, frozenset({"events"}))
+    body = render_body(campaign, frozenset({"events"}))
 
     assert "I'll be there" not in body.html and "I'll be there" not in body.text
 
@@ -383,7 +386,8 @@ def test_a_subscriber_unknown_since_gets_404_and_nothing_is_stored(client, reade
 def test_the_campaign_report_shows_answers_per_post_beside_clicks(client, topics):
     from django.contrib.auth.models import User
 
-    from newsletter import interest, reports
+    from newsletter.campaigns import reports
+    from newsletter.engagement import interest
     from newsletter.models import Click, Post, PostEngagement
     from tests import ledger
 
@@ -480,14 +484,17 @@ def test_a_visitor_who_said_yes_gets_one_reminder_the_day_before(
 ):
     import time_machine
 
-    from newsletter import event_reminders
+    from newsletter.engagement import event_reminders
 
     Rsvp.objects.create(post=event, email="guest@example.org", answer=YES)
     Rsvp.objects.create(post=event, email="nope@example.org", answer=NO)
 
     with time_machine.travel(event.starts_at - timedelta(days=2), tick=False):
         assert event_reminders.send_guest_reminders() == 0
-    with time_machine.travel(event.starts_at - timedelta(hours=20), tick=False):
+    with (
+        time_machine.travel(event.starts_at - timedelta(hours=20), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert event_reminders.send_guest_reminders() == 1
         assert event_reminders.send_guest_reminders() == 0
 
@@ -499,7 +506,7 @@ def test_the_planned_reminder_is_in_the_campaign_list_for_staff(client, event, r
     import time_machine
     from django.contrib.auth.models import User
 
-    from newsletter import event_reminders
+    from newsletter.engagement import event_reminders
 
     rsvp.rsvp_answer(reader=rsvp.Reader(subscriber_id=reader.pk), post_id=event.pk, answer=YES)
     with time_machine.travel(event.starts_at - timedelta(days=2, hours=12), tick=False):
@@ -544,7 +551,7 @@ def test_raising_the_capacity_gives_the_new_places_to_the_waitlist_in_order(
 def test_a_planned_reminder_moves_with_its_event_and_goes_when_the_event_does(event, reader):
     import time_machine
 
-    from newsletter import event_reminders
+    from newsletter.engagement import event_reminders
     from newsletter.models import Campaign, Post
 
     planned_at = event.starts_at - timedelta(days=2, hours=12)

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from newsletter import attendance, rsvp
+from newsletter.engagement import attendance, rsvp
 from newsletter.models import Rsvp
 from tests.factories import SubscriberFactory, event_taking_rsvps
 
@@ -161,4 +161,4 @@ def test_staff_set_an_event_to_take_rsvps_on_the_posts_page(client, topics):
     assert response.status_code == 302, response.context["errors"]
     post = Post.objects.get(slug="walk")
     assert (post.engagement.takes_rsvps, post.engagement.capacity) == (True, 40)
-    assert rsvp.takes_answers(post)
+    assert post.takes_answers()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from newsletter import interest, rsvp
-from newsletter.campaigns import campaign_schedule
+from newsletter.campaigns.scheduling import campaign_schedule
+from newsletter.campaigns.snapshot import render_body
+from newsletter.engagement import interest, rsvp
 from newsletter.models import Post, PostEngagement, Rsvp
 from tests.browser import browser, page, screenshot  # noqa: F401 - pytest fixtures
 from tests.campaign_runs import tick_until_sent
@@ -146,7 +147,7 @@ def test_an_email_with_the_buttons_has_no_serious_accessibility_violations(
     topics,
     axe_page,  # noqa: F811
 ):
-    from newsletter import rendering
+    from newsletter.mail import rendering
 
     event = event_taking_rsvps(topics["events"], title="Quiz night")
     call = PostFactory(kind=Post.Kind.GET_INVOLVED, topic=topics["get-involved"], title="Bake")
@@ -155,7 +156,7 @@ def test_an_email_with_the_buttons_has_no_serious_accessibility_violations(
     campaign = CampaignFactory(
         posts=[event, call], topics=[topics["events"], topics["get-involved"]]
     )
-    body = rendering.render_body(campaign, frozenset({"events", "get-involved"}))
+    body = render_body(campaign, frozenset({"events", "get-involved"}))
     html = rendering.personalise(body, reader).html
     assert "I'll be there" in html and "Count me in" in html
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from newsletter import tokens
 from newsletter.models import Interest, Rsvp
+from newsletter.subscribers import tokens
 from tests.factories import SubscriberFactory, event_taking_rsvps
 from tests.test_hostile_input import FUZZ, address, hostile_name, nasty_text, rolled_back
 

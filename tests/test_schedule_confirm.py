@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from newsletter import delivery
-from newsletter.campaigns import transition
+from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, Delivery, DigestSchedule, Snapshot
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 

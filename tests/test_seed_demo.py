@@ -11,9 +11,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from newsletter import demo_content
+from newsletter.content import demo_content
+from newsletter.content.posts import render_markdown
 from newsletter.models import DigestSchedule, Post, Reference, Subscriber
-from newsletter.rendering import render_markdown
 
 SEEDED_AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
@@ -148,7 +148,7 @@ def test_the_staff_user_logs_in_with_the_printed_password_which_stays_the_same(s
 def test_it_prints_where_to_go_and_where_emails_land(seed, settings):
     settings.MAILERS = {
         "default": {
-            "BACKEND": "newsletter.outbox.OutboxBackend",
+            "BACKEND": "newsletter.mail.outbox.OutboxBackend",
             "OPTIONS": {"file_path": str(settings.BASE_DIR / "var" / "outbox")},
         }
     }

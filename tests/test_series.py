@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from newsletter import delivery, series, tasks
 from newsletter.models import Campaign, Delivery, Enrolment, SignupRequest, Subscriber
-from newsletter.tokens import confirm_url
+from newsletter.subscribers.tokens import confirm_url
 from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
 from tests.factories import PostFactory, SubscriberFactory
 from tests.series_runs import enrol, step_emails, welcome_series

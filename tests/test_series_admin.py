@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import series, subscriptions
+from newsletter import series
 from newsletter.models import (
     Delivery,
     Enrolment,
@@ -23,7 +23,8 @@ from newsletter.models import (
     Subscriber,
 )
 from newsletter.series.timing import due_at
-from newsletter.signups import confirm
+from newsletter.subscribers import subscriptions
+from newsletter.subscribers.signups import confirm
 from tests.campaign_runs import audience
 from tests.factories import SubscriberFactory
 from tests.series_runs import enrol, welcome_series

@@ -4,8 +4,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from newsletter.forms import consent_wording
 from newsletter.models import SignupRequest, Subscriber
+from newsletter.web.forms import consent_wording
 from tests.factories import SubscriberFactory, subscriber_table
 
 

@@ -8,7 +8,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import campaigns, delivery, rendering
+from newsletter import delivery
+from newsletter.campaigns import scheduling, states
+from newsletter.campaigns.snapshot import render_body
 from newsletter.models import Campaign, CampaignPost, Post, Snapshot
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -37,7 +39,7 @@ def scheduled(topics, clinic):
         topics=[topics["news"]],
         posts=[clinic],
     )
-    campaigns.campaign_schedule(campaign=campaign, at=timezone.now() + timedelta(hours=1))
+    scheduling.campaign_schedule(campaign=campaign, at=timezone.now() + timedelta(hours=1))
     return campaign
 
 
@@ -46,7 +48,7 @@ def url(name, campaign, *args):
 
 
 def what_goes_out(campaign) -> str:
-    body = rendering.render_body(Campaign.objects.get(pk=campaign.pk), frozenset({"news"}))
+    body = render_body(Campaign.objects.get(pk=campaign.pk), frozenset({"news"}))
     return body.subject + body.html + body.text
 
 
@@ -145,7 +147,7 @@ def test_a_sender_reopens_a_scheduled_campaign_as_a_draft_and_must_schedule_it_a
     assert not Snapshot.objects.filter(campaign=scheduled).exists()
 
     Post.objects.filter(pk=clinic.pk).update(title="Clinic moves")
-    campaigns.campaign_schedule(campaign=Campaign.objects.get(pk=scheduled.pk))
+    scheduling.campaign_schedule(campaign=Campaign.objects.get(pk=scheduled.pk))
     assert "Clinic moves" in what_goes_out(scheduled)
     assert client.post(url("campaign-action", scheduled, "cancel")).status_code == 302
     assert Campaign.objects.get(pk=scheduled.pk).status == Status.CANCELLED
@@ -155,7 +157,7 @@ def test_the_start_sends_back_to_draft_a_campaign_whose_post_was_unpublished(
     client, scheduled, clinic
 ):
     Post.objects.filter(pk=clinic.pk).update(status=Post.Status.DRAFT)
-    assert not campaigns.campaign_check_start(campaign=scheduled)
+    assert not states.campaign_check_start(campaign=scheduled)
     campaign = Campaign.objects.get(pk=scheduled.pk)
     assert campaign.status == Status.DRAFT
     assert "some of its posts are not published" in campaign.status_reason
@@ -198,7 +200,7 @@ def test_what_goes_out_is_what_was_approved(
     assert "its audience changed" in Campaign.objects.get(pk=scheduled.pk).status_reason
 
     scheduled.refresh_from_db()
-    campaigns.campaign_schedule(campaign=scheduled)  # approved again, as it now stands
+    scheduling.campaign_schedule(campaign=scheduled)  # approved again, as it now stands
     Post.objects.filter(pk=clinic.pk).update(title="Clinic reopens", summary="Edited again.")
     due(scheduled)
     with django_capture_on_commit_callbacks(execute=True):
@@ -211,13 +213,13 @@ def test_what_goes_out_is_what_was_approved(
 def test_a_campaign_changed_behind_the_admins_back_does_not_start(scheduled, topics):
     Campaign.objects.filter(pk=scheduled.pk).update(subject="Rewritten")
     scheduled.topics.add(topics["events"])
-    assert not campaigns.campaign_check_start(campaign=scheduled)
+    assert not states.campaign_check_start(campaign=scheduled)
     reason = Campaign.objects.get(pk=scheduled.pk).status_reason
     assert "its text changed" in reason and "its audience changed" in reason
 
 
 def test_an_unchanged_campaign_passes_the_start_check(scheduled):
-    assert campaigns.campaign_check_start(campaign=scheduled)
+    assert states.campaign_check_start(campaign=scheduled)
     assert Campaign.objects.get(pk=scheduled.pk).status == Status.SCHEDULED
 
 
@@ -244,7 +246,7 @@ def test_a_draft_previews_its_live_content(client, topics, clinic):
 
 def test_a_reader_of_other_topics_only_is_sent_nothing(scheduled):
     SubscriberFactory(active=True)
-    assert rendering.render_body(scheduled, frozenset({"events"})) is None
+    assert render_body(scheduled, frozenset({"events"})) is None
 
 
 def test_an_editor_cannot_test_send_even_a_draft(

@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter.addresses import suppression_hash
 from newsletter.models import Subscriber, Suppression
+from newsletter.subscribers.addresses import suppression_hash
 from tests.factories import SubscriberFactory
 
 CHANGELIST = "/admin/newsletter/subscriber/"

@@ -11,11 +11,12 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
 from django.utils import timezone
 
-from newsletter import delivery, signups, subscriptions
-from newsletter.addresses import suppression_hash
+from newsletter import delivery
 from newsletter.inbound.receive import receive
+from newsletter.inbound.webhooks import webhook_event_process, webhook_event_store
 from newsletter.models import Campaign, Delivery, SignupRequest, Subscriber, Suppression
-from newsletter.webhooks import webhook_event_process, webhook_event_store
+from newsletter.subscribers import signups, subscriptions
+from newsletter.subscribers.addresses import suppression_hash
 from tests import ledger
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 from tests.inbound_mail import BOUNCE_ADDRESS, corpus

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from newsletter import tokens
+from newsletter.subscribers import tokens
 
 
 @pytest.mark.parametrize(

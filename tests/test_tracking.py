@@ -8,8 +8,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.conf import settings
 
-from newsletter import rendering, tracking
+from newsletter.campaigns.snapshot import render_body
+from newsletter.mail import rendering, tracked_links
 from newsletter.models import Click, Delivery
+from newsletter.subscribers import policy, tokens
 from tests import ledger
 
 POST_URL = "https://charity.example.org/news/fasciculations/"
@@ -35,13 +37,13 @@ def delivery(campaign, reader):
 
 def _body(campaign, *, tracked):
     """What the delivery engine does per variant: render once, instrument once."""
-    body = rendering.render_body(campaign, frozenset({"news"}))
-    return tracking.instrument_html(body.html, campaign=campaign, tracked=tracked)
+    body = render_body(campaign, frozenset({"news"}))
+    return tracked_links.instrument_html(body.html, campaign=campaign, tracked=tracked)
 
 
 def _personal_html(campaign, delivery):
-    html = _body(campaign, tracked=tracking.is_tracked(campaign, delivery.subscriber))
-    return tracking.personalise_html(html, delivery_id=delivery.pk)
+    html = _body(campaign, tracked=policy.may_track(campaign, delivery.subscriber))
+    return tracked_links.personalise_html(html, delivery_id=delivery.pk)
 
 
 def _hrefs(html):
@@ -71,11 +73,11 @@ def test_campaign_links_are_rewritten_but_subscription_and_archive_links_are_not
 
     assert POST_URL not in hrefs
     tracked = [h for h in hrefs if h.startswith(f"{settings.SITE_URL}/t/c/")]
-    assert tracked and all(tracking.TRACK_PLACEHOLDER in h for h in tracked)
+    assert tracked and all(tracked_links.TRACK_PLACEHOLDER in h for h in tracked)
     assert rendering.UNSUBSCRIBE_URL in hrefs
     assert rendering.PREFERENCES_URL in hrefs
     assert rendering.archive_url(campaign) in hrefs
-    assert html.count(f"/t/o/{tracking.TRACK_PLACEHOLDER}.gif") == 1
+    assert html.count(f"/t/o/{tracked_links.TRACK_PLACEHOLDER}.gif") == 1
 
 
 def test_rewrite_links_leaves_non_web_links_and_keeps_html_escaping():
@@ -84,7 +86,7 @@ def test_rewrite_links_leaves_non_web_links_and_keeps_html_escaping():
         '<a class="x" href="https://shop.example.org/a?b=1&amp;c=2">shop</a> '
         "<a href='tel:+441234'>call</a>"
     )
-    out = tracking.rewrite_links(html, campaign_id=7)
+    out = tracked_links.rewrite_links(html, campaign_id=7)
 
     assert 'href="mailto:help@example.org"' in out
     assert "href='tel:+441234'" in out
@@ -101,20 +103,20 @@ def test_a_subscriber_who_declined_tracking_gets_untracked_links_and_no_pixel(
 
     html = _personal_html(campaign, delivery)
 
-    assert not tracking.is_tracked(campaign, reader)
+    assert not policy.may_track(campaign, reader)
     assert POST_URL in _hrefs(html)
     assert "/t/c/" not in html and "/t/o/" not in html
-    assert tracking.delivery_token(delivery.pk) not in html
+    assert tokens.delivery_token(delivery.pk) not in html
 
 
 def test_a_campaign_without_tracking_renders_untracked(topics, reader):
     plain = ledger.campaign(topics["news"], posts=[ledger.post(topics["news"], url=POST_URL)])
 
-    assert not tracking.is_tracked(plain, reader)
-    assert tracking.instrument_html("<a href='x'>", campaign=plain, tracked=False) == (
+    assert not policy.may_track(plain, reader)
+    assert tracked_links.instrument_html("<a href='x'>", campaign=plain, tracked=False) == (
         "<a href='x'>"
     )
-    html = _body(plain, tracked=tracking.is_tracked(plain, reader))
+    html = _body(plain, tracked=policy.may_track(plain, reader))
     assert "/t/c/" not in html and "/t/o/" not in html
 
 
@@ -123,11 +125,11 @@ def test_personalising_puts_in_the_recipients_token_or_restores_links_without_a_
 ):
     tracked = _body(campaign, tracked=True)
 
-    personal = tracking.personalise_html(tracked, delivery_id=delivery.pk)
-    preview = tracking.personalise_html(tracked, delivery_id=None)
+    personal = tracked_links.personalise_html(tracked, delivery_id=delivery.pk)
+    preview = tracked_links.personalise_html(tracked, delivery_id=None)
 
-    assert tracking.TRACK_PLACEHOLDER not in personal
-    assert f"/t/c/{tracking.delivery_token(delivery.pk)}/" in personal
+    assert tracked_links.TRACK_PLACEHOLDER not in personal
+    assert f"/t/c/{tokens.delivery_token(delivery.pk)}/" in personal
     assert POST_URL in _hrefs(preview)
     assert "/t/c/" not in preview and "/t/o/" not in preview
 
@@ -169,8 +171,8 @@ def test_the_redirect_refuses_a_forged_signature_or_token(client, campaign, deli
     path = _click_path(_personal_html(campaign, delivery))
     parts = urlsplit(path)
     forged_signature = {"u": POST_URL, "s": "A" * 43}
-    other_campaign = {"u": POST_URL, "s": tracking.link_signature(campaign.pk + 1, POST_URL)}
-    token = tracking.delivery_token(delivery.pk)
+    other_campaign = {"u": POST_URL, "s": tokens.link_signature(campaign.pk + 1, POST_URL)}
+    token = tokens.delivery_token(delivery.pk)
     forged_token = parts.path.replace(token, f"{delivery.pk + 1}:{token.split(':')[1]}")
 
     responses = [

@@ -1,9 +1,9 @@
 import pytest
 from django.test import Client
 
-from newsletter import subscriptions
 from newsletter.models import Subscriber
-from newsletter.tokens import make_token
+from newsletter.subscribers import subscriptions
+from newsletter.subscribers.tokens import make_token
 from tests.factories import SubscriberFactory, subscriber_table
 
 

@@ -11,8 +11,8 @@ from anymail.exceptions import AnymailInsecureWebhookWarning
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.urls import reverse
 
+from newsletter.inbound.webhooks import webhook_event_store
 from newsletter.models import Delivery, Subscriber, WebhookEvent
-from newsletter.webhooks import webhook_event_store
 from tests import ledger
 from tests.support import wait_until
 

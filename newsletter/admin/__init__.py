@@ -1,6 +1,6 @@
 """Admin, split by area so each stays readable: subscribers, content and campaigns, delivery."""
 
-from newsletter.admin import (
+from . import (  # noqa: F401 (each module registers its admin)
     audit,
     brand,
     campaigns,

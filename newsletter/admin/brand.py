@@ -8,8 +8,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from newsletter import brand
+from newsletter.content import brand
 from newsletter.models import Brand, BrandLink
+from newsletter.staff import permissions
 
 MAX_LINKS = 6
 
@@ -54,13 +55,13 @@ class LinkInline(admin.StackedInline):
 
     # The links are part of the brand: whoever may change it may change them.
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("newsletter.view_brand") or self.has_change_permission(request)
+        return request.user.has_perm(permissions.VIEW_BRAND) or self.has_change_permission(request)
 
     def has_add_permission(self, request, obj=None):
         return self.has_change_permission(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("newsletter.change_brand")
+        return request.user.has_perm(permissions.CHANGE_BRAND)
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request)

@@ -6,7 +6,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,12 +14,18 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from newsletter import abtest, audit, campaigns, delivery, digests, rendering, sendtest, tasks
-from newsletter.addresses import normalise_email
-from newsletter.admin import deliveries, editor, variants
+from newsletter.admin import deliveries, editor, progress, variants
 from newsletter.admin.readonly import DraftOnlyInline
 from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
+from newsletter.campaigns import abtest, digests, scheduling, sendtest, states
+from newsletter.campaigns import enqueue as campaigns_enqueue
+from newsletter.campaigns.audience import audience_count
+from newsletter.campaigns.snapshot import render_body
+from newsletter.delivery import lifecycle
+from newsletter.mail import rendering
 from newsletter.models import Campaign, CampaignPost, Subscriber, Topic
+from newsletter.staff import audit, permissions
+from newsletter.subscribers.addresses import normalise_email
 
 Status = Campaign.Status
 
@@ -153,7 +158,7 @@ class DigestForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
     form = CampaignForm
     inlines = [CampaignPostInline, variants.CampaignVariantInline]
     list_display = ["subject", "status", "scheduled_at", "digest_schedule", "progress"]
@@ -201,7 +206,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().get_queryset(request).filter(series_step=None)
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status not in campaigns.EDITABLE:
+        if obj is not None and obj.status not in states.EDITABLE:
             return False
         return super().has_change_permission(request, obj)
 
@@ -218,7 +223,7 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress(self, obj):
         # progress_html builds its markup with format_html.
-        return mark_safe(deliveries.progress_html(obj))  # noqa: S308
+        return mark_safe(progress.progress_html(obj))  # noqa: S308
 
     @admin.display(description="in each reader's time zone")
     def local_time_waves(self, obj):
@@ -231,7 +236,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def audience_size(self, obj):
         if obj.pk is None or obj.status not in (Status.DRAFT, Status.SCHEDULED):
             return "—"
-        return audience_sentence(delivery.audience_count(obj))
+        return audience_sentence(audience_count(obj))
 
     @admin.display(description="timeline")
     def timeline(self, obj):
@@ -274,14 +279,6 @@ class CampaignAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return campaign
 
-    def _require(self, request, permission: str) -> None:
-        if not request.user.has_perm(f"newsletter.{permission}"):
-            raise PermissionDenied
-
-    def has_send_permission(self, request, obj=None) -> bool:
-        """For actions declared with permissions=["send"]."""
-        return request.user.has_perm("newsletter.send_campaign")
-
     def _change_url(self, campaign) -> str:
         return reverse("admin:newsletter_campaign_change", args=[campaign.pk])
 
@@ -301,7 +298,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        may_look_up = request.user.has_perm("newsletter.view_subscriber")
+        may_look_up = request.user.has_perm(permissions.VIEW_SUBSCRIBER)
         form = PreviewForm(request.GET or None, campaign=campaign, may_look_up=may_look_up)
         reader = Subscriber(pk=0, first_name=request.user.first_name)
         slugs = frozenset(campaign.topics.values_list("slug", flat=True))
@@ -311,7 +308,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 slugs = frozenset(reader.topics.values_list("slug", flat=True))
             elif form.cleaned_data["topics"]:
                 slugs = frozenset(topic.slug for topic in form.cleaned_data["topics"])
-        body = rendering.render_body(campaign, slugs)
+        body = render_body(campaign, slugs)
         personalised = rendering.personalise(body, reader) if body else None
         return self._render(
             request,
@@ -322,9 +319,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 "form": form,
                 "message": personalised,
                 "size": len(personalised.html.encode()) if personalised else 0,
-                "subject_test": abtest.plan_sentence(
-                    campaign, delivery.audience_count(campaign).goes_to
-                ),
+                "subject_test": abtest.plan_sentence(campaign, audience_count(campaign).goes_to),
             },
         )
 
@@ -334,7 +329,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def send_test_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
         # Mail leaves the building: a sender's, draft or not (an editor sends nothing).
-        self._require(request, "send_campaign")
+        permissions.require(request, permissions.SEND_CAMPAIGN)
         form = SendTestForm(request.POST if request.method == "POST" else None, campaign=campaign)
         status = 200
         if request.method == "POST" and form.is_valid():
@@ -351,9 +346,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 )
             else:
                 slugs = [topic.slug for topic in form.cleaned_data["topics"]]
-                transaction.on_commit(
-                    lambda: tasks.send_test_campaign.delay(campaign.pk, addresses, slugs)
-                )
+                campaigns_enqueue.test_send(campaign.pk, addresses, slugs)
                 audit.record(
                     request.user,
                     "test send",
@@ -405,18 +398,18 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def schedule_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        self._require(request, "send_campaign")
+        permissions.require(request, permissions.SEND_CAMPAIGN)
         now = timezone.localtime()
         initial = {"at": timezone.localtime(campaign.scheduled_at or now).replace(tzinfo=None)}
         form = ScheduleForm(request.POST or None, initial=initial)
-        count = delivery.audience_count(campaign)
+        count = audience_count(campaign)
         context = {"title": f"Schedule: {campaign.subject}", "form": form}
         context["audience"] = audience_sentence(count)
         context["subject_test"] = abtest.plan_sentence(campaign, count.goes_to)
         if request.method == "POST" and form.is_valid():
             at, zone = form.cleaned_data["at"], form.cleaned_data["timezone"]
             local = form.local()
-            problems = campaigns.schedule_problems(campaign)
+            problems = states.schedule_problems(campaign)
             if problems:
                 form.add_error(None, f"The campaign cannot be scheduled: {', '.join(problems)}.")
             elif request.POST.get("confirmed") != "1":
@@ -425,9 +418,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 context["question"] = (
                     question(count, at, zone)
                     if local is None
-                    else local_question(
-                        count, delivery.waves.audience_plan(campaign, *local), local
-                    )
+                    else local_question(count, scheduling.audience_plan(campaign, *local), local)
                 )
                 return self._render(request, campaign, "confirm_schedule.html", context)
             else:
@@ -437,11 +428,11 @@ class CampaignAdmin(admin.ModelAdmin):
     def _schedule(self, request, campaign, at, local=None):
         try:
             if local is None:
-                delivery.waves.campaign_schedule_moment(campaign=campaign, at=at)
+                scheduling.campaign_schedule(campaign=campaign, at=at)
             else:
                 on, time_of_day = local
-                delivery.waves.campaign_schedule_local(campaign=campaign, on=on, at=time_of_day)
-        except campaigns.IllegalTransition as error:
+                scheduling.campaign_schedule(campaign=campaign, on=on, local_time=time_of_day)
+        except states.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
             details = {"at": campaign.scheduled_at.isoformat()}
@@ -463,10 +454,10 @@ class CampaignAdmin(admin.ModelAdmin):
     # action → (service, permission, what to say). Each changes when or whether mail goes out,
     # so each is a sender's.
     ACTIONS = {
-        "pause": (campaigns.campaign_pause, "send_campaign", "paused"),
-        "resume": (campaigns.campaign_resume, "send_campaign", "resumed"),
-        "cancel": (campaigns.campaign_cancel, "send_campaign", "cancelled"),
-        "unschedule": (campaigns.campaign_unschedule, "send_campaign", "back to draft"),
+        "pause": (states.campaign_pause, permissions.SEND_CAMPAIGN, "paused"),
+        "resume": (lifecycle.campaign_resume, permissions.SEND_CAMPAIGN, "resumed"),
+        "cancel": (states.campaign_cancel, permissions.SEND_CAMPAIGN, "cancelled"),
+        "unschedule": (states.campaign_unschedule, permissions.SEND_CAMPAIGN, "back to draft"),
     }
 
     def action_view(self, request, object_id, action):
@@ -476,15 +467,15 @@ class CampaignAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         campaign = self._campaign(request, object_id)
         if action == "duplicate":
-            self._require(request, "add_campaign")
-            copy = campaigns.campaign_duplicate(campaign=campaign, by=request.user)
+            permissions.require(request, permissions.ADD_CAMPAIGN)
+            copy = states.campaign_duplicate(campaign=campaign, by=request.user)
             self.message_user(request, f"Duplicated as a new draft “{copy.subject}”.")
             return HttpResponseRedirect(self._change_url(copy))
         service, permission, done = self.ACTIONS[action]
-        self._require(request, permission)
+        permissions.require(request, permission)
         try:
             service(campaign=campaign)
-        except campaigns.IllegalTransition as error:
+        except states.IllegalTransition as error:
             self.message_user(request, str(error), messages.ERROR)
         else:
             audit.record(request.user, action, f"campaign #{campaign.pk}", request=request)
@@ -495,14 +486,14 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def _bulk(self, request, queryset, action):
         service, permission, done = self.ACTIONS[action]
-        self._require(request, permission)
+        permissions.require(request, permission)
         changed, refused = 0, []
         for campaign in queryset:
             try:
                 service(campaign=campaign)
                 changed += 1
                 audit.record(request.user, action, f"campaign #{campaign.pk}", request=request)
-            except campaigns.IllegalTransition as error:
+            except states.IllegalTransition as error:
                 refused.append(f"“{campaign.subject}”: {error}")
         if changed:
             self.message_user(request, f"{changed} campaign(s) {done}.")
@@ -523,5 +514,5 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Duplicate selected campaigns as drafts", permissions=["add"])
     def duplicate_selected(self, request, queryset):
-        copies = [campaigns.campaign_duplicate(campaign=c, by=request.user) for c in queryset]
+        copies = [states.campaign_duplicate(campaign=c, by=request.user) for c in queryset]
         self.message_user(request, f"{len(copies)} draft(s) created.")

@@ -6,98 +6,15 @@ figures are available as JSON for anything else that wants to watch. Both live u
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from newsletter import audit, delivery
+from newsletter import delivery
+from newsletter.admin import progress
 from newsletter.models import Campaign, Delivery
-
-LIVE = (Campaign.Status.SENDING, Campaign.Status.PAUSED)
-
-
-def _duration(seconds) -> str:
-    if seconds is None:
-        return "—"
-    minutes, seconds = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
-def _bar(figures: dict) -> str:
-    total = figures["total"]
-    return format_html(
-        '<div class="engage-progress">'
-        '<progress value="{}" max="{}" style="width:12em;vertical-align:middle">{}%</progress> '
-        "<span>{}%</span><br><small>{} sent · {} queued · {} failed · {} bounced{}</small></div>",
-        figures["done"],
-        max(total, 1),
-        figures["percent"],
-        figures["percent"],
-        figures["sent"],
-        figures["queued"] + figures["sending"],
-        figures["failed"],
-        figures["bounced"],
-        format_html(
-            " · {}/s · {} left",
-            figures["rate_per_second"],
-            _duration(figures["eta_seconds"]),
-        )
-        if figures["status"] == Campaign.Status.SENDING and figures["rate_per_second"]
-        else "",
-    )
-
-
-def _stored(campaign: Campaign) -> dict:
-    """A finished campaign's figures from its own counts: no query over the ledger."""
-    done = campaign.recipients_count
-    return {
-        "status": campaign.status,
-        "total": done,
-        "done": done,
-        "percent": 100.0 if done else 0.0,
-        "sent": campaign.sent_count,
-        "queued": 0,
-        "sending": 0,
-        "failed": campaign.failed_count,
-        "bounced": campaign.bounced_count,
-    }
-
-
-def _notes(campaign: Campaign) -> str:
-    """Why a live campaign is not sending: the mail server is failing, or the pipeline paused it."""
-    waiting = delivery.waiting_note(campaign)
-    paused = campaign.pause_reason if campaign.status == Campaign.Status.PAUSED else ""
-    return format_html(
-        "{}{}",
-        format_html('<p class="engage-waiting"><strong>{}</strong></p>', waiting)
-        if waiting
-        else "",
-        format_html('<p class="engage-paused"><strong>Paused: {}</strong></p>', paused)
-        if paused
-        else "",
-    )
-
-
-def progress_html(campaign) -> str:
-    """A campaign's progress at a glance, for the campaign admin's list and page."""
-    if campaign.pk is None or campaign.status in (
-        Campaign.Status.DRAFT,
-        Campaign.Status.SCHEDULED,
-    ):
-        return "—"
-    if campaign.status in LIVE:
-        from newsletter.admin.progress import live_block  # it draws with this module's helpers
-
-        return live_block(campaign)
-    if campaign.status == Campaign.Status.SENT:
-        return _bar(_stored(campaign))
-    # Cancelled: what went out before it stopped.
-    return _bar(delivery.progress(campaign))
+from newsletter.staff import audit, permissions
 
 
 def waves_html(campaign: Campaign) -> str:
@@ -129,7 +46,7 @@ def waves_html(campaign: Campaign) -> str:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(permissions.SendPermission, admin.ModelAdmin):
     list_display = [
         "campaign",
         "recipient",
@@ -177,10 +94,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     def error(self, obj):
         return obj.last_error[:120]
 
-    def has_send_permission(self, request) -> bool:
-        """For actions declared with permissions=["send"]: a retry mails a subscriber."""
-        return request.user.has_perm("newsletter.send_campaign")
-
     @admin.action(description="Retry the selected failed deliveries", permissions=["send"])
     def retry(self, request, queryset):
         failed = queryset.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True)
@@ -198,8 +111,6 @@ class DeliveryAdmin(admin.ModelAdmin):
             )
 
     def get_urls(self):
-        from newsletter.admin import progress
-
         view = self.admin_site.admin_view
         return [
             path(
@@ -217,8 +128,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def _campaign(self, request, campaign_id: int) -> Campaign:
         # Counts only, no addresses: whoever may see the campaign may see how its sending goes.
-        if not request.user.has_perm("newsletter.view_campaign"):
-            raise PermissionDenied
+        permissions.require(request, permissions.VIEW_CAMPAIGN)
         return get_object_or_404(Campaign, pk=campaign_id)
 
     def progress_json(self, request, campaign_id: int):

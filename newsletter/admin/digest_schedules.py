@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from newsletter import digests
+from newsletter.campaigns import digests
 from newsletter.models import DigestSchedule
-from newsletter.timezones import timezone_field
+from newsletter.subscribers.timezones import timezone_field
 
 
 class DigestScheduleForm(forms.ModelForm):

@@ -17,7 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from newsletter import rendering
+from newsletter.campaigns.snapshot import snapshot_of
+from newsletter.mail import rendering
 from newsletter.models import Campaign, Post, Reference, Subscriber, Topic
 
 # Longer than any post or intro staff write; a paste of a whole book is refused, not rendered.
@@ -167,7 +168,7 @@ def campaign_preview(request, model_admin, object_id=None) -> JsonResponse:
     for name in ("subject", "preheader", "intro", "greeting"):
         setattr(campaign, name, data[name])
     topics = Topic.objects.filter(pk__in=[topic.pk for topic in data["topics"]])
-    snapshot = rendering.snapshot_of(campaign, topics=topics, posts=posts)
+    snapshot = snapshot_of(campaign, topics=topics, posts=posts)
     warning = doubled_greeting(data["greeting"], data["intro"])
     return _answer(
         request,
@@ -196,4 +197,4 @@ def post_preview(request, model_admin, object_id=None) -> JsonResponse:
     post.title = post.title or "(no title yet)"
     campaign = Campaign(slug="preview", subject=post.title, greeting="")
     topics = Topic.objects.filter(pk=post.topic_id)
-    return _answer(request, campaign, rendering.snapshot_of(campaign, topics=topics, posts=[post]))
+    return _answer(request, campaign, snapshot_of(campaign, topics=topics, posts=[post]))

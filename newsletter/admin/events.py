@@ -8,7 +8,6 @@ the permission to view posts.
 """
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,12 +15,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from newsletter import attendance, interest, rsvp
 from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.engagement import attendance, interest, rsvp
 from newsletter.models import EventAttendance, InvolvementInterest, Post, PostEngagement
+from newsletter.staff import permissions
 
-SUBSCRIBER_DATA_PERMISSION = "newsletter.view_subscriber"
-COUNTS_PERMISSION = "newsletter.view_post"
+SUBSCRIBER_DATA_PERMISSION = permissions.VIEW_SUBSCRIBER
+COUNTS_PERMISSION = permissions.VIEW_POST
 
 
 class PostEngagementInline(admin.StackedInline):
@@ -41,11 +41,6 @@ class PostEngagementInline(admin.StackedInline):
     verbose_name_plural = "RSVPs and count me in"
 
 
-def _require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 class _EngagementListAdmin(ReadOnlyAdmin):
     """A list of posts with their answers; the page of one post is a custom view."""
 
@@ -59,7 +54,7 @@ class _EngagementListAdmin(ReadOnlyAdmin):
         return self.has_view_permission(request)
 
     def _post(self, request, object_id) -> Post:
-        _require(request, COUNTS_PERMISSION)
+        permissions.require(request, COUNTS_PERMISSION)
         return get_object_or_404(self.get_queryset(request), pk=object_id)
 
     def _page_context(self, request, post: Post, title: str) -> dict:
@@ -145,14 +140,14 @@ class EventAttendanceAdmin(_EngagementListAdmin):
         return TemplateResponse(request, template, context)
 
     def csv_view(self, request, object_id):
-        _require(request, SUBSCRIBER_DATA_PERMISSION)
+        permissions.require(request, SUBSCRIBER_DATA_PERMISSION)
         post = self._post(request, object_id)
         response = self._csv_response(f"attendees-{post.slug}"[:80])
         attendance.write_attendees_csv(post, response, request.GET.get("q", "").strip())
         return response
 
     def check_in_view(self, request, object_id):
-        _require(request, SUBSCRIBER_DATA_PERMISSION)
+        permissions.require(request, SUBSCRIBER_DATA_PERMISSION)
         post = self._post(request, object_id)
         if request.method == "POST":
             return self._check_in(request, post)
@@ -222,7 +217,7 @@ class InvolvementInterestAdmin(_EngagementListAdmin):
         )
 
     def csv_view(self, request, object_id):
-        _require(request, SUBSCRIBER_DATA_PERMISSION)
+        permissions.require(request, SUBSCRIBER_DATA_PERMISSION)
         post = self._post(request, object_id)
         response = self._csv_response(f"count-me-in-{post.slug}"[:80])
         interest.write_interested_csv(post, response)

@@ -7,13 +7,13 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from newsletter import images
 from newsletter.admin.editor import refusal
+from newsletter.content import images
 from newsletter.models import Image
 
 
 class ImageForm(forms.ModelForm):
-    # A plain file field: newsletter.images decides what is an image (and re-encodes it).
+    # A plain file field: newsletter.content.images decides what is an image (and re-encodes it).
     file = forms.FileField(label="Image", help_text=images.UPLOAD_HELP)
 
     class Meta:

@@ -1,20 +1,20 @@
 """Importing subscribers in admin: upload a CSV, say which column is which, read the dry run, then
 import with a progress bar. Pages under the subscriber admin (SubscriberAdmin.get_urls), for
-whoever may add subscribers; the work is newsletter.imports', the same as the command's."""
+whoever may add subscribers; the work is newsletter.subscribers.imports', the same as the
+command's."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from newsletter import audit, imports, tasks
 from newsletter.models import SubscriberImport
+from newsletter.staff import audit, permissions
+from newsletter.subscribers import enqueue, imports
 
 Status = SubscriberImport.Status
-PERMISSION = "newsletter.add_subscriber"
+PERMISSION = permissions.ADD_SUBSCRIBER
 
 
 class UploadForm(forms.Form):
@@ -69,8 +69,7 @@ class MappingForm(forms.Form):
 def urls(model_admin) -> list:
     def view(function):
         def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(PERMISSION):
-                raise PermissionDenied
+            permissions.require(request, PERMISSION)
             return function(model_admin, request, *args, **kwargs)
 
         return model_admin.admin_site.admin_view(wrapped)
@@ -153,7 +152,7 @@ def job_page(model_admin, request, job_id: int):
             audit.record(
                 request.user, "import started", f"import #{job.pk}", request=request, job=job.pk
             )
-            transaction.on_commit(lambda: tasks.import_subscribers.delay(job.pk))
+            enqueue.import_job(job.pk)
         return redirect("admin:newsletter_subscriber_import_job", job.pk)
     title = {
         Status.CHECKED: "Dry run: what the import would do",

@@ -14,8 +14,9 @@ from django.utils.html import format_html
 
 from newsletter.admin.readonly import ReadOnlyAdmin
 from newsletter.models import InboundMessage
+from newsletter.staff import permissions
 
-RAW_PERMISSION = "newsletter.view_inbound_raw"
+RAW_PERMISSION = permissions.VIEW_INBOUND_RAW
 
 
 @admin.register(InboundMessage)

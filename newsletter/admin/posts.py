@@ -6,11 +6,11 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from newsletter import images
 from newsletter.admin import editor
 from newsletter.admin.events import PostEngagementInline
+from newsletter.content import images
 from newsletter.models import Image, Post, Reference
-from newsletter.timezones import timezone_field
+from newsletter.subscribers.timezones import timezone_field
 
 
 class PostForm(forms.ModelForm):

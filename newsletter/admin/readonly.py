@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from newsletter import campaigns
+from newsletter.campaigns import states
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,4 +31,4 @@ class DraftOnlyInline(admin.TabularInline):
 
 
 def _is_draft(campaign) -> bool:
-    return campaign is None or campaign.status in campaigns.EDITABLE
+    return campaign is None or campaign.status in states.EDITABLE

@@ -10,8 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 
-from newsletter import charts, reports
 from newsletter.admin.readonly import ReadOnlyAdmin
+from newsletter.campaigns import charts, reports
 from newsletter.models import CampaignReport, Delivery
 
 SUMMARY_LABELS = [

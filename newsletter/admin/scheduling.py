@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
-from newsletter.delivery import AudienceCount
-from newsletter.timezones import timezone_field
+from newsletter.campaigns.audience import AudienceCount
+from newsletter.subscribers.timezones import timezone_field
 
 
 class ScheduleForm(forms.Form):

@@ -10,9 +10,10 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from newsletter import audit, series
+from newsletter import series
 from newsletter.models import Post, Series, SeriesStep
 from newsletter.series.counts import enrolment_counts, step_counts
+from newsletter.staff import audit, permissions
 
 
 class SeriesForm(forms.ModelForm):
@@ -86,7 +87,7 @@ def _draft(obj) -> bool:
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(permissions.SendPermission, admin.ModelAdmin):
     form = SeriesForm
     inlines = [SeriesStepInline]
     list_display = ["name", "trigger", "topic", "status", "enrolled", "activated_at"]
@@ -108,10 +109,6 @@ class SeriesAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         never_sent = obj is None or obj.activated_at is None
         return never_sent and super().has_delete_permission(request, obj)
-
-    def has_send_permission(self, request, obj=None) -> bool:
-        """For actions declared with permissions=["send"]."""
-        return request.user.has_perm("newsletter.send_campaign")
 
     @admin.display(description="status")
     def state(self, obj):

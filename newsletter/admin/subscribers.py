@@ -8,12 +8,14 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletter import audit, csvfiles, joinpage, signups, subscriptions
-from newsletter.addresses import clean_name, normalise_email, suppression_hash
 from newsletter.admin import imports
 from newsletter.admin.readonly import ReadOnlyAdmin
 from newsletter.models import Subscriber, Suppression, Topic
-from newsletter.tokens import absolute_url
+from newsletter.staff import audit, permissions
+from newsletter.subscribers import csvfiles, signups, subscriptions
+from newsletter.subscribers.addresses import clean_name, normalise_email, suppression_hash
+from newsletter.subscribers.tokens import absolute_url
+from newsletter.web import joinpage
 
 CONSENT_FIELDS = (
     "consent_at",
@@ -108,7 +110,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def has_export_permission(self, request) -> bool:
         """For actions declared with permissions=["export"]: the addresses leave the system."""
-        return request.user.has_perm("newsletter.export_subscribers")
+        return request.user.has_perm(permissions.EXPORT_SUBSCRIBERS)
 
     @admin.action(description="Export selected subscribers as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
@@ -162,7 +164,7 @@ class TopicAdmin(admin.ModelAdmin):
 @admin.register(Suppression)
 class SuppressionAdmin(ReadOnlyAdmin):
     """Read-only: rows come from bounces, complaints, unsubscribes by mail and erasures
-    (newsletter.policy.suppress), never from typing."""
+    (newsletter.subscribers.policy.suppress), never from typing."""
 
     list_display = ("email_hash", "reason", "created_at")
     list_filter = ("reason",)

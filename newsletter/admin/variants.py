@@ -2,16 +2,17 @@
 settings and their checks, and a sender's choice of the winner."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from newsletter import abtest, audit
 from newsletter.admin.readonly import DraftOnlyInline
-from newsletter.delivery.subject_test import NotChoosable, choose_winner
+from newsletter.campaigns import abtest
+from newsletter.delivery.ab_phases import NotChoosable, choose_winner
 from newsletter.models import Campaign, CampaignVariant
+from newsletter.staff import audit, permissions
 
 FIELDS = ["test_share", "test_wait", "winner_by"]
 FIELDSET = (
@@ -92,8 +93,7 @@ def winner_view(model_admin, request, object_id: int, letter: str):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     campaign = get_object_or_404(Campaign, pk=object_id)
-    if not request.user.has_perm("newsletter.send_campaign"):
-        raise PermissionDenied
+    permissions.require(request, permissions.SEND_CAMPAIGN)
     try:
         choose_winner(campaign=campaign, letter=letter)
     except NotChoosable as error:

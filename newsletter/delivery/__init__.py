@@ -9,7 +9,7 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
                             sweep_expired_leases (crashed workers, lost tasks)
 
     lifecycle   start, prepare, resume, retry a row, finish (campaign states)
-    audience    who a campaign goes to, how many, and their topics
+    ab_phases   an A/B subject test's phases in the ledger
     ledger      every write to Delivery rows (all raw SQL)
     batch       send_batch: the send loop, a step per function
     bodies      rendered bodies per process
@@ -23,38 +23,28 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     waves       local-time sending: a wave per moment, handed out when it comes
 """
 
-from newsletter.delivery.audience import AudienceCount, audience, audience_count
-from newsletter.delivery.batch import BATCH_TIME_BUDGET_SECONDS, BatchOutcome, send_batch
+from newsletter.delivery.batch import BATCH_TIME_BUDGET_SECONDS, send_batch
 from newsletter.delivery.lifecycle import (
+    campaign_resume,
     finish_campaigns,
     prepare,
-    resume,
     retry_delivery,
     start_due_campaigns,
 )
-from newsletter.delivery.progress import campaign_counts, progress, record_counts, waiting_note
+from newsletter.delivery.progress import campaign_counts, progress, waiting_note
 from newsletter.delivery.retries import RETRY_BASE_SECONDS, retry_delay
-from newsletter.delivery.senders import Refused, Rejected, Transient
 from newsletter.delivery.sweeper import sweep_expired_leases
 from newsletter.delivery.waves import queue_due_waves
 
 __all__ = [
     "BATCH_TIME_BUDGET_SECONDS",
     "RETRY_BASE_SECONDS",
-    "BatchOutcome",
-    "Refused",
-    "Rejected",
-    "Transient",
-    "AudienceCount",
-    "audience",
-    "audience_count",
     "campaign_counts",
     "finish_campaigns",
     "prepare",
     "progress",
     "queue_due_waves",
-    "record_counts",
-    "resume",
+    "campaign_resume",
     "retry_delay",
     "retry_delivery",
     "send_batch",

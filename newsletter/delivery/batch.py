@@ -14,14 +14,15 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from newsletter import rendering, sendrate
+from newsletter.campaigns.audience import listed, topics_of
 from newsletter.delivery import enqueue, ledger, lifecycle, progress, relay, retries
-from newsletter.delivery.audience import listed, topics_of
 from newsletter.delivery.bodies import Bodies
 from newsletter.delivery.senders import Refused, Rejected, Transient, sender_for
 from newsletter.delivery.senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
-from newsletter.messages import new_message_id
-from newsletter.models import Campaign, Delivery, Subscriber
+from newsletter.mail import rendering, sendrate
+from newsletter.mail.messages import new_message_id
+from newsletter.models import Campaign, Delivery
+from newsletter.subscribers import policy
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class _Run:
 
     def reader_left(self, row: Delivery) -> bool:
         subscriber = row.subscriber
-        if subscriber is None or subscriber.status != Subscriber.Status.ACTIVE:
+        if not policy.may_mail(subscriber):
             # Erased, unsubscribed or suppressed after the ledger was written.
             self.skip(row, "The subscriber left before their turn.")
             return True

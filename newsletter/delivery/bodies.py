@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-from newsletter import policy, rendering
+from newsletter.campaigns.snapshot import frozen, render_body
 from newsletter.models import Campaign
+from newsletter.subscribers import policy
 
 # {campaign id: (its updated_at, {(topics, tracked, variant): body})}. A campaign edited (or moved
 # between statuses) since is rendered afresh.
@@ -15,7 +16,7 @@ class Bodies:
         self.campaign = campaign
         # Only the campaign's own (approved) topics shape a body: readers of news+events and of
         # news+education get the same news-only issue, rendered once.
-        self.audience = rendering.frozen(campaign).topic_slugs
+        self.audience = frozen(campaign).topic_slugs
         cached = _rendered.get(campaign.pk)
         if cached is None or cached[0] != campaign.updated_at:
             if len(_rendered) > 20:
@@ -31,7 +32,7 @@ class Bodies:
         tracked = policy.may_track(self.campaign, subscriber)
         key = (topic_set, tracked, variant)
         if key not in self._bodies:
-            self._bodies[key] = rendering.render_body(
+            self._bodies[key] = render_body(
                 self.campaign, topic_set, tracked=tracked, variant=variant
             )
         return self._bodies[key], tracked

@@ -16,8 +16,8 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from newsletter import policy
 from newsletter.models import Campaign, Delivery, Subscriber
+from newsletter.subscribers import policy
 
 Status = Delivery.Status
 

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter import abtest
-from newsletter.campaigns import IllegalTransition, campaign_check_start, transition
-from newsletter.delivery import enqueue, ledger, subject_test, waves
-from newsletter.delivery.audience import audience
+from newsletter.campaigns import abtest
+from newsletter.campaigns.audience import audience
+from newsletter.campaigns.scheduling import is_local
+from newsletter.campaigns.states import IllegalTransition, campaign_check_start, transition
+from newsletter.delivery import ab_phases, enqueue, ledger, waves
 from newsletter.delivery.progress import campaign_counts, count_fields
 from newsletter.models import Campaign, Delivery
 
@@ -58,13 +59,13 @@ def prepare(campaign_id: int) -> int:
     written = 0
     if abtest.testing(campaign):
         # An A/B test: only its share now; the rest with the winner (below, once chosen).
-        written = subject_test.write_test_rows(campaign, lease)
+        written = ab_phases.write_test_rows(campaign, lease)
     else:
         # One query streamed through a server-side cursor: the audience is read once, in pk
         # order, PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest
         # every time).
         subscribers = audience(campaign).values_list("pk", flat=True).iterator(chunk_size=chunk)
-        moments = waves.ledger_moments(campaign) if waves.is_local(campaign) else None
+        moments = waves.ledger_moments(campaign) if is_local(campaign) else None
         for ids in itertools.batched(subscribers, chunk):
             written += ledger.write_rows(
                 campaign_id, list(ids), lease, moments, variant=campaign.winner
@@ -106,7 +107,7 @@ def finish_campaigns() -> int:
     return finished
 
 
-def resume(campaign: Campaign) -> None:
+def campaign_resume(*, campaign: Campaign) -> Campaign:
     """Paused → sending, and its waiting rows queued at once (the sweeper would find them too, but
     only after a quiet lease period). Raises IllegalTransition like transition()."""
     with transaction.atomic():
@@ -117,6 +118,7 @@ def resume(campaign: Campaign) -> None:
             # Rows of waves still to come wait for their wave.
             waiting = Delivery.objects.filter(campaign=campaign, status=Status.QUEUED)
             requeue(waiting.exclude(send_after__gt=timezone.now()))
+    return campaign
 
 
 def halt(campaign: Campaign, reason: str) -> bool:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from newsletter.campaigns.scheduling import is_local
 from newsletter.delivery import waves
 from newsletter.models import Campaign, Delivery
 
@@ -53,7 +54,7 @@ def progress(campaign: Campaign) -> dict:
             sent_at__gte=now - timedelta(seconds=window),
         ).count()
         rate = recent / window
-    wave_list = waves.wave_progress(campaign) if waves.is_local(campaign) else []
+    wave_list = waves.wave_progress(campaign) if is_local(campaign) else []
     # Rows of waves still to come are not "left" at the current rate: they wait for their hour.
     due = waiting - sum(wave["queued"] for wave in wave_list if wave["at"] > now)
     done = total - waiting

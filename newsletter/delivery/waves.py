@@ -1,4 +1,5 @@
-"""Local-time sending: a campaign that goes "at 09:00 on 29 March in each reader's own time zone".
+"""Local-time sending in the pipeline: a campaign that goes "at 09:00 on 29 March in each reader's
+own time zone" (scheduled by newsletter.campaigns.scheduling).
 
 Every reader's wall time becomes one moment; readers whose moments coincide form a wave (a Wave
 row, one or more zones). The campaign starts, and its ledger is written, at its first wave; each
@@ -12,19 +13,16 @@ skipped like any queued row.
 
 import itertools
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from newsletter import abtest
-from newsletter.campaigns import IllegalTransition, campaign_schedule
+from newsletter.campaigns.scheduling import audience_zones, moment, plan
 from newsletter.delivery import enqueue, ledger
-from newsletter.delivery.audience import audience
-from newsletter.models import Campaign, Delivery, Subscriber, Wave
-from newsletter.timezones import reader_zone
+from newsletter.models import Campaign, Delivery, Wave
 
 Status = Delivery.Status
 
@@ -32,61 +30,6 @@ Status = Delivery.Status
 # goes on the second rather than at the next minute's tick. Far inside Redis's visibility
 # timeout, so the held tasks are not redelivered while they wait.
 LEAD = timedelta(seconds=90)
-
-
-def is_local(campaign: Campaign) -> bool:
-    return campaign.local_date is not None and campaign.local_time is not None
-
-
-def moment(on: date, at: time, zone_value: str) -> datetime:
-    """When it is `at` on `on` in the zone a reader's stored value stands for, in UTC. A wall time
-    the clocks skip (02:30 as they spring forward) is read with the offset before the change."""
-    zone = reader_zone(Subscriber(time_zone=zone_value))
-    return datetime.combine(on, at, tzinfo=zone).astimezone(UTC)
-
-
-def plan(on: date, at: time, zone_values) -> dict[datetime, list[str]]:
-    """Each wave's moment with the zones that go then, in order: stored values in, zone names out
-    (a blank or unknown value is the organisation's zone)."""
-    waves: dict[datetime, set[str]] = defaultdict(set)
-    for value in zone_values:
-        waves[moment(on, at, value)].add(reader_zone(Subscriber(time_zone=value)).key)
-    return {when: sorted(zones) for when, zones in sorted(waves.items())}
-
-
-def audience_plan(campaign: Campaign, on: date, at: time) -> dict[datetime, list[str]]:
-    """The waves of the campaign's audience as it stands (no audience: the organisation's)."""
-    return plan(on, at, _audience_zones(campaign) or [""])
-
-
-def _audience_zones(campaign: Campaign) -> list[str]:
-    return list(audience(campaign).order_by().values_list("time_zone", flat=True).distinct())
-
-
-# --- Scheduling ---------------------------------------------------------------------------------
-
-
-def campaign_schedule_local(*, campaign: Campaign, on: date, at: time) -> Campaign:
-    """Schedule a draft for `at` on `on` in each reader's zone: it starts at its first wave. An A/B
-    subject test is refused: its test share and its rest go at moments of their own."""
-    if abtest.is_test(campaign):
-        raise IllegalTransition(
-            "An A/B subject test cannot go out at a time in each reader's zone: "
-            "send it at one moment, or remove its test."
-        )
-    first = next(iter(audience_plan(campaign, on, at)))
-    with transaction.atomic():
-        Campaign.objects.filter(pk=campaign.pk).update(local_date=on, local_time=at)
-        campaign.local_date, campaign.local_time = on, at
-        return campaign_schedule(campaign=campaign, at=first)
-
-
-def campaign_schedule_moment(*, campaign: Campaign, at: datetime | None = None) -> Campaign:
-    """Schedule a draft for one moment for everyone (and forget any local time it had)."""
-    with transaction.atomic():
-        Campaign.objects.filter(pk=campaign.pk).update(local_date=None, local_time=None)
-        campaign.local_date = campaign.local_time = None
-        return campaign_schedule(campaign=campaign, at=at)
 
 
 # --- Preparation and the beat -------------------------------------------------------------------
@@ -98,7 +41,7 @@ def ledger_moments(campaign: Campaign) -> ledger.Moments:
     is unknown by then goes with it). A reader's moment is fixed with their row: one row, one
     email, whatever their zone later."""
     on, at = campaign.local_date, campaign.local_time
-    values = _audience_zones(campaign)
+    values = audience_zones(campaign)
     for when, zones in plan(on, at, [*values, ""]).items():
         wave, created = Wave.objects.get_or_create(
             campaign=campaign, send_after=when, defaults={"zones": zones}

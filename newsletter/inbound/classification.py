@@ -1,4 +1,5 @@
-"""What an inbound message is, read from its structure alone (no database).
+"""What an inbound message is (an InboundMessage.Kind), read from its structure alone (no
+database).
 
 Standard reports first: an ARF feedback report (RFC 5965) is a complaint; a delivery status
 notification (RFC 3464) is a hard bounce when a recipient failed permanently (5.x.x) and a soft
@@ -18,13 +19,9 @@ from email.utils import getaddresses, parseaddr
 from django.conf import settings
 from flufl.bounce import all_failures
 
-HARD_BOUNCE = "hard_bounce"
-SOFT_BOUNCE = "soft_bounce"
-COMPLAINT = "complaint"
-UNSUBSCRIBE = "unsubscribe"
-AUTO_REPLY = "auto_reply"
-OTHER = "other"
-REJECTED = "rejected"
+from newsletter.models import InboundMessage
+
+Kind = InboundMessage.Kind
 
 # Where the envelope recipient shows in a delivered message (Postfix, Exim, Dovecot LDA, Gmail).
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
@@ -66,15 +63,18 @@ def classify(message: Message, *, envelope_to: str = "") -> Classified:
         if found is not None:
             return found
     if _is_auto_reply(message):
-        return Classified(AUTO_REPLY, reason=_auto_reply_reason(message), to=to)
+        return Classified(Kind.AUTO_REPLY, reason=_auto_reply_reason(message), to=to)
     if _to_unsubscribe_address(to):
         return Classified(
-            UNSUBSCRIBE, reason="request to the unsubscribe address", to=to, sender=_sender(message)
+            Kind.UNSUBSCRIBE,
+            reason="request to the unsubscribe address",
+            to=to,
+            sender=_sender(message),
         )
     bounced = _heuristic_bounce(message, to)
     if bounced is not None:
         return bounced
-    return Classified(OTHER, reason="not a report: kept for staff", to=to)
+    return Classified(Kind.OTHER, reason="not a report: kept for staff", to=to)
 
 
 def _complaint(message: Message, feedback: Message, to: list[str]) -> Classified:
@@ -82,7 +82,7 @@ def _complaint(message: Message, feedback: Message, to: list[str]) -> Classified
     original = _original(message)
     kind = fields.get("feedback-type", "abuse")
     result = Classified(
-        COMPLAINT,
+        Kind.COMPLAINT,
         reason=f"feedback report: {kind}",
         recipient=_bare(fields.get("original-rcpt-to", "")),
         to=to,
@@ -105,9 +105,9 @@ def _dsn(message: Message, status: Message, to: list[str]) -> Classified | None:
         code = _STATUS.search(block.get("status", ""))
         code = code.group(0) if code else ""
         if action == "failed" and code.startswith("5"):
-            rank, kind = 2, HARD_BOUNCE
+            rank, kind = 2, Kind.HARD_BOUNCE
         elif action in ("failed", "delayed") or code.startswith("4"):
-            rank, kind = 1, SOFT_BOUNCE
+            rank, kind = 1, Kind.SOFT_BOUNCE
         else:
             continue  # delivered, relayed, expanded: good news
         if worst is None or rank > worst[0]:
@@ -139,7 +139,7 @@ def _heuristic_bounce(message: Message, to: list[str]) -> Classified | None:
     if not addresses:
         return None
     recipient = sorted(addresses)[0].decode("ascii", "replace")
-    kind = HARD_BOUNCE if permanent else SOFT_BOUNCE
+    kind = Kind.HARD_BOUNCE if permanent else Kind.SOFT_BOUNCE
     original = _original(message)
     result = Classified(
         kind,

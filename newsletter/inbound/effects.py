@@ -1,57 +1,131 @@
-"""What a classified inbound message changes: the same suppression rules as every other path.
+"""The one effect table for whatever comes back, through any door.
 
-Hard bounces and complaints suppress; soft bounces count towards SOFT_BOUNCE_LIMIT; a request by
-mail unsubscribes. Only pending and active subscribers change, so an unsubscribed or suppressed
-address is never brought back by a later, milder report.
+The pipe and the IMAP poller (newsletter.inbound.receive) and every ESP webhook
+(newsletter.inbound.webhooks) each turn their input into the same `Event` (who, what happened,
+when) and call `apply`. Hard bounces and complaints suppress; soft bounces count towards
+SOFT_BOUNCE_LIMIT in one streak, whichever door each came through; a request by mail unsubscribes;
+a delivery ends the streak; an ESP's opens and clicks are recorded only where ours would be. Only
+pending and active subscribers change (newsletter.subscribers.policy.suppress), so an
+unsubscribed or suppressed address is never brought back by a later, milder report. Every effect
+is idempotent: a replayed report or a redelivered task changes nothing more.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
-from django.db.models import Max
-from django.db.models.functions import Greatest
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from newsletter.models import Delivery, InboundMessage, Subscriber, Suppression
-from newsletter.policy import suppress
+from newsletter.models import Delivery, InboundMessage, Subscriber, Suppression, WebhookEvent
+from newsletter.subscribers import policy
 
 Kind = InboundMessage.Kind
 
-
-def apply(row: InboundMessage) -> None:
-    if row.subscriber_id is None:
-        return
-    now = timezone.now()
-    if row.kind == Kind.HARD_BOUNCE:
-        if row.delivery_id:
-            Delivery.objects.filter(pk=row.delivery_id).update(
-                status=Delivery.Status.BOUNCED, updated_at=now
-            )
-        suppress(row.subscriber_id, Subscriber.Status.BOUNCED, now)
-    elif row.kind == Kind.COMPLAINT:
-        if row.delivery_id:
-            Delivery.objects.filter(pk=row.delivery_id, complained_at__isnull=True).update(
-                complained_at=now, updated_at=now
-            )
-        suppress(row.subscriber_id, Subscriber.Status.COMPLAINED, now)
-    elif row.kind == Kind.SOFT_BOUNCE:
-        _count_soft_bounces(row.subscriber_id, now)
-    elif row.kind == Kind.UNSUBSCRIBE:
-        suppress(row.subscriber_id, Suppression.Reason.UNSUBSCRIBED, now)
+# What an ESP reports besides InboundMessage's kinds.
+DELIVERED, OPENED, CLICKED = "delivered", "opened", "clicked"
+# A temporary failure as the ESP webhook door stores it (anymail's "deferred").
+ESP_SOFT_BOUNCE = "deferred"
 
 
-def _count_soft_bounces(subscriber_id: int, at) -> None:
-    """Campaigns in a row that soft-bounced since the last one known delivered, counted from the
-    stored reports (a replay or a second report for one message counts once)."""
-    last_delivered = Delivery.objects.filter(subscriber_id=subscriber_id).aggregate(
-        last=Max("delivered_at")
-    )["last"]
-    soft = InboundMessage.objects.filter(
-        subscriber_id=subscriber_id, kind=Kind.SOFT_BOUNCE, delivery__isnull=False
-    )
+@dataclass(frozen=True)
+class Event:
+    """One thing that came back: what happened (a Kind value, or DELIVERED / OPENED / CLICKED),
+    to whose message, and when."""
+
+    kind: str
+    subscriber_id: int | None
+    delivery_id: int | None
+    at: datetime
+
+
+def apply(event: Event) -> None:
+    effect = EFFECTS.get(event.kind)
+    if effect is not None and event.subscriber_id is not None:
+        effect(event)
+
+
+def _hard_bounce(event: Event) -> None:
+    if event.delivery_id:
+        Delivery.objects.filter(pk=event.delivery_id).update(
+            status=Delivery.Status.BOUNCED, updated_at=timezone.now()
+        )
+    policy.suppress(event.subscriber_id, Subscriber.Status.BOUNCED, event.at)
+
+
+def _complaint(event: Event) -> None:
+    _record_first(event, "complained_at")
+    policy.suppress(event.subscriber_id, Subscriber.Status.COMPLAINED, event.at)
+
+
+def _soft_bounce(event: Event) -> None:
+    count_soft_bounces(event.subscriber_id, event.at)
+
+
+def _unsubscribe(event: Event) -> None:
+    policy.suppress(event.subscriber_id, Suppression.Reason.UNSUBSCRIBED, event.at)
+
+
+def _delivered(event: Event) -> None:
+    _record_first(event, "delivered_at")
+    count_soft_bounces(event.subscriber_id, event.at)
+
+
+def _opened(event: Event) -> None:
+    _record_engagement(event, "opened_at", policy.OPENS)
+
+
+def _clicked(event: Event) -> None:
+    _record_engagement(event, "clicked_at", policy.CLICKS)
+
+
+EFFECTS = {
+    Kind.HARD_BOUNCE: _hard_bounce,
+    Kind.COMPLAINT: _complaint,
+    Kind.SOFT_BOUNCE: _soft_bounce,
+    Kind.UNSUBSCRIBE: _unsubscribe,
+    DELIVERED: _delivered,
+    OPENED: _opened,
+    CLICKED: _clicked,
+}
+
+
+def count_soft_bounces(subscriber_id: int, at) -> int:
+    """The one soft-bounce streak, stored in Subscriber.soft_bounces: the reader's messages that
+    soft-bounced (reported by mail or by an ESP) since the last one known delivered.
+
+    Counted from the stored reports rather than incremented, so a replay, a redelivered task or an
+    ESP retrying one message over hours counts once; at SOFT_BOUNCE_LIMIT the address is
+    suppressed."""
+    deliveries = Delivery.objects.filter(subscriber_id=subscriber_id)
+    last_delivered = deliveries.aggregate(last=Max("delivered_at"))["last"]
+    by_mail = InboundMessage.objects.filter(delivery=OuterRef("pk"), kind=Kind.SOFT_BOUNCE)
+    by_esp = WebhookEvent.objects.filter(
+        delivery=OuterRef("pk"), event_type=ESP_SOFT_BOUNCE
+    ).annotate(at=Coalesce("occurred_at", "received_at"))
     if last_delivered is not None:
-        soft = soft.filter(delivery__sent_at__gt=last_delivered)
-    streak = min(soft.values("delivery_id").distinct().count(), 32767)
-    Subscriber.objects.filter(pk=subscriber_id).update(
-        soft_bounces=Greatest("soft_bounces", streak)
-    )
-    if streak >= settings.SOFT_BOUNCE_LIMIT:
-        suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+        by_mail = by_mail.filter(received_at__gt=last_delivered)
+        by_esp = by_esp.filter(at__gt=last_delivered)
+    streak = deliveries.filter(Q(Exists(by_mail)) | Q(Exists(by_esp))).count()
+    with transaction.atomic():
+        Subscriber.objects.filter(pk=subscriber_id).update(soft_bounces=min(streak, 32767))
+        if streak >= settings.SOFT_BOUNCE_LIMIT:
+            policy.suppress(subscriber_id, Subscriber.Status.BOUNCED, at)
+    return streak
+
+
+def _record_first(event: Event, field: str) -> None:
+    """The first report of a kind wins; later ones (and replays) leave the timestamp alone."""
+    if event.delivery_id:
+        Delivery.objects.filter(pk=event.delivery_id, **{f"{field}__isnull": True}).update(
+            **{field: event.at}, updated_at=timezone.now()
+        )
+
+
+def _record_engagement(event: Event, field: str, what: str) -> None:
+    """An ESP's own open/click tracking is recorded only where ours would be."""
+    delivery = Delivery.objects.select_related("campaign", "subscriber").get(pk=event.delivery_id)
+    if policy.may_track(delivery.campaign, delivery.subscriber, what):
+        _record_first(event, field)

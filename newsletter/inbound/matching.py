@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from newsletter.inbound import classification as c
-from newsletter.inbound import verp
+from newsletter.mail import verp
 from newsletter.models import Delivery, Subscriber
 
 
@@ -23,9 +23,9 @@ class Match:
 
 
 def match(found: c.Classified) -> Match:
-    if found.kind in (c.HARD_BOUNCE, c.SOFT_BOUNCE, c.COMPLAINT):
+    if found.kind in (c.Kind.HARD_BOUNCE, c.Kind.SOFT_BOUNCE, c.Kind.COMPLAINT):
         return _report(found)
-    if found.kind == c.UNSUBSCRIBE:
+    if found.kind == c.Kind.UNSUBSCRIBE:
         return _unsubscribe(found)
     return Match()
 

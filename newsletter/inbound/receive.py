@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
+from django.utils import timezone
 
 from newsletter.inbound import classification, effects, matching
 from newsletter.models import InboundMessage
@@ -45,7 +46,9 @@ def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None 
                     # The same message again with other trace headers (redelivered by a relay).
                     return Received(existing, created=False)
             row.save()
-            effects.apply(row)
+            effects.apply(
+                effects.Event(row.kind, row.subscriber_id, row.delivery_id, timezone.now())
+            )
     except IntegrityError:
         # Recorded by a concurrent poll or pipe run in the meantime.
         return Received(InboundMessage.objects.get(digest=digest), created=False)

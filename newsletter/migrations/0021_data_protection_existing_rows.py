@@ -3,7 +3,7 @@
 - The consent wording shown since 2026-11, kept in the database from now on.
 - Tracking: no one was ever asked, so no one's answer is assumed to be yes.
 - Suppression hashes were plain SHA-256 of the address; they become keyed (HMAC under
-  ADDRESS_HASH_KEY over that SHA-256, see newsletter.addresses.suppression_hash), which needs no
+  ADDRESS_HASH_KEY over that SHA-256, see newsletter.subscribers.addresses.suppression_hash), which needs no
   address to convert.
 - Webhook event ids ended in a plain SHA-256 of the recipient: re-keyed where the recipient is
   stored, deleted where erasure had already blanked it (a replay of such an event finds no

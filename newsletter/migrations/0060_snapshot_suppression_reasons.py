@@ -7,7 +7,7 @@ from django.db import migrations, models
 def backfill(apps, schema_editor):
     """Digests composed by a schedule are digests; a bounced or complained subscriber's address
     joins the suppression list with its reason (before, only erasures wrote a row)."""
-    from newsletter.addresses import suppression_hash
+    from newsletter.subscribers.addresses import suppression_hash
 
     Campaign = apps.get_model("newsletter", "Campaign")
     Subscriber = apps.get_model("newsletter", "Subscriber")

@@ -11,9 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter import rendering
-from newsletter.campaigns import IllegalTransition, transition, unique_slug
-from newsletter.delivery import resume
+from newsletter.campaigns.snapshot import build_snapshot
+from newsletter.campaigns.states import IllegalTransition, transition, unique_slug
+from newsletter.delivery.lifecycle import campaign_resume
 from newsletter.models import Campaign, CampaignPost, Post, Series, SeriesStep, Snapshot
 
 CampaignStatus = Campaign.Status
@@ -105,21 +105,19 @@ def _approve(step: SeriesStep, series: Series) -> None:
         transition(campaign, CampaignStatus.SENDING, prepared_at=timezone.now())
         return
     Snapshot.objects.filter(campaign=campaign).delete()
-    rendering.build_snapshot(campaign).save()
+    build_snapshot(campaign).save()
     try:
-        resume(campaign)  # its held rows queued again
+        campaign_resume(campaign=campaign)  # its held rows queued again
     except IllegalTransition as error:
         raise SeriesError(f"Step {step.position}: {error}") from error
 
 
 def _new_campaign(step: SeriesStep, series: Series) -> Campaign:
     campaign = Campaign.objects.create(
-        subject=step.subject, slug=unique_slug(f"series {series.name} {step.subject}")
+        subject=step.subject,
+        slug=unique_slug(f"series {series.name} {step.subject}"),
+        kind=Campaign.Kind.SERIES_STEP,
     )
     SeriesStep.objects.filter(pk=step.pk).update(campaign=campaign)
     step.campaign = campaign
     return campaign
-
-
-def is_step(campaign: Campaign) -> bool:
-    return SeriesStep.objects.filter(campaign_id=campaign.pk).exists()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from newsletter.models import Enrolment, Series, Subscriber
 from newsletter.series.timing import due_at
+from newsletter.subscribers import policy
 
 # Paused series keep taking readers in (their steps wait); draft ones do not.
 ENROLLING = [Series.Status.ACTIVE, Series.Status.PAUSED]
@@ -33,7 +34,7 @@ def enrol_on_topics(
 
 
 def _enrol(subscriber: Subscriber, series, now: datetime | None) -> None:
-    if subscriber.status != Subscriber.Status.ACTIVE:
+    if not policy.may_mail(subscriber):
         return
     now = now or timezone.now()
     rows = []

@@ -13,12 +13,13 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from newsletter.delivery import enqueue, ledger
 from newsletter.models import Delivery, Enrolment, Series, SeriesStep, Subscriber
 from newsletter.series.timing import due_at
+from newsletter.subscribers import policy
 
 # Enrolments taken per transaction.
 CHUNK = 500
@@ -38,7 +39,7 @@ def stop_departed(now: datetime) -> int:
     """A reader who unsubscribed, bounced or complained (or was suppressed) stops at once; the
     reason is their status. Their rows already queued are skipped by the batch (`reader_left`)."""
     status = Subscriber.objects.filter(pk=OuterRef("subscriber_id")).values("status")[:1]
-    left = ~Q(subscriber__status=Subscriber.Status.ACTIVE) | ~Q(subscriber__suppressed_at=None)
+    left = ~policy.mailable("subscriber__")
     return Enrolment.objects.filter(left, status=Enrolment.Status.ACTIVE).update(
         status=Enrolment.Status.STOPPED,
         stopped_reason=Subquery(status),
@@ -55,12 +56,10 @@ def _due(now: datetime):
             next_at__lte=now,
             next_step__isnull=False,
             series__status=Series.Status.ACTIVE,
-            subscriber__status=Subscriber.Status.ACTIVE,
-            subscriber__suppressed_at=None,
         )
         .filter(
-            Q(subscriber__paused_until=None)
-            | Q(subscriber__paused_until__lte=timezone.localdate(now))
+            policy.mailable("subscriber__"),
+            policy.not_paused("subscriber__", timezone.localdate(now)),
         )
         .order_by("next_at", "pk")
     )

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from newsletter.models import SeriesStep, Subscriber
-from newsletter.timezones import reader_zone
+from newsletter.subscribers.timezones import reader_zone
 
 
 def due_at(step: SeriesStep, subscriber: Subscriber, after: datetime) -> datetime:

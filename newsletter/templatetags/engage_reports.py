@@ -3,7 +3,8 @@
 from django import template
 from django.utils import timezone
 
-from newsletter import charts, reports
+from newsletter.campaigns import charts, reports
+from newsletter.staff import permissions
 
 register = template.Library()
 
@@ -13,7 +14,7 @@ WEEKS = 12
 @register.inclusion_tag("admin/newsletter/_subscriber_growth.html", takes_context=True)
 def subscriber_growth_chart(context):
     request = context.get("request")
-    if request is None or not request.user.has_perm("newsletter.view_subscriber"):
+    if request is None or not request.user.has_perm(permissions.VIEW_SUBSCRIBER):
         return {"hidden": True}
     growth = reports.subscriber_growth(weeks=WEEKS)
     labels = [timezone.localtime(week).strftime("%d %b") for week in growth.buckets]

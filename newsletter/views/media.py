@@ -1,4 +1,4 @@
-"""Uploaded images (newsletter.images), served by Engage itself.
+"""Uploaded images (newsletter.content.images), served by Engage itself.
 
 Django's static.serve answers from MEDIA_ROOT (safe_join keeps it inside, Last-Modified and
 If-Modified-Since work). Every file there was re-encoded by Pillow under a random name that is

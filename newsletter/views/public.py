@@ -5,7 +5,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from newsletter import abtest, calendar, rendering
+from newsletter.campaigns import abtest
+from newsletter.campaigns.snapshot import render_archive
+from newsletter.content import calendar
 from newsletter.models import Campaign, Post
 
 # A campaign is in the archive from the moment it starts going out, so "view in browser" works
@@ -29,7 +31,7 @@ def archive_index(request):
 @require_safe
 def archive_detail(request, slug):
     campaign = get_object_or_404(Campaign, slug=slug, status__in=ARCHIVED)
-    return render(request, "newsletter/archive-detail.html", rendering.render_archive(campaign))
+    return render(request, "newsletter/archive-detail.html", render_archive(campaign))
 
 
 @require_safe

@@ -9,9 +9,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from newsletter import interest, rsvp, tokens
-from newsletter.forms import GuestRsvpForm
+from newsletter.engagement import interest, rsvp
 from newsletter.models import Post
+from newsletter.subscribers import tokens
+from newsletter.web.forms import GuestRsvpForm
 
 ANSWERS = {"yes": rsvp.Answer.YES, "no": rsvp.Answer.NO}
 BAD_LINK = "This link is not valid. It may have been copied incompletely, or changed."
@@ -39,16 +40,16 @@ def answer(request, token):
     except (tokens.BadToken, ValueError):
         return _bad_link(request, BAD_LINK)
     post = _event(post_id)
-    if post is None or rsvp.engagement_of(post) is None:
+    if post is None or post.engagement_or_none() is None:
         return _bad_link(request, "This event is no longer on our site.", status=404)
     current = rsvp.find_rsvp(reader, post_id)
     if reader.rsvp_id and current is None:
         return _bad_link(request, GONE, status=404)
-    context = {"post": post, "current": current, "closes_at": rsvp.closes_at(post)}
+    context = {"post": post, "current": current, "closes_at": post.rsvps_close_at()}
     # A visitor has no preference centre: this page forgets their answer, even once closed.
     if reader.rsvp_id and "forget" in (request.GET.get("answer"), request.POST.get("answer")):
         return _forget_visitor(request, current, context)
-    if not rsvp.takes_answers(post):
+    if not post.takes_answers():
         return render(request, "rsvp/closed.html", context, status=410)
 
     if request.method == "GET":
@@ -93,10 +94,10 @@ def event_page(request, slug):
         status=Post.Status.PUBLISHED,
         starts_at__isnull=False,
     )
-    if rsvp.engagement_of(post) is None or not rsvp.engagement_of(post).takes_rsvps:
+    if post.engagement_or_none() is None or not post.engagement_or_none().takes_rsvps:
         return _bad_link(request, "This event does not take answers here.", status=404)
-    context = {"post": post, "counts": rsvp.counts(post), "closes_at": rsvp.closes_at(post)}
-    if not rsvp.takes_answers(post):
+    context = {"post": post, "counts": rsvp.counts(post), "closes_at": post.rsvps_close_at()}
+    if not post.takes_answers():
         return render(request, "rsvp/closed.html", context, status=410)
     if request.method == "GET":
         return render(request, "rsvp/event.html", {**context, "form": GuestRsvpForm()})
@@ -128,7 +129,7 @@ def count_me_in(request, token):
     except (tokens.BadToken, ValueError):
         return _bad_link(request, BAD_LINK)
     post = Post.objects.select_related("engagement").filter(pk=post_id).first()
-    if post is None or not interest.takes_interest(post):
+    if post is None or not post.takes_interest():
         return _bad_link(request, "This call for help is no longer on our site.", status=404)
     if request.method == "GET":
         return render(request, "rsvp/interest.html", {"post": post})

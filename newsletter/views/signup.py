@@ -15,10 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from newsletter import joinpage, signups, subscriptions, tokens
-from newsletter.clientip import client_ip
-from newsletter.forms import JoinForm, LeavingForm, PreferencesForm, validate_api_payload
 from newsletter.models import Subscriber
+from newsletter.subscribers import signups, subscriptions, tokens
+from newsletter.web import joinpage
+from newsletter.web.clientip import client_ip
+from newsletter.web.forms import JoinForm, LeavingForm, PreferencesForm, validate_api_payload
 
 RATE_LIMITED = (
     "Too many signups from your network in a short time. Please wait a minute and try again."
@@ -32,7 +33,8 @@ def _rate_limited(request) -> bool:
 
 
 def _subscribe(request, form: JoinForm, *, source: str) -> None:
-    # One INSERT and one queued task for every address, known or not (see newsletter.signups).
+    # One INSERT and one queued task for every address, known or not (see
+    # newsletter.subscribers.signups).
     signups.signup_request(
         email=form.cleaned_data["email"],
         first_name=form.cleaned_data["first_name"],

@@ -1,4 +1,4 @@
-"""The click redirect and the open pixel (newsletter.tracking does the work)."""
+"""The click redirect and the open pixel (newsletter.engagement.tracking does the work)."""
 
 import base64
 
@@ -6,7 +6,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedire
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from newsletter import tracking
+from newsletter.engagement import tracking
 
 # A transparent 1×1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

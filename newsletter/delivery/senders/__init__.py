@@ -3,7 +3,7 @@
 Each has `open()`, `send(subscriber, personalised, message_id, delivery_id) -> message id` and
 `close()`, and
 raises the failures of `failures` so the batch never sees an SMTP or ESP exception. Every sender
-builds its messages with newsletter.messages.MessageBuilder.
+builds its messages with newsletter.mail.messages.MessageBuilder.
 """
 
 from django.core.mail import mailers

@@ -3,7 +3,7 @@
 import contextlib
 
 from newsletter.delivery.senders.failures import Refused, Rejected, Transient
-from newsletter.messages import MessageBuilder
+from newsletter.mail.messages import MessageBuilder
 
 
 class BackendSender:

@@ -35,10 +35,10 @@ from anymail.exceptions import (
 from django.conf import settings
 from django.core.mail import mailers
 
-from newsletter import rendering, sendrate, tracking
-from newsletter.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
-from newsletter.esp_backends import EmailBackend as PostmarkBatchBackend
-from newsletter.messages import MessageBuilder, campaign_headers, display_address
+from newsletter.mail import rendering, sendrate, tracked_links
+from newsletter.mail.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
+from newsletter.mail.esp_backends import EmailBackend as PostmarkBatchBackend
+from newsletter.mail.messages import MessageBuilder, campaign_headers, display_address
 
 # The headers that differ per recipient; the others are the same for the whole batch.
 RECIPIENT_HEADERS = ("List-Unsubscribe", "Message-ID")
@@ -232,11 +232,11 @@ def merge_template(body: rendering.RenderedBody, tracked: bool, merge_field: str
     """The body with a merge field wherever `personalise` would put a recipient's value."""
     html = body.html
     if not tracked:
-        html = tracking.personalise_html(html, delivery_id=None)
+        html = tracked_links.personalise_html(html, delivery_id=None)
     text = body.text
     placeholders = [rendering.FIRST_NAME, rendering.UNSUBSCRIBE_URL, rendering.PREFERENCES_URL]
     if tracked:
-        placeholders.append(tracking.TRACK_PLACEHOLDER)
+        placeholders.append(tracked_links.TRACK_PLACEHOLDER)
     placeholders.extend(mark for mark, _, _ in rendering.post_link_marks(body))
     for placeholder in placeholders:
         html = html.replace(placeholder, merge_field.format(_field(placeholder, "html")))

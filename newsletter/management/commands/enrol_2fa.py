@@ -6,7 +6,7 @@ from base64 import b32encode
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from newsletter import audit, two_factor
+from newsletter.staff import audit, two_factor
 
 
 class Command(BaseCommand):

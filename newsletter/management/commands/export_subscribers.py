@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from newsletter.csvfiles import write_csv
 from newsletter.models import Subscriber
+from newsletter.subscribers.csvfiles import write_csv
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from newsletter import imports
+from newsletter.subscribers import imports
 
 FIELD_HELP = "\n".join(f"  {name:<22} {label}" for name, label, _ in imports.FIELDS)
 

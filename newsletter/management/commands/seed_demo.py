@@ -18,8 +18,8 @@ from django.db import transaction
 from django.templatetags.static import static
 from django.utils import timezone
 
-from newsletter import brand, demo_content, series, tokens
-from newsletter.addresses import normalise_email
+from newsletter import series
+from newsletter.content import brand, demo_content
 from newsletter.models import (
     Brand,
     DigestSchedule,
@@ -30,6 +30,9 @@ from newsletter.models import (
     Subscriber,
     Topic,
 )
+from newsletter.subscribers import tokens
+from newsletter.subscribers.addresses import normalise_email
+from newsletter.web import joinpage
 
 STAFF_USERNAME = "staff"
 STAFF_EMAIL = "staff@engage.example.org"
@@ -160,6 +163,7 @@ def _seed_brand() -> None:
     for position, (label, url) in enumerate(spec["links"], start=1):
         made.links.create(position=position, label=label, url=url)
     brand.forget()
+    joinpage.forget()
 
 
 def _seed_subscriber(spec: dict, *, topics: dict[str, Topic], joined: datetime) -> bool:
@@ -247,7 +251,7 @@ def _seed_staff(password_file: Path) -> str | None:
 
 def _where_emails_land() -> str:
     mailer = settings.MAILERS["default"]
-    if mailer["BACKEND"] == "newsletter.outbox.OutboxBackend":
+    if mailer["BACKEND"] == "newsletter.mail.outbox.OutboxBackend":
         outbox = Path(mailer["OPTIONS"]["file_path"])
         if outbox.is_relative_to(settings.BASE_DIR):
             outbox = outbox.relative_to(settings.BASE_DIR)

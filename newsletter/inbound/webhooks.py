@@ -1,0 +1,142 @@
+"""ESP tracking webhooks: bounces, complaints, unsubscribes and engagement, from any anymail ESP.
+
+anymail validates and normalises each ESP's payload and sends its `tracking` signal; the handler
+here only stores the event once (by ESP and event id) and enqueues `process_webhook_event` after
+commit. A replayed webhook finds its row and changes nothing. The processing is idempotent too
+through the one effect table (newsletter.inbound.effects), the same as mail that comes back, so
+a redelivered task is harmless.
+"""
+
+import json
+import logging
+
+from anymail.signals import AnymailTrackingEvent, EventType
+
+from newsletter.inbound import effects, enqueue
+from newsletter.models import Delivery, WebhookEvent
+from newsletter.subscribers.addresses import keyed_hash
+
+log = logging.getLogger(__name__)
+
+# Our own kind for a temporary failure reported as a bounce, so the stored row says what it meant.
+SOFT_BOUNCE = effects.ESP_SOFT_BOUNCE
+
+# anymail's event types → the one effect table's kinds (newsletter.inbound.effects).
+KINDS = {
+    EventType.BOUNCED: effects.Kind.HARD_BOUNCE,
+    SOFT_BOUNCE: effects.Kind.SOFT_BOUNCE,
+    EventType.COMPLAINED: effects.Kind.COMPLAINT,
+    # An unsubscribe by mail, seen by the ESP: listed like the others.
+    EventType.UNSUBSCRIBED: effects.Kind.UNSUBSCRIBE,
+    EventType.DELIVERED: effects.DELIVERED,
+    EventType.OPENED: effects.OPENED,
+    EventType.CLICKED: effects.CLICKED,
+}
+
+
+def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    """Receiver of anymail's `tracking` signal (connected in NewsletterConfig.ready)."""
+    stored = webhook_event_store(esp=esp_name, event=event)
+    if stored is not None:
+        enqueue.webhook_event(stored.pk)
+
+
+def webhook_event_store(*, esp: str, event: AnymailTrackingEvent) -> WebhookEvent | None:
+    """Store the event, or return None when it was stored before (a replay)."""
+    stored, created = WebhookEvent.objects.get_or_create(
+        esp=esp[:40],
+        event_id=_event_id(event),
+        defaults={
+            "event_type": _event_type(esp, event),
+            "message_id": (event.message_id or "")[:255],
+            "recipient": (event.recipient or "")[:254],
+            "occurred_at": event.timestamp,
+            "delivery": _delivery_from_metadata(event.metadata),
+        },
+    )
+    if not created:
+        log.info("webhook replay ignored: %s %s", esp, stored.event_id)
+        return None
+    return stored
+
+
+def webhook_event_process(*, event_id: int) -> None:
+    """Apply one stored event to its delivery and subscriber. Safe to run more than once."""
+    event = WebhookEvent.objects.filter(pk=event_id).select_related("delivery").first()
+    if event is None:
+        return
+    delivery = event.delivery or _delivery_for(event)
+    if delivery is None:
+        log.info("webhook for an unknown message ignored: %s %s", event.esp, event.message_id)
+        return
+    if event.delivery_id is None:
+        WebhookEvent.objects.filter(pk=event.pk).update(delivery=delivery)
+    at = event.occurred_at or event.received_at
+    kind = KINDS.get(event.event_type)
+    if kind is not None:
+        effects.apply(effects.Event(kind, delivery.subscriber_id, delivery.pk, at))
+
+
+def _event_id(event: AnymailTrackingEvent) -> str:
+    """The event's identity for replays: the ESP's id, per recipient (Amazon SES sends one id for
+    a bounce of several recipients, which anymail splits into one event each)."""
+    if event.event_id:
+        base = str(event.event_id)
+    else:
+        # Some ESPs give no id for some events (Postmark: only bounces have one). The payload
+        # itself is then the identity: a replay is byte-for-byte the same event.
+        payload = event.esp_event
+        if hasattr(payload, "lists"):  # a QueryDict from a form-encoded webhook
+            payload = dict(payload.lists())
+        # Keyed, like the recipient below: the payload names the address.
+        canonical = json.dumps(payload, sort_keys=True, default=str)
+        base = "hmac:" + keyed_hash(canonical)
+    if not event.recipient:
+        return base[:255]
+    recipient = keyed_hash(event.recipient.strip().lower())[:16]
+    return f"{base[:238]}/{recipient}"
+
+
+def _event_type(esp: str, event: AnymailTrackingEvent) -> str:
+    if event.event_type == EventType.BOUNCED and _is_soft_bounce(esp, event.esp_event):
+        return SOFT_BOUNCE
+    return str(event.event_type)[:40]
+
+
+def _is_soft_bounce(esp: str, raw) -> bool:
+    """Bounces some ESPs report as `bounced` although the mailbox may work again later (anymail
+    keeps the difference only in the ESP's own payload)."""
+    if not isinstance(raw, dict):
+        return False
+    if esp == "Postmark":
+        return raw.get("Type") == "SoftBounce"
+    if esp == "Amazon SES":
+        return (raw.get("bounce") or {}).get("bounceType") in ("Transient", "Undetermined")
+    if esp in ("Brevo", "SendinBlue"):
+        return raw.get("event") == "soft_bounce"
+    if esp == "SendGrid":
+        return raw.get("type") == "blocked"
+    return False
+
+
+def _delivery_from_metadata(metadata) -> Delivery | None:
+    try:
+        delivery_id = int((metadata or {}).get("delivery_id"))
+    except (TypeError, ValueError):
+        return None
+    return Delivery.objects.filter(pk=delivery_id).first()
+
+
+def _delivery_for(event: WebhookEvent) -> Delivery | None:
+    """The delivery by Message-ID: stored with or without angle brackets, as the ESP gives it."""
+    if not event.message_id:
+        return None
+    bare = event.message_id.strip().strip("<>")
+    candidates = list(
+        Delivery.objects.filter(message_id__in=[bare, f"<{bare}>"]).select_related("subscriber")
+    )
+    if len(candidates) > 1:
+        # A batch sent as one API call can share one id across its recipients.
+        recipient = event.recipient.lower()
+        candidates = [d for d in candidates if d.subscriber and d.subscriber.email == recipient]
+    return candidates[0] if len(candidates) == 1 else None

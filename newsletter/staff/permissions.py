@@ -1,0 +1,33 @@
+"""Who may do what in admin: the permission names the staff roles are made of (granted by the
+migrations, see newsletter/migrations/_grants.py) and the one check that views and actions ask.
+
+Django offers an admin action without `permissions=` to anyone who may view the list, so every
+action names one, and every custom admin view calls `require` first.
+"""
+
+from django.core.exceptions import PermissionDenied
+
+SEND_CAMPAIGN = "newsletter.send_campaign"
+ADD_CAMPAIGN = "newsletter.add_campaign"
+VIEW_CAMPAIGN = "newsletter.view_campaign"
+VIEW_POST = "newsletter.view_post"
+VIEW_SUBSCRIBER = "newsletter.view_subscriber"
+ADD_SUBSCRIBER = "newsletter.add_subscriber"
+EXPORT_SUBSCRIBERS = "newsletter.export_subscribers"
+VIEW_INBOUND_RAW = "newsletter.view_inbound_raw"
+VIEW_BRAND = "newsletter.view_brand"
+CHANGE_BRAND = "newsletter.change_brand"
+
+
+def require(request, permission: str) -> None:
+    """403 unless the signed-in user holds `permission` (one of the names above)."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+class SendPermission:
+    """For a ModelAdmin whose actions are declared with permissions=["send"]: they change when or
+    whether mail goes out, so they are a sender's."""
+
+    def has_send_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(SEND_CAMPAIGN)

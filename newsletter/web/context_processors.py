@@ -1,0 +1,5 @@
+from newsletter.content import brand
+
+
+def organisation(request):
+    return brand.context()
