@@ -48,8 +48,9 @@ def webhook_event_store(*, esp: str, event: AnymailTrackingEvent) -> WebhookEven
         event_id=_event_id(event),
         defaults={
             "event_type": _event_type(esp, event),
-            "message_id": (event.message_id or "")[:255],
-            "recipient": (event.recipient or "")[:254],
+            # Not every ESP's id is a string (Postal's and Mailjet's are numbers).
+            "message_id": str(event.message_id or "")[:255],
+            "recipient": str(event.recipient or "")[:254],
             "occurred_at": event.timestamp,
             "delivery": _delivery_from_metadata(event.metadata),
         },
