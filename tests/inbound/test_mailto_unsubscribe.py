@@ -94,7 +94,10 @@ HOSTILE = {
         "results": [dmarc("fail")],
         "extra_headers": [f"Authentication-Results: {dmarc()}"],
     },
-    "only a forged pass, added by the sender below our Received": {
+    "our server found no DMARC record; a forged pass below": {
+        "results": [
+            f"{OURS}; spf=none smtp.mailfrom=example.org; dmarc=none header.from=example.org"
+        ],
         "extra_headers": [f"Authentication-Results: {dmarc()}"],
     },
     "DMARC passed for another domain than the From's": {

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.inbound import verp
+from newsletter.mail import verp
 from newsletter.models import InboundMessage, Subscriber
 from tests import ledger
 from tests.inbound_mail import corpus
