@@ -1,11 +1,17 @@
+import os
+import re
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import Page, sync_playwright
 
 from engage.celery import app as celery_app
 from newsletter.models import ConsentWording, Topic
 from newsletter.web import joinpage
+from tests.browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS
+from tests.factories import SubscriberFactory, staff_member
 from tests.support import SmtpSink, WorkerProcess
 
 TOPIC_SLUGS = ["news", "events", "education", "get-involved"]
@@ -114,3 +120,115 @@ def site(live_server, settings, start_worker) -> str:
     settings.SITE_URL = live_server.url
     start_worker(extra_env={"SITE_URL": live_server.url})
     return live_server.url
+
+
+# --- The people tests act as ----------------------------------------------------------------
+# Each role's fixture makes that staff member (in the role's group, as the migrations grant it)
+# and signs them in on `client`. A test that means "anyone at all" says `superuser`.
+
+
+@pytest.fixture
+def subscriber(topics):
+    """A reader who confirmed, on the News and Events topics."""
+    return SubscriberFactory(
+        email="reader@example.org",
+        first_name="Rita",
+        active=True,
+        topics=[topics["news"], topics["events"]],
+    )
+
+
+@pytest.fixture
+def editor(client):
+    user = staff_member("editor", first_name="Ada")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def sender(client):
+    user = staff_member("sender")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def subscriber_manager(client):
+    user = staff_member("subscriber manager")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def stranger(client, django_user_model):
+    """A staff account in no group: may sign in to admin, and do nothing there."""
+    user = django_user_model.objects.create_user(
+        "stranger", "stranger@engage.example.org", is_staff=True
+    )
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def superuser(client, django_user_model):
+    user = django_user_model.objects.create_superuser("admin", "admin@engage.example.org", "pw")
+    client.force_login(user)
+    return user
+
+
+# --- Headless Chromium (tests/browser.py has the helpers) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API keeps an event loop in this thread, and Django then refuses ORM calls
+    # from the test ("async context"). The test itself is synchronous, so the guard does not apply.
+    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    if saved is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
+
+
+@pytest.fixture
+def page(browser) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """screenshot(page, "what the step shows") → test-artifacts/<test>/<nn>-<what>.png"""
+    folder = ARTIFACTS / re.sub(r"[^\w-]+", "-", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    taken = []
+
+    def shoot(tab: Page, name: str, *, full_page: bool = True) -> Path:
+        taken.append(name)
+        slug = re.sub(r"[^\w-]+", "-", name.lower()).strip("-")
+        path = folder / f"{len(taken):02d}-{slug}.png"
+        tab.screenshot(path=path, full_page=full_page)
+        return path
+
+    return shoot
+
+
+@pytest.fixture
+def axe_page(browser):
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `make axe` (make test does it)")
+    # The site's CSP rightly refuses inline scripts; axe is the test's, not the page's.
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()

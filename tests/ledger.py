@@ -1,42 +1,43 @@
-"""Rows for the production-email tests: a sent campaign and its deliveries."""
+"""Rows for the production-email tests: a sent campaign and its deliveries. Presets over the one
+set of factories (tests/factories.py): an active reader who allows tracking, a published post
+without text, a sent campaign."""
 
 import itertools
 
 from django.utils import timezone
 
-from newsletter.models import Campaign, CampaignPost, Delivery, Post, Subscriber
+from newsletter.models import Campaign, Delivery, Subscriber
+from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 _serial = itertools.count(1)
 
 
 def subscriber(email=None, **fields) -> Subscriber:
-    n = next(_serial)
-    fields.setdefault("status", Subscriber.Status.ACTIVE)
-    fields.setdefault("confirmed_at", timezone.now())
+    if email is not None:
+        fields["email"] = email
     fields.setdefault("allow_tracking", True)  # a reader who said yes; the model's default is no
-    return Subscriber.objects.create(email=email or f"reader{n}@example.org", **fields)
+    fields.setdefault("first_name", "")
+    return SubscriberFactory(active=True, **fields)
 
 
-def post(topic, **fields) -> Post:
+def post(topic, **fields):
     n = next(_serial)
     fields.setdefault("title", f"Post {n}")
-    fields.setdefault("slug", f"post-{n}")
+    fields.setdefault("slug", f"ledger-post-{n}")
     fields.setdefault("url", f"https://charity.example.org/posts/{n}/")
-    fields.setdefault("status", Post.Status.PUBLISHED)
-    fields.setdefault("published_at", timezone.now())
-    return Post.objects.create(topic=topic, **fields)
+    fields.setdefault("summary", "")
+    fields.setdefault("body", "")
+    return PostFactory(topic=topic, **fields)
 
 
 def campaign(topic, *, posts=(), **fields) -> Campaign:
     n = next(_serial)
     fields.setdefault("subject", f"Campaign {n}")
-    fields.setdefault("slug", f"campaign-{n}")
+    fields.setdefault("slug", f"ledger-campaign-{n}")
     fields.setdefault("status", Campaign.Status.SENT)
-    made = Campaign.objects.create(**fields)
-    made.topics.add(topic)
-    for position, item in enumerate(posts):
-        CampaignPost.objects.create(campaign=made, post=item, position=position)
-    return made
+    fields.setdefault("preheader", "")
+    fields.setdefault("intro", "")
+    return CampaignFactory(topics=[topic], posts=list(posts), **fields)
 
 
 def delivery(campaign, subscriber, **fields) -> Delivery:

@@ -1,4 +1,7 @@
-"""Admin, split by area so each stays readable: subscribers, content and campaigns, delivery."""
+"""Admin, split by area so each stays readable: subscribers, content and campaigns, delivery.
+
+An operator's console over the domain packages: actions and views check a permission
+(newsletter.staff.permissions.require) and call a service; above every domain package."""
 
 from . import (  # noqa: F401 (each module registers its admin)
     audit,

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 
 from newsletter.models import SubscriberImport
 from newsletter.staff import audit, permissions
-from newsletter.subscribers import enqueue, imports
+from newsletter.subscribers import enqueue, import_file, imports
 
 Status = SubscriberImport.Status
 PERMISSION = permissions.ADD_SUBSCRIBER
@@ -21,22 +21,22 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text=(
-            f"UTF-8 CSV with a header row, at most {imports.MAX_BYTES // 2**20} MB and "
-            f"{imports.MAX_ROWS:,} rows. You choose what each column holds next."
+            f"UTF-8 CSV with a header row, at most {import_file.MAX_BYTES // 2**20} MB and "
+            f"{import_file.MAX_ROWS:,} rows. You choose what each column holds next."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_BYTES:
+        if upload.size > import_file.MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {imports.MAX_BYTES // 2**20} MB.", code="too_big"
+                f"The file is larger than {import_file.MAX_BYTES // 2**20} MB.", code="too_big"
             )
         data = upload.read()
         try:
-            imports.read_csv(data)
-        except imports.ImportFileError as error:
+            import_file.read_csv(data)
+        except import_file.ImportFileError as error:
             raise forms.ValidationError(str(error), code="unreadable")
         return upload.name, data
 
@@ -50,17 +50,17 @@ class MappingForm(forms.Form):
             example = examples[index] if index < len(examples) else ""
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or f"Column {index + 1} (no name)",
-                choices=imports.CHOICES,
-                initial=job.mapping[index] if index < len(job.mapping) else imports.IGNORE,
+                choices=import_file.CHOICES,
+                initial=job.mapping[index] if index < len(job.mapping) else import_file.IGNORE,
                 required=False,
                 help_text=f"First row: {example[:60]}" if example else "First row: (empty)",
             )
 
     def clean(self):
-        mapping = [self.cleaned_data.get(name, imports.IGNORE) for name in self.fields]
+        mapping = [self.cleaned_data.get(name, import_file.IGNORE) for name in self.fields]
         try:
-            imports.check_mapping(mapping)
-        except imports.ImportFileError as error:
+            import_file.check_mapping(mapping)
+        except import_file.ImportFileError as error:
             raise forms.ValidationError(str(error), code="mapping")
         self.cleaned_data["mapping"] = mapping
         return self.cleaned_data
@@ -174,7 +174,9 @@ def job_page(model_admin, request, job_id: int):
         left_out=_left_out(shown),
         progress=imports.progress(job),
         live=live,
-        columns=[(h, imports.LABELS[m]) for h, m in zip(job.headers, job.mapping, strict=False)],
+        columns=[
+            (h, import_file.LABELS[m]) for h, m in zip(job.headers, job.mapping, strict=False)
+        ],
         progress_url=reverse("admin:newsletter_subscriber_import_progress", args=[job.pk]),
     )
 

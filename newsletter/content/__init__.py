@@ -1,6 +1,7 @@
-"""Content: what staff write and show. Posts' Markdown and links, the brand (the charity's
-look), uploaded images, calendar files for events, and the demo content `seed_demo` loads.
+"""Content: what staff write and show. Posts' Markdown, excerpts and links (`posts`), the brand
+(the charity's look and the organisation context of every page and email), uploaded images,
+calendar files for events, and the demo content `seed_demo` loads.
 
-May import newsletter.models, newsletter.staff and the rules of newsletter.subscribers (tokens,
-addresses); nothing that sends mail or serves pages.
+May import the rules of newsletter.subscribers (tokens, addresses) and newsletter.models; nothing
+that sends mail, serves pages or runs campaigns.
 """

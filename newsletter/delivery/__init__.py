@@ -21,6 +21,9 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     progress    counts and live figures
     enqueue     every task queued, after commit (the only imports of tasks)
     waves       local-time sending: a wave per moment, handed out when it comes
+
+May import newsletter.campaigns and everything below it (the pipeline never reaches up into
+series, engagement or inbound); `enqueue` is its only way to the tasks.
 """
 
 from newsletter.delivery.batch import BATCH_TIME_BUDGET_SECONDS, send_batch

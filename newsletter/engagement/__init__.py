@@ -1,7 +1,8 @@
 """Engagement: what readers do with what we send. RSVPs to events (answers, capacity, the
-waitlist, their emails), "count me in" interest, attendance lists, the day-before event reminders,
-and open and click tracking.
+waitlist, their emails), "count me in" interest, attendance lists, the day-before event reminders
+(system campaigns of kind event_reminder), and recording opens and clicks; `enqueue` queues its
+tasks.
 
-May import newsletter.delivery and everything below it (campaigns, mail, content, the rules of
-newsletter.subscribers, staff, models); its tasks are queued by `enqueue`.
+May import newsletter.subscribers.signups (a visitor's "join" on an RSVP), series, delivery,
+campaigns and everything below them.
 """

@@ -1,10 +1,10 @@
-"""Mail: turning an approved campaign or a transactional email into bytes and handing them over.
+"""Mail: turning an approved snapshot or a transactional email into bytes and handing them over.
 
-Rendering bodies (`rendering`, the hot path), the one message builder (`messages`), transactional
-emails as template triples (`emails`), DKIM, the global send rate, VERP envelope addresses and
-Django mail backends (the SMTP backend that signs, the Postmark batch backend, the development
-outbox).
+Rendering bodies from a snapshot (`rendering`, the hot path), tracked links and the open pixel
+(`tracked_links`), the one message builder (`messages`), transactional emails as template triples
+(`emails`), VERP envelope addresses (`verp`), DKIM, the global send rate, and Django mail backends
+(the SMTP backend that signs, the Postmark batch backend, the development outbox).
 
-May import newsletter.content, newsletter.staff, the rules of newsletter.subscribers and
-newsletter.models; nothing about campaigns' lifecycle, delivery or features.
+May import newsletter.content, the rules of newsletter.subscribers and newsletter.models; nothing
+about campaigns' lifecycle, delivery, features or staff.
 """

@@ -7,6 +7,8 @@ delivery pipeline sends it like any campaign: each step owns a system campaign, 
 sender activates the series (`approval`), so the ledger holds one row per step and subscriber and
 the same workers, senders, headers, suppression and tracking rules apply. `counts` is what admin
 shows per step.
+
+May import newsletter.delivery, newsletter.campaigns and everything below them.
 """
 
 from newsletter.series.approval import SeriesError, series_activate, series_pause, series_to_draft

@@ -16,75 +16,28 @@ within the file, so importing the same file again changes nothing.
 """
 
 import contextlib
-import csv
-import io
-import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from functools import cache
-from zoneinfo import available_timezones
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from newsletter.models import Subscriber, SubscriberImport, Topic
 from newsletter.staff import audit
 from newsletter.subscribers import policy
-from newsletter.subscribers.addresses import clean_name, normalise_email
-from newsletter.subscribers.csvfiles import spreadsheet_value
+from newsletter.subscribers.import_file import (
+    Rejected,
+    Table,
+    check_mapping,
+    guess_mapping,
+    mapped_rows,
+    read_csv,
+    read_row,
+)
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000
 CHUNK_ROWS = 500
 # How many row numbers a report lists of each kind (rejected, already, …); counts are exact.
 LISTED = 1000
-
-# What a column can be: (field, label, header names it is guessed from, compared without case,
-# spaces or punctuation). "" ignores the column.
-FIELDS = [
-    ("email", "Email address", ["email", "emailaddress", "mail", "emailaddr"]),
-    ("first_name", "First name", ["firstname", "first", "forename", "givenname", "name"]),
-    ("topics", "Topics", ["topics", "topic", "interests", "lists"]),
-    ("consent", "Consent given (yes/no)", ["consent", "consented", "optin", "optedin"]),
-    (
-        "consent_at",
-        "Consent date",
-        ["consentat", "consentdate", "consentedat", "optindate", "dateofconsent", "signedupat"],
-    ),
-    ("consent_source", "Consent source", ["consentsource", "source", "signupsource"]),
-    ("consent_version", "Consent wording version", ["consentversion", "wordingversion"]),
-    ("lawful_basis", "Lawful basis", ["lawfulbasis", "basis"]),
-    ("lawful_basis_evidence", "Lawful basis evidence", ["lawfulbasisevidence", "evidence"]),
-    ("time_zone", "Time zone", ["timezone", "tz", "zone"]),
-]
-IGNORE = ""
-CHOICES = [(IGNORE, "Ignore this column"), *((name, label) for name, label, _ in FIELDS)]
-LABELS = dict(CHOICES)
-
-# A cell that starts with one of these runs as a formula in a spreadsheet (=cmd|' /C calc'!A0).
-FORMULA = "=+-@"
-TRUE_VALUES = {"yes", "y", "true", "1"}
-# Consent cannot be older than the web, nor given tomorrow.
-EARLIEST_CONSENT = datetime(1990, 1, 1, tzinfo=UTC)
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported: nothing is read from it."""
-
-
-class Rejected(Exception):
-    """One row cannot be imported, for the reason given."""
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells)
 
 
 @dataclass
@@ -128,108 +81,6 @@ class Report:
         return report
 
 
-# --- Reading the file -----------------------------------------------------------------------------
-
-
-def read_csv(data: bytes) -> Table:
-    """The header and rows of a CSV file, or ImportFileError saying why it cannot be read."""
-    if len(data) > MAX_BYTES:
-        raise ImportFileError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
-    if b"\x00" in data:
-        raise ImportFileError("This is not a CSV file (it holds binary data).")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            "The file is not UTF-8 text. Save it from the spreadsheet as “CSV UTF-8”."
-        )
-    # Strict: an unclosed quote would otherwise swallow the rest of the file into one cell.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        headers = next(reader, None)
-        rows = []
-        # Numbered as a spreadsheet shows them: one row per record, blank ones included.
-        for number, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows.")
-            rows.append((number, cells))
-    except csv.Error as error:
-        raise ImportFileError(f"This is not a readable CSV file: {error} (line {reader.line_num}).")
-    if not headers or not any(name.strip() for name in headers):
-        raise ImportFileError("The file is empty: it needs a header row naming its columns.")
-    for name in headers:
-        _check_header(name)
-    return Table(headers=[name.strip() for name in headers], rows=rows)
-
-
-def _check_header(name: str) -> None:
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
-        raise ImportFileError(
-            "A column name contains line breaks or control characters: is this the right file?"
-        )
-    if len(name) > 100:
-        raise ImportFileError("A column name is longer than 100 characters: is there a header row?")
-    if name.strip()[:1] in FORMULA and len(name.strip()) > 1:
-        raise ImportFileError(f"The column name {name!r} is a spreadsheet formula.")
-
-
-# --- Which column holds what --------------------------------------------------------------------
-
-
-def _simple(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def guess_mapping(headers: list[str]) -> list[str]:
-    """A field (or IGNORE) per column, from the header names; each field for one column at most."""
-    taken, mapping = set(), []
-    for name in headers:
-        simple = _simple(name)
-        guess = next(
-            (f for f, _, names in FIELDS if simple in names and f not in taken),
-            IGNORE,
-        )
-        taken.add(guess)
-        mapping.append(guess)
-    return mapping
-
-
-def check_mapping(mapping: list[str]) -> None:
-    """ImportFileError unless one column is the email and no field has two columns."""
-    if "email" not in mapping:
-        raise ImportFileError("Choose the column that holds the email addresses.")
-    chosen = [name for name in mapping if name != IGNORE]
-    for name in dict.fromkeys(chosen):
-        if chosen.count(name) > 1:
-            raise ImportFileError(f"Two columns are marked “{LABELS[name]}”: choose one.")
-    unknown = set(chosen) - set(LABELS)
-    if unknown:
-        raise ImportFileError(f"Unknown field {', '.join(sorted(unknown))}.")
-
-
-def mapped_rows(table: Table, mapping: list[str]) -> Iterator[tuple[int, dict | str]]:
-    """Each row as {field: value} (unguarded), or the reason it cannot be read at all."""
-    width = len(table.headers)
-    for number, cells in table.rows:
-        if any(cell.strip() for cell in cells[width:]):
-            yield number, "more values than columns"
-            continue
-        values = {}
-        for name, cell in zip(mapping, cells, strict=False):
-            if name == IGNORE:
-                continue
-            if cell[:1] in FORMULA and len(cell) > 1:
-                # Unguarded, a spreadsheet runs it (=cmd|…). A value meant as text is written with
-                # a ' before it, as our export does.
-                yield number, f"{LABELS[name]} starts with “{cell[0]}”: a spreadsheet formula"
-                break
-            values[name] = spreadsheet_value(cell)
-        else:
-            yield number, values
-
-
 # --- Judging rows ---------------------------------------------------------------------------------
 
 
@@ -243,7 +94,7 @@ class Judge:
     def read(self, number: int, row: dict | str) -> dict:
         if isinstance(row, str):
             raise Rejected(row)
-        candidate = _read_row(row, self.topics)
+        candidate = read_row(row, self.topics)
         if candidate["email"] in self.seen:
             raise Rejected(f"duplicate of row {self.seen[candidate['email']]}")
         self.seen[candidate["email"]] = number
@@ -466,107 +317,3 @@ def progress(job: SubscriberImport) -> dict:
         "imported": job.report.get("accepted", 0),
         "finished": job.status in (SubscriberImport.Status.DONE, SubscriberImport.Status.FAILED),
     }
-
-
-# --- One row --------------------------------------------------------------------------------------
-
-
-def _read_row(row: dict, topics: dict) -> dict:
-    try:
-        email = normalise_email(row.get("email") or "")
-        first_name = clean_name(row.get("first_name") or "")
-    except ValidationError as error:
-        raise Rejected(" ".join(error.messages))
-    slugs = [slug for slug in re.split(r"[\s,;]+", row.get("topics") or "") if slug]
-    unknown = [slug for slug in slugs if slug not in topics]
-    if unknown:
-        raise Rejected(f"unknown topic {', '.join(_shown(slug, quote=False) for slug in unknown)}")
-    chosen = [topics[slug] for slug in slugs] if slugs else list(topics.values())
-
-    consented = (row.get("consent") or "").strip().lower() in TRUE_VALUES
-    consent_at = _parse_when(row.get("consent_at") or "")
-    basis = (row.get("lawful_basis") or "").strip() or Subscriber.LawfulBasis.CONSENT
-    evidence = _text(row, "lawful_basis_evidence", 2000)
-    if basis == Subscriber.LawfulBasis.CHARITY_SOFT_OPT_IN:
-        _check_soft_opt_in(consent_at, evidence)
-        active = True
-    elif basis == Subscriber.LawfulBasis.CONSENT:
-        if consented and consent_at is None:
-            raise Rejected("consent is yes but the consent date is missing or not a date")
-        active = consented and consent_at is not None
-    else:
-        raise Rejected(f"lawful basis {_shown(basis)} is not one of consent, charity-soft-opt-in")
-    zone = _text(row, "time_zone", 64)
-    if zone and zone not in _zones():
-        raise Rejected(f"time zone {_shown(zone)} is not a known zone (such as Europe/London)")
-    now = timezone.now()
-    return {
-        "email": email,
-        "first_name": first_name,
-        "status": Subscriber.Status.ACTIVE if active else Subscriber.Status.PENDING,
-        "confirmed_at": now if active else None,
-        "consent_at": consent_at,
-        "consent_source": _text(row, "consent_source", 200) or "import",
-        "consent_version": _text(row, "consent_version", 40),
-        "lawful_basis": basis,
-        "lawful_basis_evidence": evidence,
-        "time_zone": zone,
-        "topics": chosen,
-    }
-
-
-def _shown(value: str, *, quote: bool = True) -> str:
-    """A cell quoted in a reason. The report outlives the file, so an address (a column mapped
-    to the wrong field) is not repeated in it."""
-    if "@" in value:
-        return "(an email address: check the columns)"
-    return repr(value[:40]) if quote else value[:40]
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _check_soft_opt_in(collected_at, evidence: str) -> None:
-    start = settings.CHARITY_SOFT_OPT_IN_FROM
-    if start is None:
-        raise Rejected("the charity soft opt-in is not enabled (CHARITY_SOFT_OPT_IN_FROM)")
-    if not evidence:
-        raise Rejected("the soft opt-in needs lawful basis evidence: how and when collected")
-    if collected_at is None or collected_at.date() < start:
-        raise Rejected(
-            f"the soft opt-in covers only contacts collected on or after {start.isoformat()} "
-            "(the consent date says when)"
-        )
-
-
-def _text(row: dict, name: str, max_length: int) -> str:
-    value = (row.get(name) or "").strip()
-    # PostgreSQL cannot store NUL, and no other control character belongs in a consent record.
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise Rejected(f"{LABELS[name]} contains control characters")
-    return value[:max_length]
-
-
-def _parse_when(value: str):
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        moment = parse_datetime(value)
-        if moment is None:
-            day = parse_date(value)
-            moment = datetime.combine(day, time()) if day else None
-    except ValueError:
-        raise Rejected(f"consent date {_shown(value)} is not a valid date")
-    if moment is None:
-        raise Rejected(f"consent date {_shown(value)} is not a date")
-    if moment.year < EARLIEST_CONSENT.year or moment.year > 9998:
-        # Year 1 at +14:00 is a date before year 1 in UTC: stored, it could not be read back.
-        raise Rejected(f"consent date {_shown(value)} is not a plausible date")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    if not EARLIEST_CONSENT <= moment <= timezone.now() + timedelta(days=1):
-        raise Rejected(f"consent date {_shown(value)} is not a plausible date")
-    return moment

@@ -1,6 +1,7 @@
 """Web: the public site's shared parts. The Join Us page and its embed (rendered once per set of
 topics), the join and preference forms, the visitor's client IP (trusted proxies), the middleware
-(a database outage answered as 503; the audit context) and the template context processor.
+(a database outage answered as 503) and the template context processor.
 
-May import every domain package (it sits just below views); views, admin and tasks are above it.
+May import newsletter.mail, newsletter.content, the rules of newsletter.subscribers and
+newsletter.models; the views above it use it.
 """

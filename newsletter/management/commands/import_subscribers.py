@@ -4,11 +4,11 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from newsletter.subscribers import imports
+from newsletter.subscribers import import_file, imports
 
-FIELD_HELP = "\n".join(f"  {name:<22} {label}" for name, label, _ in imports.FIELDS)
+FIELD_HELP = "\n".join(f"  {name:<22} {label}" for name, label, _ in import_file.FIELDS)
 
-LIMITS = f"at most {imports.MAX_BYTES // 2**20} MB and {imports.MAX_ROWS:,} rows"
+LIMITS = f"at most {import_file.MAX_BYTES // 2**20} MB and {import_file.MAX_ROWS:,} rows"
 
 HELP = f"""Import subscribers from a CSV file: the same import as admin's "Import subscribers".
 
@@ -46,7 +46,7 @@ class Command(BaseCommand):
             default=[],
             metavar="HEADER=FIELD",
             help="Read the column named HEADER as FIELD (one of: "
-            f"{', '.join(name for name, _, _ in imports.FIELDS)}; or ignore). Repeatable.",
+            f"{', '.join(name for name, _, _ in import_file.FIELDS)}; or ignore). Repeatable.",
         )
         parser.add_argument(
             "--dry-run",
@@ -60,13 +60,13 @@ class Command(BaseCommand):
     def handle(self, *args, file, columns, dry_run, no_progress, **options):
         try:
             with open(file, "rb") as handle:
-                data = handle.read(imports.MAX_BYTES + 1)
+                data = handle.read(import_file.MAX_BYTES + 1)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}")
         try:
-            table = imports.read_csv(data)
+            table = import_file.read_csv(data)
             mapping = self._mapping(table.headers, columns)
-            imports.check_mapping(mapping)
+            import_file.check_mapping(mapping)
             if dry_run:
                 report = imports.check(table, mapping)
             else:
@@ -76,18 +76,18 @@ class Command(BaseCommand):
                     report = imports.import_now(
                         data=data, filename=file, mapping=mapping, on_progress=bar.update
                     )
-        except imports.ImportFileError as error:
+        except import_file.ImportFileError as error:
             raise CommandError(f"{file}: {error}")
         for line in imports.summary(report, dry_run=dry_run):
             self.stdout.write(line)
 
     @staticmethod
     def _mapping(headers: list[str], pairs: list[str]) -> list[str]:
-        mapping = imports.guess_mapping(headers)
+        mapping = import_file.guess_mapping(headers)
         for pair in pairs:
             header, _, name = pair.partition("=")
             name = "" if name == "ignore" else name
-            if header not in headers or name not in imports.LABELS:
+            if header not in headers or name not in import_file.LABELS:
                 raise CommandError(f"--map {pair}: no column {header!r}, or no field {name!r}.")
             mapping = ["" if chosen == name else chosen for chosen in mapping]
             mapping[headers.index(header)] = name
