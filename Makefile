@@ -85,8 +85,15 @@ $(AXE):
 
 axe: $(AXE)
 
+# sisimai's real bounces are not committed (tests/inbound/corpus/ORIGIN.md says why): the test that
+# reads them runs where they are (BOUNCE_CORPUS, tests/inbound/corpus/sisimai, ../shared/bounce-corpus)
+# and make test says so where they are not.
+SISIMAI := $(firstword $(wildcard $(BOUNCE_CORPUS)/sisimai/expected.json \
+	tests/inbound/corpus/sisimai/expected.json ../shared/bounce-corpus/sisimai/expected.json))
+
 test: lint system-deps $(AXE)
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	@$(if $(SISIMAI),,echo "sisimai's corpus is not here: test_sisimai_bounces is left out (tests/inbound/corpus/ORIGIN.md)")
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS) $(if $(SISIMAI),,-m "not sisimai_corpus")
 
 # Delivery (raw SMTP hand-off vs a digest end to end), then web load (a bare view vs signup).
 bench: bench-delivery bench-load
