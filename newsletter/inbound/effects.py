@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from newsletter.delivery import reputation
 from newsletter.inbound import bounces
 from newsletter.models import Delivery, InboundMessage, Subscriber, Suppression, WebhookEvent
 from newsletter.subscribers import policy
@@ -53,6 +54,10 @@ def apply(event: Event) -> None:
     effect = EFFECTS.get(event.kind)
     if effect is not None and event.subscriber_id is not None:
         effect(event)
+    watched = _watched(event)
+    if event.delivery_id and watched:
+        # The sending campaign's own complaint and bounce rates (it may pause itself).
+        reputation.came_back(event.delivery_id, watched)
 
 
 def _hard_bounce(event: Event) -> None:
@@ -107,6 +112,17 @@ def _opened(event: Event) -> None:
 
 def _clicked(event: Event) -> None:
     _record_engagement(event, "clicked_at", policy.CLICKS)
+
+
+def _watched(event: Event) -> str | None:
+    """What the reputation watch counts: complaints, the readers' dead addresses (hard bounces
+    an ESP reports count as theirs) and refusals of our sending; a bounce nobody can place, no."""
+    if event.kind == Kind.COMPLAINT:
+        return reputation.COMPLAINED
+    if event.kind != Kind.HARD_BOUNCE:
+        return None
+    who = event.who_failed or bounces.RECIPIENT
+    return {bounces.RECIPIENT: reputation.BOUNCED, bounces.SENDER: reputation.REJECTED}.get(who)
 
 
 EFFECTS = {
