@@ -14,3 +14,5 @@ backlog = 2048
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" for none
 # gunicorn, too, believes X-Forwarded-Proto only from the proxies Django trusts (TRUSTED_PROXIES).
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "").replace(" ", "")
+# The access log without link tokens, query strings or addresses (engage/logs.py).
+logger_class = "engage.logs.AccessLogger"

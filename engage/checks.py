@@ -7,6 +7,8 @@ wrong thing (emails written to files, links pointing at 127.0.0.1), so the deplo
 from django.conf import settings
 from django.core import checks
 
+from engage import identity
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "testserver"}
 
 
@@ -48,3 +50,36 @@ def production_settings(app_configs, **kwargs):
             "Set EMAIL_URL (smtp+tls://user:password@relay:587) or ESP with its ANYMAIL_* keys.",
         )
     return problems
+
+
+@checks.register("sender_authentication", deploy=True)
+def sender_authentication(app_configs, **kwargs):
+    """What Gmail, Yahoo and Outlook.com require of the From domain's DNS (SPF, DKIM, DMARC) and of
+    every message (one-click unsubscribe), looked up now: each missing one is a warning."""
+    from newsletter.mail import sender_auth
+
+    domain = sender_auth.from_domain()
+    if sender_auth.is_example(domain):
+        return []  # the demo's address: no one can publish records for it, nothing to look up
+    return [
+        checks.Warning(
+            f"{check.name} for {domain}: {check.advice}",
+            hint=f"Required by {', '.join(check.required_by)} for bulk senders.",
+            id="engage.W020",
+        )
+        for check in sender_auth.checks(domain)
+        if not check.ok
+    ]
+
+
+@checks.register(checks.Tags.security)
+def charity_identity(app_configs, **kwargs):
+    """Not only with --deploy: `migrate` and `check` refuse too, so a release stops before it
+    sends a single email as the demo charity."""
+    if settings.DEBUG:
+        return []
+    codes = {name: f"engage.E00{number}" for number, name in enumerate(identity.HINTS, start=1)}
+    return [
+        checks.Error(message, hint=f"Set {name} in the environment.", id=codes[name])
+        for name, message in identity.problems()
+    ]

@@ -15,7 +15,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from engage import mail_config
+from engage import identity, logs, mail_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -162,15 +162,16 @@ MAILERS = {
     )
 }
 ANYMAIL = mail_config.anymail_settings(env.ENVIRON)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Engage <news@engage.example.org>")
+# The charity's identity. The defaults are the demo charity's: with DEBUG off nothing starts until
+# they are the charity's own (engage/identity.py).
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=identity.DEMO_FROM_EMAIL)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="Engage Health Charity")
-ORGANISATION_ADDRESS = env.str(
-    "ORGANISATION_ADDRESS", default="Engage Health Charity, 1 Example Street, London EC1A 1AA, UK"
-)
+ORGANISATION_NAME = env.str("ORGANISATION_NAME", default=identity.DEMO_NAME)
+ORGANISATION_ADDRESS = env.str("ORGANISATION_ADDRESS", default=identity.DEMO_ADDRESS)
+_from_domain = identity.domain_of(DEFAULT_FROM_EMAIL)
 # The mailbox that receives mailto: unsubscribe requests (List-Unsubscribe's second URI).
-UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="unsubscribe@engage.example.org")
-LIST_ID = env.str("LIST_ID", default="news.engage.example.org")
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default=f"unsubscribe@{_from_domain}")
+LIST_ID = env.str("LIST_ID", default=f"news.{_from_domain}")
 # Mail that comes back (newsletter.inbound). BOUNCE_ADDRESS turns VERP on: each campaign message's
 # envelope sender becomes bounces+<token>@domain. INBOUND_MAILBOX_URL is polled by beat.
 BOUNCE_ADDRESS = env.str("BOUNCE_ADDRESS", default="")
@@ -185,6 +186,8 @@ INBOUND_AUTHSERV_ID = env.str("INBOUND_AUTHSERV_ID", default="")
 DKIM_PRIVATE_KEY_PATH = env.str("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
+# The DNS server the sender authentication check asks ("host:port"); the system's resolver if empty.
+DNS_RESOLVER = env.str("DNS_RESOLVER", default="")
 
 # --- Engage behaviour ------------------------------------------------------------------------
 CONSENT_VERSION = env.str("CONSENT_VERSION", default="2026-11")
@@ -225,6 +228,42 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
 # Seconds a transient failure of a recipient keeps being retried after the row's first try.
 DELIVERY_RETRY_HORIZON = env.int("DELIVERY_RETRY_HORIZON", default=24 * 3600)
 SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)
+# The reputation watch (newsletter/delivery/reputation.py): a sending campaign pauses itself when,
+# over the rolling window and once at least REPUTATION_MIN_SENT went out, its complaints, hard
+# bounces (the recipient's) or refusals of our sending pass these rates.
+REPUTATION_WATCH = env.bool("REPUTATION_WATCH", default=True)
+REPUTATION_WINDOW_SECONDS = env.int("REPUTATION_WINDOW_SECONDS", default=3600)
+REPUTATION_MIN_SENT = env.int("REPUTATION_MIN_SENT", default=500)
+REPUTATION_COMPLAINT_RATE = env.float("REPUTATION_COMPLAINT_RATE", default=0.003)
+REPUTATION_HARD_BOUNCE_RATE = env.float("REPUTATION_HARD_BOUNCE_RATE", default=0.05)
+REPUTATION_REJECTION_RATE = env.float("REPUTATION_REJECTION_RATE", default=0.01)
+# Warm-up (newsletter/delivery/warmup.py): the day a new sending domain or ESP stream began (ISO
+# date; unset: no warm-up), and the messages a day it may send from then, day one first (a ramp
+# like the mailbox providers' and ESPs' warm-up guides); past the last day nothing is held.
+WARM_UP_STARTED_ON = env.str("WARM_UP_STARTED_ON", default="")
+if WARM_UP_STARTED_ON:
+    date.fromisoformat(WARM_UP_STARTED_ON)  # a bad date stops the start, not the first send
+WARM_UP_RAMP = [
+    int(n)
+    for n in env.list(
+        "WARM_UP_RAMP",
+        default=[
+            "50",
+            "100",
+            "500",
+            "1000",
+            "5000",
+            "10000",
+            "20000",
+            "40000",
+            "80000",
+            "150000",
+            "300000",
+        ],
+    )
+]
+if any(n <= 0 for n in WARM_UP_RAMP):
+    raise ImproperlyConfigured("WARM_UP_RAMP: every day's allowance must be a positive number.")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # W001 only says the cache is not on django-ratelimit's list: Django's own RedisCache postdates
 # it, and engage.cache's increments are atomic. A per-process cache (E003) is still refused.
@@ -266,7 +305,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat keeps its schedule's last runs in a file, in a folder that may not exist on a fresh clone.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "BEAT_SCHEDULE_FILE", default=str(VAR_DIR / "celerybeat-schedule")
+)
+Path(CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
+# Beat records a heartbeat in the cache (engage/beat.py); /healthz answers 503 when the last one
+# is older than BEAT_STALE_SECONDS. Beat wakes at least every 30 s to record it.
+CELERY_BEAT_SCHEDULER = "engage.beat:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+BEAT_STALE_SECONDS = env.int("BEAT_STALE_SECONDS", default=180)
+# /metrics (Prometheus) answers only requests that carry this token (Authorization: Bearer …);
+# unset, it answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CELERY_BEAT_SCHEDULE = {
     "tick": {"task": "newsletter.tasks.tick", "schedule": env.float("TICK_SECONDS", default=60.0)},
     "series": {
@@ -324,11 +375,9 @@ EMBED_ALLOWED_ORIGINS = env.list("EMBED_ALLOWED_ORIGINS", default=["'self'"])
 # How long browsers and CDNs keep the embed (max-age and s-maxage): a topic change shows after it.
 EMBED_CACHE_SECONDS = env.int("EMBED_CACHE_SECONDS", default=300)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # flufl.bounce logs every detector it tries, for every inbound message, at INFO.
-    "loggers": {"flufl.bounce": {"level": "WARNING"}},
-}
+# Logs keep no bearer token (the path of a confirm, preferences, unsubscribe or tracking link) and
+# no address, and an expected 403 is one line at INFO (engage/logs.py). LOG_FORMAT=json: one JSON
+# object per line.
+LOGGING = logs.config(
+    level=env.str("LOG_LEVEL", default="INFO"), json=env.str("LOG_FORMAT", default="") == "json"
+)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from newsletter.views import brand, health, media, public, rsvp, signup, staff, tracking
+from newsletter.views import brand, health, media, metrics, public, rsvp, signup, staff, tracking
 
 urlpatterns = [
     path("join/", signup.join, name="join"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("t/o/<str:token>.gif", tracking.open_pixel, name="track-open"),
     path("webhooks/anymail/", include("newsletter.inbound.webhook_urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("brand/logo/<str:digest>", brand.logo, name="brand-logo"),
     path("admin/login/", staff.admin_login),
     path("admin/", admin.site.urls),

@@ -1,5 +1,6 @@
 import os
 import re
+import uuid
 from importlib import import_module
 from pathlib import Path
 
@@ -77,6 +78,18 @@ def sink(smtp_sink, settings):
 def _purge_broker():
     with celery_app.connection_for_write() as conn:
         celery_app.control.purge(connection=conn)
+
+
+@pytest.fixture
+def own_queue(settings):
+    """A queue of the test's own, so that no other worker of the session (which sends elsewhere
+    and at another rate) takes its tasks. The worker's environment for it."""
+    queue = f"own-{uuid.uuid4().hex[:8]}"
+    before = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    yield {"CELERY_QUEUE": queue}
+    celery_app.conf.task_default_queue = before
 
 
 @pytest.fixture

@@ -74,9 +74,25 @@ class SinkHandler:
         return "250 Message accepted for delivery"
 
 
+@dataclass
+class StormHandler(SinkHandler):
+    """Answers `reply` (a temporary failure) to the first `storm` recipients, then accepts."""
+
+    storm: int = 40
+    reply: str = "421 4.3.2 Service busy, try again later"
+    refused: int = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            if self.refused < self.storm:
+                self.refused += 1
+                return self.reply
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
 class SmtpSink:
-    def __init__(self):
-        self.handler = SinkHandler()
+    def __init__(self, handler: SinkHandler | None = None):
+        self.handler = handler or SinkHandler()
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 

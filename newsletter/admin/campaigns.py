@@ -22,6 +22,7 @@ from newsletter.admin.campaign_forms import (
     SendTestForm,
 )
 from newsletter.admin.scheduling import ScheduleForm, audience_sentence, local_question, question
+from newsletter.admin.sender_auth import sender_authentication_view
 from newsletter.campaigns import abtest, digests, scheduling, sendtest, states
 from newsletter.campaigns import enqueue as campaigns_enqueue
 from newsletter.campaigns.audience import audience_count
@@ -139,6 +140,11 @@ class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
                 name="campaign-live-preview",
             ),
             path("<int:object_id>/send-test/", view(self.send_test_view), name="campaign-test"),
+            path(
+                "sender-authentication/",
+                view(lambda request: sender_authentication_view(self, request)),
+                name="campaign-sender-authentication",
+            ),
             path("<int:object_id>/schedule/", view(self.schedule_view), name="campaign-schedule"),
             path(
                 "<int:object_id>/do/<str:action>/",

@@ -21,8 +21,17 @@ RAW_PERMISSION = permissions.VIEW_INBOUND_RAW
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "kind", "source", "subscriber", "delivery", "short_reason"]
-    list_filter = ["kind", "source"]
+    list_display = [
+        "received_at",
+        "kind",
+        "who_failed",
+        "source",
+        "subscriber",
+        "delivery",
+        "short_reason",
+    ]
+    # Each class of failure with its examples: the reader's address, our sending, cannot tell.
+    list_filter = ["kind", "who_failed", "source"]
     list_select_related = ["subscriber", "delivery__campaign"]
     search_fields = ["subscriber__email", "recipient", "message_id"]
     date_hierarchy = "received_at"
@@ -31,6 +40,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     fields = [
         "received_at",
         "kind",
+        "who_failed",
         "source",
         "subscriber",
         "delivery",

@@ -74,11 +74,14 @@ def _stored(campaign: Campaign) -> dict:
 
 
 def notes(campaign: Campaign) -> str:
-    """Why a live campaign is not sending: the mail server is failing, or the pipeline paused it."""
+    """Why a live campaign is not sending (all of it): the mail server is failing, the pipeline
+    paused it, or a new sending domain is warming up."""
     waiting = delivery.waiting_note(campaign)
     paused = campaign.pause_reason if campaign.status == Campaign.Status.PAUSED else ""
+    warming = delivery.warmup.note(campaign)
     return format_html(
-        "{}{}",
+        "{}{}{}",
+        format_html('<p class="engage-warmup">{}</p>', warming) if warming else "",
         format_html('<p class="engage-waiting"><strong>{}</strong></p>', waiting)
         if waiting
         else "",

@@ -24,6 +24,7 @@ SUMMARY_LABELS = [
     ("complained", "Complained"),
     ("unsubscribed", "Unsubscribed"),
     ("failed", "Failed"),
+    ("refused", "Refused for a sending problem"),
 ]
 
 

@@ -16,7 +16,17 @@ from django.utils import timezone
 
 from newsletter.campaigns import abtest
 from newsletter.campaigns.snapshot import frozen
-from newsletter.models import Campaign, CampaignPost, Click, Delivery, Interest, Rsvp, Subscriber
+from newsletter.models import (
+    Campaign,
+    CampaignPost,
+    Click,
+    Delivery,
+    InboundMessage,
+    Interest,
+    Rsvp,
+    Subscriber,
+    WebhookEvent,
+)
 
 # A campaign's timeline is hourly while its events fit in this span, daily after it.
 HOURLY_SPAN = timedelta(hours=72)
@@ -44,6 +54,14 @@ class LinkClicks:
     readers: int  # distinct deliveries that clicked it
 
 
+# A reader's server refused our mail for a reason on our side (newsletter.inbound.bounces).
+_refused = InboundMessage.objects.filter(
+    delivery=OuterRef("pk"), who_failed=InboundMessage.WhoFailed.SENDER
+)
+# The same, reported by an ESP (newsletter.inbound.webhooks.REFUSED).
+_refused_by_esp = WebhookEvent.objects.filter(delivery=OuterRef("pk"), event_type="refused")
+
+
 def campaign_summary(*, campaign_id: int) -> dict[str, int]:
     """Recipients and what became of their messages, one number each."""
     deliveries = Delivery.objects.filter(campaign_id=campaign_id).exclude(
@@ -57,6 +75,7 @@ def campaign_summary(*, campaign_id: int) -> dict[str, int]:
         clicked=Count("id", filter=Q(clicked_at__isnull=False)),
         bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED)),
         failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
+        refused=Count("id", filter=Q(Exists(_refused)) | Q(Exists(_refused_by_esp))),
         complained=Count("id", filter=Q(complained_at__isnull=False)),
         unsubscribed=Count("id", filter=_unsubscribed_after_send()),
     )
@@ -101,6 +120,13 @@ def campaign_warnings(summary: dict[str, int]) -> list[str]:
         warnings.append(
             f"Complaint rate {100 * complaints:.2f}% is at or above "
             f"{100 * COMPLAINT_RATE_LIMIT:.1f}%: mailbox providers will send this list to spam."
+        )
+    if summary.get("refused"):
+        warnings.append(
+            f"{summary['refused']} of the readers' mail servers refused this campaign for a reason"
+            " on our side (authentication, reputation, policy, content or size). Nobody was"
+            " suppressed for it: the failed deliveries show each server's words; fix the sending"
+            " setup, then retry them."
         )
     bounces = summary["bounced"] / sent
     if bounces >= BOUNCE_RATE_LIMIT:

@@ -15,12 +15,14 @@ every step claims its rows with a conditional UPDATE and acts only on what it wo
     bodies      rendered bodies per process
     senders/    SMTP fast path, any Django backend; the failure classes
     retries     when a transient failure of a recipient is tried again, and given up
-    relay       the mail server's own failures: waiting together, one probe
+    relay       the mail server's own failures (and its throttling): waiting together, one probe
+    reputation  a sending campaign's complaint and bounce rates: it pauses itself past them
     sweeper     lost work found again
     broker      whether the broker's task queue is empty (a Redis that lost it)
     progress    counts and live figures
     enqueue     every task queued, after commit (the only imports of tasks)
     waves       local-time sending: a wave per moment, handed out when it comes
+    warmup      a new sending profile's daily ramp: today's share, most engaged first
 
 May import newsletter.campaigns and everything below it (the pipeline never reaches up into
 series, engagement or inbound); `enqueue` is its only way to the tasks.

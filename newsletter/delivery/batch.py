@@ -15,10 +15,10 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from newsletter.campaigns.audience import listed, topics_of
-from newsletter.delivery import enqueue, ledger, lifecycle, progress, relay, retries
+from newsletter.delivery import enqueue, ledger, lifecycle, progress, relay, reputation, retries
 from newsletter.delivery.bodies import Bodies
 from newsletter.delivery.senders import Refused, Rejected, Transient, sender_for
-from newsletter.delivery.senders.esp import BOUNCED, REJECTED, RETRY, SENT, Outgoing
+from newsletter.delivery.senders.esp import BOUNCED, REJECTED, RETRY, SENT, THROTTLED, Outgoing
 from newsletter.mail import rendering, sendrate
 from newsletter.mail.messages import new_message_id
 from newsletter.models import Campaign, Delivery
@@ -118,6 +118,8 @@ class _Run:
         self.limiter = sendrate.limiter()
         self.allowance = 0
         self.waiting: list[tuple[Delivery, Outgoing]] = []  # for a sender that batches
+        # What the reputation watch has not been told yet: sent, and refused at send time.
+        self.untold = dict.fromkeys((reputation.SENT, reputation.BOUNCED, reputation.REJECTED), 0)
 
     def send_all(self) -> None:
         try:
@@ -134,7 +136,8 @@ class _Run:
                 if not (self.check_in(index) and self.connect(index)):
                     return
                 if getattr(self.sender, "batches", False):
-                    self.wait_for_round(row, body, tracked)
+                    if not self.wait_for_round(index, row, body, tracked):
+                        return
                     continue
                 self.pace(index)
                 if not self.send_one(index, row, body, tracked):
@@ -143,6 +146,19 @@ class _Run:
         finally:
             if self.sender is not None:
                 self.sender.close()
+            self.tell_watch()
+
+    def tell_watch(self) -> None:
+        """Hand the reputation watch what went out and what was refused since last time, and let
+        it judge (a few cache calls every STATUS_CHECK_SECONDS, not a query per message)."""
+        untold = {counted: n for counted, n in self.untold.items() if n}
+        if not untold:
+            return
+        for counted, n in untold.items():
+            reputation.count(self.campaign.pk, counted, n)
+            self.untold[counted] = 0
+        if self.campaign.status == CampaignStatus.SENDING:
+            reputation.watch(self.campaign.pk)
 
     def reader_left(self, row: Delivery) -> bool:
         subscriber = row.subscriber
@@ -189,6 +205,7 @@ class _Run:
         if now - self.last_check < STATUS_CHECK_SECONDS:
             return True
         self.last_check = now
+        self.tell_watch()
         status = Campaign.objects.filter(pk=self.campaign.pk).values_list("status", flat=True)
         status = status.first()
         if status in (CampaignStatus.CANCELLED, None):
@@ -247,9 +264,11 @@ class _Run:
         except Refused as error:
             ledger.bounce(row, str(error))
             self.outcome.bounced += 1
+            self.untold[reputation.BOUNCED] += 1
         except Rejected as error:
             ledger.mark(row, Status.FAILED, error=str(error), attempted=True)
             self.outcome.failed += 1
+            self.untold[reputation.REJECTED] += 1
         except Transient as error:
             if error.relay:
                 # The server's failure, not this reader's: this row and the rest wait for it.
@@ -259,38 +278,59 @@ class _Run:
         else:
             ledger.mark_sent(row, message_id)
             self.outcome.sent += 1
+            self.untold[reputation.SENT] += 1
         if not self.relay_answered:
             # It answered for this recipient, whatever it said: the server itself works.
             self.relay_answered = True
             relay.up(self.campaign)
         return True
 
-    def wait_for_round(self, row: Delivery, body, tracked: bool) -> None:
-        """Through an ESP, messages go a round at a time (its batch calls, in parallel)."""
+    def wait_for_round(self, index: int, row: Delivery, body, tracked: bool) -> bool:
+        """Through an ESP, messages go a round at a time (its batch calls, in parallel). False
+        when the ESP throttled the round: the batch stops, and its rest waits with it."""
         message = Outgoing(row.pk, row.subscriber, body, tracked, new_message_id())
         self.waiting.append((row, message))
         if len(self.waiting) >= self.sender.round_size:
-            self.send_round()
+            return self.send_round(after=index + 1)
+        return True
 
-    def send_round(self) -> None:
+    def send_round(self, *, after: int | None = None) -> bool:
+        """Send what waits for a round. False when the ESP throttled it: its throttled rows and
+        the batch's rows from `after` on wait for the ESP together, charged to nobody."""
         if not self.waiting:
-            return
+            return True
         rows = {row.pk: row for row, _ in self.waiting}
         results = self.sender.send_many([message for _, message in self.waiting])
         self.waiting = []
         sent = {pk: result.message_id for pk, result in results.items() if result.status == SENT}
         ledger.mark_sent_many(sent)
         self.outcome.sent += len(sent)
+        self.untold[reputation.SENT] += len(sent)
+        if sent and not self.relay_answered:
+            self.relay_answered = True
+            relay.up(self.campaign)
+        throttled = {pk: r for pk, r in results.items() if r.status == THROTTLED}
         for pk, result in results.items():
             row = rows[pk]
             if result.status == BOUNCED:
                 ledger.bounce(row, result.error)
                 self.outcome.bounced += 1
+                self.untold[reputation.BOUNCED] += 1
             elif result.status == REJECTED:
                 ledger.mark(row, Status.FAILED, error=result.error, attempted=True)
                 self.outcome.failed += 1
+                self.untold[reputation.REJECTED] += 1
             elif result.status == RETRY:
                 self.retry(row, result.error, at_least=result.retry_after)
+        if not throttled:
+            return True
+        first = next(iter(throttled.values()))
+        wait = max(relay.down(self.campaign, first.error), first.retry_after)
+        ids = list(throttled) + (self.rest(after) if after is not None else [])
+        ledger.wait_for_relay(ids, wait)
+        self.outcome.waiting_ids.extend(ids)
+        self.outcome.wait = max(self.outcome.wait, wait)
+        return False
 
     def retry(self, row: Delivery, error: str, *, at_least: float = 0) -> None:
         """This recipient failed transiently: back to the queue for a later task (not before

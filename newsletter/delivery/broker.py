@@ -12,8 +12,8 @@ from django.conf import settings
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
-def queue_is_empty() -> bool | None:
-    """True when the task queue holds nothing, None when that cannot be told (not Redis, or
+def queue_depth() -> int | None:
+    """Tasks waiting in the deployment's queue, None when that cannot be told (not Redis, or
     Redis does not answer)."""
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
@@ -24,6 +24,12 @@ def queue_is_empty() -> bool | None:
         with client.pipeline() as pipe:
             for suffix in _PRIORITY_SUFFIXES:
                 pipe.llen(queue + suffix)
-            return sum(pipe.execute()) == 0
+            return sum(pipe.execute())
     except redis.RedisError:
         return None
+
+
+def queue_is_empty() -> bool | None:
+    """True when the task queue holds nothing, None when that cannot be told."""
+    depth = queue_depth()
+    return None if depth is None else depth == 0

@@ -13,7 +13,7 @@ from newsletter.campaigns import abtest
 from newsletter.campaigns.audience import audience
 from newsletter.campaigns.scheduling import is_local
 from newsletter.campaigns.states import IllegalTransition, campaign_check_start, transition
-from newsletter.delivery import ab_phases, enqueue, ledger, waves
+from newsletter.delivery import ab_phases, enqueue, ledger, reputation, warmup, waves
 from newsletter.delivery.progress import campaign_counts, count_fields
 from newsletter.models import Campaign, Delivery
 
@@ -60,6 +60,9 @@ def prepare(campaign_id: int) -> int:
     if abtest.testing(campaign):
         # An A/B test: only its share now; the rest with the winner (below, once chosen).
         written = ab_phases.write_test_rows(campaign, lease)
+    elif warmup.holds() and not is_local(campaign):
+        # A new sending profile warming up: today's share now, the rest a day at a time.
+        written = warmup.write_rows(campaign, audience(campaign), lease)
     else:
         # One query streamed through a server-side cursor: the audience is read once, in pk
         # order, PREPARE_CHUNK_SIZE ids at a time (a LIMIT query per chunk would rescan the rest
@@ -112,6 +115,8 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
     only after a quiet lease period). Raises IllegalTransition like transition()."""
     with transaction.atomic():
         transition(campaign, CampaignStatus.SENDING, pause_reason="")
+        # A sender saw the figures that paused it: the watch starts a fresh window.
+        reputation.forget(campaign.pk)
         if campaign.prepared_at is None:
             enqueue.preparation(campaign.pk)
         else:

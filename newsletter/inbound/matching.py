@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from newsletter.inbound import classification as c
+from newsletter.inbound import bounces as c
 from newsletter.mail import verp
 from newsletter.models import Delivery, Subscriber
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from newsletter.inbound import classification, effects, matching, unsubscribe_proof
+from newsletter.inbound import bounces, effects, matching, unsubscribe_proof
 from newsletter.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,14 @@ def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None 
                     return Received(existing, created=False)
             row.save()
             effects.apply(
-                effects.Event(row.kind, row.subscriber_id, row.delivery_id, timezone.now())
+                effects.Event(
+                    row.kind,
+                    row.subscriber_id,
+                    row.delivery_id,
+                    timezone.now(),
+                    who_failed=row.who_failed,
+                    diagnostic=row.reason,
+                )
             )
     except IntegrityError:
         # Recorded by a concurrent poll or pipe run in the meantime.
@@ -87,7 +94,16 @@ def _also_for(existing: InboundMessage, copy: InboundMessage) -> None:
     note = f"also for subscriber #{copy.subscriber_id}"
     if note in existing.reason:
         return
-    effects.apply(effects.Event(copy.kind, copy.subscriber_id, copy.delivery_id, timezone.now()))
+    effects.apply(
+        effects.Event(
+            copy.kind,
+            copy.subscriber_id,
+            copy.delivery_id,
+            timezone.now(),
+            who_failed=copy.who_failed,
+            diagnostic=copy.reason,
+        )
+    )
     InboundMessage.objects.filter(pk=existing.pk).update(reason=f"{existing.reason}; {note}")
 
 
@@ -100,14 +116,14 @@ def _classified(
         row.reason = f"too large: {size} bytes (INBOUND_MAX_BYTES is {settings.INBOUND_MAX_BYTES})"
         row.raw = raw[:KEPT_OF_REJECTED]
         return row
-    message = classification.parse(raw)
+    message = bounces.parse(raw)
     if not message.keys():
         row.kind = InboundMessage.Kind.REJECTED
         row.reason = "not an email message: no headers"
         return row
-    row.message_id = classification.header(message, "Message-ID")[:255]
+    row.message_id = bounces.header(message, "Message-ID")[:255]
     try:
-        found = classification.classify(message, envelope_to=envelope_to)
+        found = bounces.classify(message, envelope_to=envelope_to)
     except Exception as error:  # noqa: BLE001
         # A shape no one foresaw must not stop a mailbox's poll at this message for ever: it is
         # recorded, for staff to read, and the poll goes on.
@@ -121,6 +137,7 @@ def _classified(
     matched = matching.match(found, sender_proof=proof)
     row.kind = found.kind
     row.recipient = found.recipient[:254]
+    row.who_failed = found.who_failed
     row.delivery = matched.delivery
     row.subscriber = matched.subscriber
     reason = found.reason

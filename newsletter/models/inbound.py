@@ -17,6 +17,8 @@ class WebhookEvent(models.Model):
     recipient = models.CharField(max_length=254, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # What the receiving server said (an ESP's bounce), kept for a sending problem's report.
+    diagnostic = models.TextField(blank=True, default="", db_default="")
     delivery = models.ForeignKey(
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
@@ -48,6 +50,13 @@ class InboundMessage(models.Model):
         OTHER = "other"  # kept for staff
         REJECTED = "rejected"  # could not be read (too big, not a message)
 
+    class WhoFailed(models.TextChoices):
+        """For a bounce: whose failure it was (newsletter.inbound.bounces.judge)."""
+
+        RECIPIENT = "recipient", "the reader's address"  # dead: suppressed
+        SENDER = "sender", "our sending"  # refused: a sending problem, never the reader's
+        UNKNOWN = "unknown", "cannot tell"  # counted like a soft bounce
+
     received_at = models.DateTimeField(auto_now_add=True)
     source = models.CharField(max_length=40)  # imap, pipe, or the ESP's name
     digest = models.CharField(max_length=64, unique=True)  # sha256 of the raw bytes
@@ -55,6 +64,7 @@ class InboundMessage(models.Model):
     kind = models.CharField(max_length=12, choices=Kind)
     reason = models.TextField(blank=True)
     recipient = models.CharField(max_length=254, blank=True)  # the address the report names
+    who_failed = models.CharField(max_length=10, choices=WhoFailed, blank=True, db_default="")
     delivery = models.ForeignKey(
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
     )

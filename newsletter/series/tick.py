@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from newsletter.delivery import enqueue, ledger
+from newsletter.delivery import enqueue, ledger, warmup
 from newsletter.models import Delivery, Enrolment, Series, SeriesStep, Subscriber
 from newsletter.series.timing import due_at
 from newsletter.subscribers import policy
@@ -85,7 +85,12 @@ def send_due_chunk(now: datetime) -> int | None:
         moves = defaultdict(list)  # {(the step after, when it is due): enrolment ids}
         for step, group in by_step.items():
             readers = [e.subscriber_id for e in group]
-            written += ledger.write_rows(step.campaign_id, readers, lease)
+            if warmup.holds():
+                # A new sending profile warming up: what today's allowance leaves waits.
+                chosen = Subscriber.objects.filter(pk__in=readers)
+                written += warmup.write_rows(step.campaign, chosen, lease)
+            else:
+                written += ledger.write_rows(step.campaign_id, readers, lease)
             after = steps.get(step.pk)
             for enrolment in group:
                 due = None if after is None else due_at(after, enrolment.subscriber, now)
@@ -94,6 +99,7 @@ def send_due_chunk(now: datetime) -> int | None:
                 campaign_id=step.campaign_id,
                 subscriber_id__in=readers,
                 status=Delivery.Status.QUEUED,
+                send_after=None,
             )
             enqueue.batches(sorted(waiting.values_list("pk", flat=True)))
         # One UPDATE per (step, moment), which readers of a zone share: bulk_update's CASE per

@@ -5,7 +5,9 @@ Django offers an admin action without `permissions=` to anyone who may view the 
 action names one, and every custom admin view calls `require` first.
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 SEND_CAMPAIGN = "newsletter.send_campaign"
 ADD_CAMPAIGN = "newsletter.add_campaign"
@@ -23,6 +25,21 @@ def require(request, permission: str) -> None:
     """403 unless the signed-in user holds `permission` (one of the names above)."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
+
+
+def holders(permission: str):
+    """Active staff who hold `permission`: superusers, and those granted it directly or through a
+    group (whom to tell about something that needs that permission)."""
+    app_label, codename = permission.split(".")
+    granted = Q(
+        user_permissions__codename=codename,
+        user_permissions__content_type__app_label=app_label,
+    ) | Q(
+        groups__permissions__codename=codename,
+        groups__permissions__content_type__app_label=app_label,
+    )
+    staff = get_user_model().objects.filter(is_active=True, is_staff=True)
+    return staff.filter(Q(is_superuser=True) | granted).distinct()
 
 
 class SendPermission:

@@ -5,6 +5,9 @@ A superuser enrols an account with `manage.py enrol_2fa USERNAME`, which prints 
 link and ten recovery codes once; each recovery code works one time.
 """
 
+import io
+
+import segno
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -46,6 +49,13 @@ def enrol(user) -> tuple[TOTPDevice, list[str]]:
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
     return device, codes
+
+
+def qr_code(device: TOTPDevice) -> str:
+    """The authenticator's otpauth:// link as a QR code drawn with block characters."""
+    out = io.StringIO()
+    segno.make(device.config_url, error="m").terminal(out=out, compact=True, border=2)
+    return out.getvalue()
 
 
 class StaffLoginForm(AdminAuthenticationForm):

@@ -1,8 +1,15 @@
+"""/healthz for load balancers and uptime checks: 200 when the site can take and send mail, 503
+with the reasons otherwise. The database and the broker answer; beat ticked lately (a dead beat
+sends nothing, while every page still works); the queue's depth is reported, not judged."""
+
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from engage import beat
 from engage.celery import app
+from newsletter.delivery import broker
 
 
 def _database_ok() -> bool:
@@ -23,10 +30,33 @@ def _broker_ok() -> bool:
         return False
 
 
+def _beat() -> tuple[str, str | None]:
+    """("ok" | "late" | "never" | "unknown", the reason when not ok)."""
+    try:
+        seconds = beat.seconds_since_tick()
+    except Exception:  # the cache is down: the broker or database check says so already
+        return "unknown", "beat's heartbeat cannot be read"
+    if seconds is None:
+        return "never", "beat has not ticked: is `celery -A engage beat` running?"
+    if seconds > settings.BEAT_STALE_SECONDS:
+        return (
+            "late",
+            f"beat last ticked {seconds:.0f} s ago (more than {settings.BEAT_STALE_SECONDS})",
+        )
+    return "ok", None
+
+
 @never_cache
 def healthz(request):
     checks = {"database": _database_ok(), "broker": _broker_ok()}
-    healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "unavailable"}
+    beat_status, beat_reason = _beat()
+    reasons = [f"{name} is down" for name, ok in checks.items() if not ok]
+    if beat_reason:
+        reasons.append(beat_reason)
+    body = {"status": "unavailable" if reasons else "ok"}
     body.update({name: "ok" if ok else "down" for name, ok in checks.items()})
-    return JsonResponse(body, status=200 if healthy else 503)
+    body["beat"] = beat_status
+    body["queued"] = broker.queue_depth()
+    if reasons:
+        body["reasons"] = reasons
+    return JsonResponse(body, status=503 if reasons else 200)

@@ -81,6 +81,7 @@ def test_the_summary_counts_each_outcome_once(results):
         "complained": 1,
         "unsubscribed": 1,
         "failed": 0,
+        "refused": 0,
     }
 
 

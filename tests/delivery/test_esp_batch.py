@@ -195,12 +195,12 @@ def test_a_429_pauses_every_worker_for_retry_after_and_nothing_is_sent_meanwhile
 
     outcomes = send(campaign, items)
 
-    assert {o.status for o in outcomes.values()} == {"retry"}
+    assert {o.status for o in outcomes.values()} == {"throttled"}
     assert {o.retry_after for o in outcomes.values()} == {30}
     # The pause is in Redis, where every worker's sender looks before each call.
     assert 25 < sendrate.paused_for() <= 30
     again = send(campaign, outgoing(campaign, readers(topics["events"], 2)))
-    assert {o.status for o in again.values()} == {"retry"}
+    assert {o.status for o in again.values()} == {"throttled"}
     assert standin.recipients == 0 and sum(standin.calls.values()) == 1
 
 
@@ -214,12 +214,14 @@ def test_after_a_429_the_batchs_rows_wait_for_retry_after_in_the_ledger(standin,
 
     outcome = delivery.send_batch(ids)
 
-    assert (outcome.sent, len(outcome.retry_ids)) == (0, len(people))
+    # Throttling is the ESP's signal about the whole send: nobody is charged an attempt.
+    assert (outcome.sent, len(outcome.waiting_ids), outcome.retry_ids) == (0, len(people), [])
     earliest = timezone.now() + timedelta(seconds=120)
     for row in Delivery.objects.filter(pk__in=ids):
-        assert row.status == Delivery.Status.QUEUED
+        assert row.status == Delivery.Status.QUEUED and row.attempts == 0
         assert row.lease_expires_at >= earliest  # the sweeper leaves it alone until then
-        assert "429" in row.last_error
+    campaign.refresh_from_db()
+    assert "429" in campaign.relay_error
     assert standin.recipients == 0
 
 

@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError
 
+from engage import beat
 from newsletter.views import signup
 from newsletter.web import joinpage
 from newsletter.web.middleware import MESSAGE, RETRY_AFTER_SECONDS
@@ -150,6 +151,7 @@ def test_visitors_get_a_clear_503_while_the_database_is_down_and_nothing_is_lost
     status, _, html = site.join("joined-before@example.org", token)
     assert status == 200 and "inbox" in html.lower()
     sink.wait_for(6)
+    beat.record_tick()  # no beat runs here; its heartbeat is in the shared cache
     status, _, body = site.request("GET", "/healthz")
     assert status == 200 and json.loads(body)["database"] == "ok"
 
@@ -157,7 +159,8 @@ def test_visitors_get_a_clear_503_while_the_database_is_down_and_nothing_is_lost
 
     status, _, body = site.request("GET", "/healthz")
     assert status == 503
-    assert json.loads(body) == {"status": "unavailable", "database": "down", "broker": "ok"}
+    body = json.loads(body)
+    assert body == {**body, "status": "unavailable", "database": "down", "broker": "ok"}
 
     status, headers, body = site.subscribe("during@example.org")
     assert status == 503
@@ -173,9 +176,11 @@ def test_visitors_get_a_clear_503_while_the_database_is_down_and_nothing_is_lost
 
     private_database.start()
 
+    beat.record_tick()
     status, _, body = site.request("GET", "/healthz")
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "broker": "ok"}
+    body = json.loads(body)
+    assert body == {**body, "status": "ok", "database": "ok", "broker": "ok", "beat": "ok"}
     assert site.subscribe("after@example.org")[0] == 202
     status, _, html = site.join("joined-after@example.org", site.csrf_token())
     assert status == 200

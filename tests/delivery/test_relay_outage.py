@@ -7,33 +7,18 @@ short outage cannot (the old attempt counter failed every row 2½ minutes into a
 
 import collections
 import time
-import uuid
-from dataclasses import dataclass
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from engage.celery import app as celery_app
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
 from tests.campaign_runs import audience, due_campaign, per_recipient, tick_until_sent
-from tests.support import SinkHandler, SmtpSink, wait_until
+from tests.support import SmtpSink, StormHandler, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 RELAY_OUTAGE_SECONDS = 250  # longer than the old scheme's 2½ minutes, at least 4 minutes
-
-
-@pytest.fixture
-def own_queue(settings):
-    """A queue of the test's own, so that no other worker of the session (which sends elsewhere
-    and at another rate) takes its tasks. The worker's environment for it."""
-    queue = f"relay-{uuid.uuid4().hex[:8]}"
-    before = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue
-    yield {"CELERY_QUEUE": queue}
-    celery_app.conf.task_default_queue = before
 
 
 def change_page(client, campaign) -> str:
@@ -93,31 +78,13 @@ def test_a_relay_gone_for_four_minutes_mid_campaign_mails_everyone_once_and_says
     assert "Waiting for the mail server" not in change_page(admin_client, campaign)
 
 
-@dataclass
-class StormHandler(SinkHandler):
-    """Answers 421 to the first `storm` transactions, then accepts everything."""
-
-    storm: int = 40
-    refused: int = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        with self.lock:
-            if self.refused < self.storm:
-                self.refused += 1
-                return "421 4.3.2 Service busy, try again later"
-        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
-
-
 @pytest.mark.timeout(600)
 def test_a_421_storm_on_the_first_40_messages_ends_with_everyone_mailed_once(
     topics, start_worker, own_queue
 ):
     """LONG: about 3 minutes. Production defaults."""
     handler = StormHandler()
-    own = SmtpSink()
-    own.handler = handler
-    own.controller = Controller(handler, hostname="127.0.0.1", port=own.port)
-    own.start()
+    own = SmtpSink(handler).start()
     start_worker(email_url=own.url, extra_env=own_queue)
     people = audience(topics, 300)
     campaign = due_campaign(topics)

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from newsletter.models import Delivery, Subscriber, Topic, WebhookEvent
+from newsletter.campaigns import reports
+from newsletter.models import Delivery, Subscriber, Suppression, Topic, WebhookEvent
 from tests import ledger
 from tests.inbound import esp_calls
 from tests.support import ROOT, database_url, free_port, wait_until
@@ -133,6 +134,15 @@ def sent(*names: str, message_id: str | None = None) -> list[Delivery]:
         )
         for name in names
     ]
+
+
+def worker_idle() -> bool:
+    """The worker answered, and has no task running or waiting."""
+    from engage.celery import app
+
+    inspect = app.control.inspect(timeout=1.0)
+    active, reserved = inspect.active() or {}, inspect.reserved() or {}
+    return bool(active) and not any(active.values()) and not any(reserved.values())
 
 
 def status(delivery: Delivery) -> str:
@@ -300,3 +310,29 @@ def test_no_webhook_url_answers_a_hostile_body_with_a_server_error(web):
     assert len(paths) >= 26
     assert {key: code for key, code in answers.items() if not 200 <= code < 500} == {}
     assert status(reader) == "active"
+
+
+@pytest.mark.worker
+def test_a_sender_side_rejection_suppresses_nobody_and_is_shown_on_the_campaign(web, celery_worker):
+    """A 5.7.x refusal of our own mail (DMARC, SPF, reputation) says nothing about the reader."""
+    (reader,) = sent("reader")
+    refusal = esp_calls.mailgun_bounce(
+        reader.message_id,
+        reader.subscriber.email,
+        message="5.7.26 Unauthenticated email from engage.example.org is not accepted due to "
+        "domain's DMARC policy. Please contact the administrator of engage.example.org domain.",
+    )
+
+    assert post(web, refusal) == 200
+
+    wait_until(
+        lambda: WebhookEvent.objects.filter(delivery_id=reader.pk).exists() and worker_idle(),
+        message="the worker to apply the event",
+    )
+    assert status(reader) == "active"
+    assert not Suppression.objects.exists()
+    delivery = Delivery.objects.get(pk=reader.pk)
+    assert delivery.status == Delivery.Status.FAILED and "DMARC" in delivery.last_error
+    summary = reports.campaign_summary(campaign_id=reader.campaign_id)
+    assert summary["refused"] == 1
+    assert any("refused" in warning for warning in reports.campaign_warnings(summary))

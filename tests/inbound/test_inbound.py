@@ -295,10 +295,10 @@ def test_raw_messages_are_forgotten_after_retention_days_and_the_row_stays(setti
 
 
 def test_a_value_the_database_refuses_is_recorded_bare_as_rejected(sent, monkeypatch):
-    from newsletter.inbound import classification
+    from newsletter.inbound import bounces
 
     # As if the NUL guard were missing: a value PostgreSQL refuses reaches the row.
-    monkeypatch.setattr(classification, "header", lambda message, name: "a\x00b")
+    monkeypatch.setattr(bounces, "header", lambda message, name: "a\x00b")
     raw = b"Message-ID: <x@example.net>\r\nSubject: hello\r\n\r\nbody"
 
     row = receive(raw, source="imap").row

@@ -157,6 +157,8 @@ CUSTOM = {
     ("newsletter.post", "post-live-preview-add"): WRITERS,
     ("newsletter.image", "image-upload"): WRITERS,
     ("newsletter.campaign", "campaign-schedule"): SENDERS,
+    # The From domain's SPF, DKIM and DMARC, before a send.
+    ("newsletter.campaign", "campaign-sender-authentication"): SENDERS,
     ("newsletter.campaign", "campaign-action"): {
         "pause": SENDERS,
         "resume": SENDERS,
@@ -455,6 +457,9 @@ def try_custom(attempt, world, name, action=None) -> bool:
         url = reverse("admin:campaign-schedule", args=[draft.pk])
         data = {"at": "2030-01-01T09:00", "timezone": "Europe/London", "confirmed": "1"}
         return attempt("post", url, data).changed
+    if name == "campaign-sender-authentication":
+        url = reverse("admin:campaign-sender-authentication")
+        return attempt("get", url).response.status_code == 200
     if name == "campaign-winner":
         testing = _subject_test(world["draft"])
         attempt("post", reverse("admin:campaign-winner", args=[testing.pk, "B"]))

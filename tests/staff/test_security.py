@@ -18,6 +18,10 @@ PRODUCTION_ENV = {
     "SECURE_SSL_REDIRECT": "true",
     "CACHE_URL": "redis://127.0.0.1:6379/1",
     "EMAIL_URL": "smtp+tls://relay.example.org:587",
+    # The charity's identity: with DEBUG off nothing starts with the demo's (engage/identity.py).
+    "DEFAULT_FROM_EMAIL": "Your Charity <news@your-charity.org.uk>",
+    "ORGANISATION_NAME": "Your Charity",
+    "ORGANISATION_ADDRESS": "Your Charity, 2 High Street, Leeds LS1 1AA, UK",
 }
 
 

@@ -1,13 +1,21 @@
 import pytest
 from django.test import override_settings
 
+from engage import beat
 from engage.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def beat_ticked():
+    """Beat ticked just now (tests/deploy/test_beat_health.py runs a real one)."""
+    beat.record_tick()
 
 
 def test_it_reports_database_and_broker_up(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    body = response.json()
+    assert body == {**body, "status": "ok", "database": "ok", "broker": "ok", "beat": "ok"}
 
 
 def test_it_answers_503_when_the_broker_is_down(client, db, monkeypatch):
@@ -34,4 +42,6 @@ def test_it_answers_503_when_the_database_is_down(client):
             connection.close()
             connection.settings_dict["PORT"] = original
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down", "broker": "ok"}
+    body = response.json()
+    assert body == {**body, "status": "unavailable", "database": "down", "broker": "ok"}
+    assert "database is down" in body["reasons"]

@@ -2,6 +2,7 @@
 
 import contextlib
 
+from newsletter.delivery.senders import throttling
 from newsletter.delivery.senders.failures import Refused, Rejected, Transient
 from newsletter.mail.messages import MessageBuilder
 
@@ -40,10 +41,12 @@ class BackendSender:
         except AnymailInvalidAddress as error:
             raise Rejected(str(error))
         except AnymailAPIError as error:
-            code = getattr(error, "status_code", None)
-            if code is not None and 400 <= code < 500 and code != 429:
+            if throttling.esp_wait(error) is not None:
+                raise Transient(f"The ESP asked us to slow down: {error}", relay=True)
+            code = throttling.status_code(error)
+            if code is not None and 400 <= code < 500:
                 raise Rejected(str(error))
-            # No answer, 429 or 5xx: the ESP itself is failing or throttling.
+            # No answer or 5xx: the ESP itself is failing.
             raise Transient(str(error), relay=True)
         except AnymailError as error:
             raise Transient(str(error), relay=False)

@@ -35,6 +35,7 @@ from anymail.exceptions import (
 from django.conf import settings
 from django.core.mail import mailers
 
+from newsletter.delivery.senders import throttling
 from newsletter.mail import rendering, sendrate, tracked_links
 from newsletter.mail.esp_backends import MERGE_FIELD as POSTMARK_MERGE_FIELD
 from newsletter.mail.esp_backends import EmailBackend as PostmarkBatchBackend
@@ -42,8 +43,6 @@ from newsletter.mail.messages import MessageBuilder, campaign_headers, display_a
 
 # The headers that differ per recipient; the others are the same for the whole batch.
 RECIPIENT_HEADERS = ("List-Unsubscribe", "Message-ID")
-# When the ESP says 429 without Retry-After.
-DEFAULT_RETRY_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,15 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # SENT, BOUNCED (refused for good), REJECTED (this message, for good), RETRY
+    # SENT, BOUNCED (refused for good), REJECTED (this message, for good), RETRY (this
+    # recipient, later), THROTTLED (the ESP asked the whole send to slow down: nobody's fault)
+    status: str
     message_id: str = ""  # the ESP's id when sent (what its webhooks name)
     error: str = ""
-    retry_after: float = 0.0  # the ESP asked for a pause (429)
+    retry_after: float = 0.0  # how long the ESP asked us to wait (THROTTLED)
 
 
-SENT, BOUNCED, REJECTED, RETRY = "sent", "bounced", "rejected", "retry"
+SENT, BOUNCED, REJECTED, RETRY, THROTTLED = "sent", "bounced", "rejected", "retry", "throttled"
 
 
 class EspSender:
@@ -134,9 +135,9 @@ class EspSender:
             while group:
                 paused = sendrate.paused_for()
                 if paused:
-                    # The ESP said 429 to a call here or in another worker: the rest waits.
-                    error = "The ESP asked for a pause (429)."
-                    outcomes |= _all(group, Outcome(RETRY, error=error, retry_after=paused))
+                    # The ESP throttled a call here or in another worker: the rest waits.
+                    error = "The ESP asked us to slow down."
+                    outcomes |= _all(group, Outcome(THROTTLED, error=error, retry_after=paused))
                     break
                 # The global rate decides how many may go now; a call never carries more.
                 allowed = limiter.take(len(group))
@@ -267,25 +268,18 @@ def _all(chunk: list[Outgoing], outcome: Outcome) -> dict[int, Outcome]:
 
 def _call_failed(error: AnymailAPIError) -> Outcome:
     """The whole call failed: throttled, the ESP's fault, a timeout, or a request it refuses."""
-    code = getattr(error, "status_code", None)
+    code = throttling.status_code(error)
     reason = str(error).splitlines()[0][:300]
-    if code == 429:
-        retry_after = _retry_after(getattr(error, "response", None))
+    wait = throttling.esp_wait(error)
+    if wait is not None:
         # Every worker waits: the pause lives in Redis next to the global rate.
-        sendrate.pause(retry_after)
-        return Outcome(RETRY, error=f"429 from the ESP: {reason}", retry_after=retry_after)
+        sendrate.pause(wait)
+        error = f"The ESP asked us to slow down ({code or 'throttled'}): {reason}"
+        return Outcome(THROTTLED, error=error, retry_after=wait)
     if code is not None and 400 <= code < 500:
         return Outcome(REJECTED, error=f"{code} from the ESP: {reason}")
     # 5xx, a timeout or a dropped connection: the ESP may even have accepted it; retried.
     return Outcome(RETRY, error=f"{code or 'No answer'} from the ESP: {reason}")
-
-
-def _retry_after(response) -> float:
-    value = response.headers.get("Retry-After", "") if response is not None else ""
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER  # absent, or an HTTP date: a short pause, then try again
 
 
 def _per_recipient(chunk: list[Outgoing], message) -> dict[int, Outcome]:

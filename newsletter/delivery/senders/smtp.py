@@ -7,6 +7,7 @@ import smtplib
 
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
+from newsletter.delivery.senders import throttling
 from newsletter.delivery.senders.failures import Refused, Rejected, Transient
 from newsletter.mail import dkim, verp
 from newsletter.mail.messages import MessageBuilder
@@ -68,9 +69,10 @@ class SmtpSender:
 
 
 def _relay_failed(code: int, connection) -> bool:
-    # 421 is the server saying it is going away (RFC 5321 4.2.3), whatever the command; a dropped
-    # connection is the server's too. Any other 4xx is about this recipient or message.
-    return code == 421 or connection.sock is None
+    # 421 is the server saying it is going away (RFC 5321 4.2.3), whatever the command; 454 is it
+    # throttling the whole send; a dropped connection is the server's too. Any other 4xx is
+    # about this recipient or message.
+    return code == 421 or throttling.smtp_throttled(code) or connection.sock is None
 
 
 def _describe(error: Exception) -> str:

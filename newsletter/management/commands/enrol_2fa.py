@@ -25,6 +25,7 @@ class Command(BaseCommand):
             f"Add this to the authenticator app of {username} (scan it as a QR code, or type "
             "the key):\n"
         )
+        self.stdout.write(two_factor.qr_code(device))
         self.stdout.write(f"  {device.config_url}\n")
         self.stdout.write(f"  key: {b32encode(device.bin_key).decode()}\n\n")
         self.stdout.write("Recovery codes (each works once; keep them somewhere safe):\n")
