@@ -1,6 +1,7 @@
-"""ESP webhooks as the ESPs call them: over real HTTP, to the production web process (the Procfile's
-`web` line: migrate, collectstatic, gunicorn; DEBUG off), each ESP with its own payload shape and
-its own proof of origin (tests/inbound/esp_calls.py), and a real Celery worker applying the event.
+"""ESP webhooks as the ESPs call them: over real HTTP, to the production web process (the README's
+release step, then the Procfile's `web` line: gunicorn, DEBUG off), each ESP with its own payload
+shape and its own proof of origin (tests/inbound/esp_calls.py), and a real Celery worker applying
+the event.
 
 One web process serves the whole module: a tracking webhook only stores an event, so nothing it
 does caches the content types that a transactional test's flush renumbers. Each test that needs
@@ -52,6 +53,10 @@ def web(django_db_setup, django_db_blocker, smtp_sink, tmp_path_factory):
         **esp_calls.server_environment(),
         "DEBUG": "false",
         "SECRET_KEY": settings.SECRET_KEY,
+        # The charity's identity: with DEBUG off nothing starts with the demo's.
+        "DEFAULT_FROM_EMAIL": "Your Charity <news@your-charity.org.uk>",
+        "ORGANISATION_NAME": "Your Charity",
+        "ORGANISATION_ADDRESS": "Your Charity, 2 High Street, Leeds LS1 1AA, UK",
         "DATABASE_URL": database,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -65,6 +70,9 @@ def web(django_db_setup, django_db_blocker, smtp_sink, tmp_path_factory):
     }
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
         env["CACHE_URL"] = settings.CACHES["default"]["LOCATION"]
+    # The README's release step, then the Procfile's web process.
+    for step in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
+        subprocess.run([sys.executable, "manage.py", *step], cwd=ROOT, env=env, check=True)
     log = scratch / "web.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
