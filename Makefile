@@ -14,7 +14,11 @@ TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tes
 
 # Debian packages the test suite drives (command:package), installed when missing.
 SYSTEM_DEPS := docker-compose:docker-compose chromium:chromium chromedriver:chromium-driver npm:npm \
-	dovecot:dovecot-imapd
+	dovecot:dovecot-imapd postfix:postfix
+
+# Debconf's answer for them: Postfix is for the MTA recipe's test, which runs its own instance
+# from a temp dir; no system mail server is configured or started.
+DEBCONF_SELECTIONS := postfix postfix/main_mailer_type select No configuration
 
 # And those the benchmarks drive.
 BENCH_DEPS := wrk:wrk redis-server:redis-server
@@ -64,6 +68,7 @@ define install_missing
 	@missing=$$(for dep in $(1); do command -v $${dep%%:*} >/dev/null || echo $${dep#*:}; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages: $$missing"; \
+		echo "$(DEBCONF_SELECTIONS)" | debconf-set-selections; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 endef

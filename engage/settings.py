@@ -7,6 +7,7 @@ Every variable is documented in README.md.
 """
 
 import ipaddress
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +18,13 @@ from django.core.exceptions import ImproperlyConfigured
 from engage import identity, logs, mail_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A deployment's variables from a file, for a process started with an empty environment (an MTA's
+# pipe: README, "A pipe from the MTA"): KEY=value lines, read as data and never run by a shell.
+# What the environment itself sets wins.
+if os.environ.get("ENGAGE_ENV_FILE"):
+    environ.Env.read_env(os.environ["ENGAGE_ENV_FILE"], overwrite=False)
+
 VAR_DIR = Path(environ.Env().str("ENGAGE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
@@ -181,6 +189,9 @@ INBOUND_MAILBOX_URL = env.str("INBOUND_MAILBOX_URL", default="")
 INBOUND_POLL_SECONDS = env.float("INBOUND_POLL_SECONDS", default=60.0)
 INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=10 * 1024 * 1024)
 INBOUND_RETENTION_DAYS = env.int("INBOUND_RETENTION_DAYS", default=30)
+# The authserv-id with which the server that receives UNSUBSCRIBE_MAILTO's mail signs its own
+# Authentication-Results header: a request by mail without a token acts only on its DMARC pass.
+INBOUND_AUTHSERV_ID = env.str("INBOUND_AUTHSERV_ID", default="")
 DKIM_PRIVATE_KEY_PATH = env.str("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")

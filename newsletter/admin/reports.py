@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 
 from newsletter.admin.readonly import ReadOnlyAdmin
-from newsletter.campaigns import charts, reports
+from newsletter.campaigns import acceptance, charts, reports
 from newsletter.models import CampaignReport, Delivery
 
 SUMMARY_LABELS = [
@@ -109,6 +109,7 @@ class CampaignReportAdmin(ReadOnlyAdmin):
             if links
             else None,
             "post_answers": reports.campaign_post_answers(campaign_id=campaign.pk),
+            "after_acceptance": acceptance.after_acceptance(campaign_id=campaign.pk),
             "subject_test": reports.campaign_subject_test(campaign=campaign),
             "csv_url": reverse("admin:newsletter_campaignreport_csv", args=[campaign.pk]),
             "tracking": {"opens": campaign.track_opens, "clicks": campaign.track_clicks},

@@ -25,6 +25,7 @@ from newsletter.models import (
     Interest,
     Rsvp,
     Subscriber,
+    WebhookEvent,
 )
 
 # A campaign's timeline is hourly while its events fit in this span, daily after it.
@@ -57,6 +58,8 @@ class LinkClicks:
 _refused = InboundMessage.objects.filter(
     delivery=OuterRef("pk"), who_failed=InboundMessage.WhoFailed.SENDER
 )
+# The same, reported by an ESP (newsletter.inbound.webhooks.REFUSED).
+_refused_by_esp = WebhookEvent.objects.filter(delivery=OuterRef("pk"), event_type="refused")
 
 
 def campaign_summary(*, campaign_id: int) -> dict[str, int]:
@@ -72,7 +75,7 @@ def campaign_summary(*, campaign_id: int) -> dict[str, int]:
         clicked=Count("id", filter=Q(clicked_at__isnull=False)),
         bounced=Count("id", filter=Q(status=Delivery.Status.BOUNCED)),
         failed=Count("id", filter=Q(status=Delivery.Status.FAILED)),
-        refused=Count("id", filter=Q(Exists(_refused))),
+        refused=Count("id", filter=Q(Exists(_refused)) | Q(Exists(_refused_by_esp))),
         complained=Count("id", filter=Q(complained_at__isnull=False)),
         unsubscribed=Count("id", filter=_unsubscribed_after_send()),
     )

@@ -22,11 +22,13 @@ class Match:
     note: str = ""  # why nothing matched
 
 
-def match(found: c.Classified) -> Match:
+def match(found: c.Classified, *, sender_proof: tuple[str, str] = ("", "")) -> Match:
+    """`sender_proof`: for a request by mail, the From address DMARC vouches for, or why none
+    (newsletter.inbound.unsubscribe_proof)."""
     if found.kind in (c.Kind.HARD_BOUNCE, c.Kind.SOFT_BOUNCE, c.Kind.COMPLAINT):
         return _report(found)
     if found.kind == c.Kind.UNSUBSCRIBE:
-        return _unsubscribe(found)
+        return _unsubscribe(found, sender_proof)
     return Match()
 
 
@@ -49,13 +51,17 @@ def _report(found: c.Classified) -> Match:
     return Match(delivery=delivery, subscriber=subscriber)
 
 
-def _unsubscribe(found: c.Classified) -> Match:
+def _unsubscribe(found: c.Classified, sender_proof: tuple[str, str]) -> Match:
     token = verp.token_in(settings.UNSUBSCRIBE_MAILTO, found.to)
     if token is not None:
         return _by_token(verp.UNSUBSCRIBE, token)
     # A plain mailto: (VERP off, or a person writing to the address): the sender asks for
-    # themselves, as RFC 2369 intends.
-    subscriber = Subscriber.objects.filter(email=found.sender).first() if found.sender else None
+    # themselves, as RFC 2369 intends, but only a sender our receiving server vouches for (anyone
+    # can write any From).
+    sender, why_not = sender_proof
+    if not sender:
+        return Match(note=f"unverified: no token in the address, and {why_not}")
+    subscriber = Subscriber.objects.filter(email=sender).first()
     if subscriber is None:
         return Match(note="the sender is not a subscriber")
     return Match(subscriber=subscriber)

@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from newsletter.inbound import bounces, effects, matching
+from newsletter.inbound import bounces, effects, matching, unsubscribe_proof
 from newsletter.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,12 @@ def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None 
     try:
         with transaction.atomic():
             if row.message_id:
+                _one_copy_at_a_time(row.message_id)
                 existing = InboundMessage.objects.filter(message_id=row.message_id).first()
                 if existing is not None:
-                    # The same message again with other trace headers (redelivered by a relay).
+                    # The same message again: redelivered by a relay with other trace headers, or
+                    # the copy for another of its recipients (an MTA hands over one per address).
+                    _also_for(existing, row)
                     return Received(existing, created=False)
             row.save()
             effects.apply(
@@ -74,6 +77,36 @@ def receive(raw: bytes, *, source: str, envelope_to: str = "", size: int | None 
     return Received(row, created=True)
 
 
+def _one_copy_at_a_time(message_id: str) -> None:
+    """Copies of one message for several of our addresses arrive at once (Postfix runs a pipe for
+    each, in parallel): the first records it, the others wait for its commit and then find it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [message_id])
+
+
+def _also_for(existing: InboundMessage, copy: InboundMessage) -> None:
+    """A message to several readers is recorded once and acted on for each: the copy that names
+    another reader than the recorded one (a request sent to two readers' unsubscribe addresses)
+    applies its effect to that reader too, and says so on the record."""
+    if copy.subscriber_id is None or copy.subscriber_id == existing.subscriber_id:
+        return
+    note = f"also for subscriber #{copy.subscriber_id}"
+    if note in existing.reason:
+        return
+    effects.apply(
+        effects.Event(
+            copy.kind,
+            copy.subscriber_id,
+            copy.delivery_id,
+            timezone.now(),
+            who_failed=copy.who_failed,
+            diagnostic=copy.reason,
+        )
+    )
+    InboundMessage.objects.filter(pk=existing.pk).update(reason=f"{existing.reason}; {note}")
+
+
 def _classified(
     raw: bytes, *, source: str, digest: str, envelope_to: str, size: int
 ) -> InboundMessage:
@@ -98,7 +131,10 @@ def _classified(
         row.kind = InboundMessage.Kind.REJECTED
         row.reason = f"could not be classified: {type(error).__name__}: {error}"[:1000]
         return row
-    matched = matching.match(found)
+    proof = ("", "")
+    if found.kind == InboundMessage.Kind.UNSUBSCRIBE:
+        proof = unsubscribe_proof.verified_sender(message)
+    matched = matching.match(found, sender_proof=proof)
     row.kind = found.kind
     row.recipient = found.recipient[:254]
     row.who_failed = found.who_failed

@@ -1,6 +1,8 @@
-"""anymail's webhook URLs, with three changes: a malformed payload is a 400, not a 500; an ESP
-that relies on the webhook secret is refused while no secret is configured; and the URLs of an ESP
-that is not configured here (no signing key, no boto3 for SES) answer 404, not a 500.
+"""anymail's webhook URLs, with these changes: a malformed payload is a 400, not a 500; an ESP
+that relies on the webhook secret is refused while no secret is configured; the URLs of an ESP
+that is not configured here (no signing key, no boto3 for SES) answer 404, not a 500; and Engage's
+own checks after anymail's (newsletter.inbound.webhook_guard: a body anymail's validators cannot
+read is a 400; a Mailgun signature is used once).
 
 anymail checks the signature (basic auth, or the ESP's HMAC) first and answers 400 when it fails.
 But a body that passes the check and then cannot be parsed (broken JSON, a missing field) raises
@@ -20,6 +22,8 @@ from django.core.exceptions import BadRequest
 from django.http import HttpResponseNotFound
 from django.urls import URLPattern
 from django.views.decorators.csrf import csrf_exempt
+
+from newsletter.inbound import webhook_guard
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,14 @@ def _strict(view_class: type) -> type:
                     f"This ESP ({self.esp_name}) is not configured here.",
                     content_type="text/plain; charset=utf-8",
                 )
+
+        def run_validators(self, request):
+            webhook_guard.validated(self.esp_name, request, super().run_validators)
+
+        def post(self, request, *args, **kwargs):
+            response = super().post(request, *args, **kwargs)
+            webhook_guard.accepted(self.esp_name, request)
+            return response
 
         def validate_request(self, request):
             # anymail only warns when an ESP whose webhooks carry no signature of their own has no

@@ -12,7 +12,7 @@ import logging
 
 from anymail.signals import AnymailTrackingEvent, EventType
 
-from newsletter.inbound import effects, enqueue
+from newsletter.inbound import bounces, effects, enqueue
 from newsletter.models import Delivery, WebhookEvent
 from newsletter.subscribers.addresses import keyed_hash
 
@@ -21,9 +21,14 @@ log = logging.getLogger(__name__)
 # Our own kind for a temporary failure reported as a bounce, so the stored row says what it meant.
 SOFT_BOUNCE = effects.ESP_SOFT_BOUNCE
 
+# An ESP's bounce whose server's words say our own sending was refused (authentication,
+# reputation, policy, content, size: newsletter.inbound.bounces.judge): never the reader's fault.
+REFUSED = "refused"
+
 # anymail's event types → the one effect table's kinds (newsletter.inbound.effects).
 KINDS = {
     EventType.BOUNCED: effects.Kind.HARD_BOUNCE,
+    REFUSED: effects.Kind.HARD_BOUNCE,
     SOFT_BOUNCE: effects.Kind.SOFT_BOUNCE,
     EventType.COMPLAINED: effects.Kind.COMPLAINT,
     # An unsubscribe by mail, seen by the ESP: listed like the others.
@@ -48,9 +53,11 @@ def webhook_event_store(*, esp: str, event: AnymailTrackingEvent) -> WebhookEven
         event_id=_event_id(event),
         defaults={
             "event_type": _event_type(esp, event),
-            "message_id": (event.message_id or "")[:255],
-            "recipient": (event.recipient or "")[:254],
+            # Not every ESP's id is a string (Postal's and Mailjet's are numbers).
+            "message_id": str(event.message_id or "")[:255],
+            "recipient": str(event.recipient or "")[:254],
             "occurred_at": event.timestamp,
+            "diagnostic": _diagnostic(event),
             "delivery": _delivery_from_metadata(event.metadata),
         },
     )
@@ -74,7 +81,17 @@ def webhook_event_process(*, event_id: int) -> None:
     at = event.occurred_at or event.received_at
     kind = KINDS.get(event.event_type)
     if kind is not None:
-        effects.apply(effects.Event(kind, delivery.subscriber_id, delivery.pk, at))
+        who_failed = bounces.SENDER if event.event_type == REFUSED else ""
+        effects.apply(
+            effects.Event(
+                kind,
+                delivery.subscriber_id,
+                delivery.pk,
+                at,
+                who_failed=who_failed,
+                diagnostic=event.diagnostic,
+            )
+        )
 
 
 def _event_id(event: AnymailTrackingEvent) -> str:
@@ -97,9 +114,20 @@ def _event_id(event: AnymailTrackingEvent) -> str:
     return f"{base[:238]}/{recipient}"
 
 
+def _diagnostic(event: AnymailTrackingEvent) -> str:
+    """What the receiving server said, as the ESP passes it on."""
+    said = str(event.mta_response or event.description or "").replace("\x00", "")
+    return " ".join(said.split())[:1000]
+
+
 def _event_type(esp: str, event: AnymailTrackingEvent) -> str:
     if event.event_type == EventType.BOUNCED and _is_soft_bounce(esp, event.esp_event):
         return SOFT_BOUNCE
+    # The ESP calls it a bounce; the server's words may say it refused our sending instead.
+    if event.event_type == EventType.BOUNCED:
+        _, who_failed = bounces.judge("", _diagnostic(event))
+        if who_failed == bounces.SENDER:
+            return REFUSED
     return str(event.event_type)[:40]
 
 

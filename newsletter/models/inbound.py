@@ -17,6 +17,8 @@ class WebhookEvent(models.Model):
     recipient = models.CharField(max_length=254, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # What the receiving server said (an ESP's bounce), kept for a sending problem's report.
+    diagnostic = models.TextField(blank=True, default="", db_default="")
     delivery = models.ForeignKey(
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )

@@ -127,9 +127,16 @@ def test_an_unsubscribe_request_is_never_undone_by_a_later_soft_bounce(settings,
     assert _statuses()["ann@example.org"] == Subscriber.Status.UNSUBSCRIBED
 
 
-def test_a_plain_mailto_unsubscribe_without_verp_unsubscribes_its_sender(settings, sent):
+def test_a_plain_mailto_unsubscribe_without_verp_unsubscribes_its_sender_our_server_vouches_for(
+    settings, sent
+):
     settings.BOUNCE_ADDRESS = ""
+    settings.INBOUND_AUTHSERV_ID = "mx.engage.example.org"
     raw = corpus("unsubscribe--mailto.txt", sent, to="unsubscribe@engage.example.org")
+    raw = (
+        b"Authentication-Results: mx.engage.example.org; spf=pass smtp.mailfrom=example.org;"
+        b" dmarc=pass header.from=example.org\r\n" + raw
+    )
 
     row = receive(raw, source="test").row
 

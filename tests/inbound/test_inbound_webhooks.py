@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+import uuid
 
 import pytest
 
@@ -39,7 +41,8 @@ def _auth(secret=WEBHOOK_SECRET):
 def post_mailgun(client, raw: bytes, *, key=MAILGUN_SIGNING_KEY, recipient=""):
     """Mailgun's route "forward" to a URL ending in `mime`: the raw message as body-mime, signed
     by HMAC-SHA256 of timestamp+token with the webhook signing key."""
-    timestamp, token = "1795280000", "a" * 50
+    # A fresh signature and a new token for each call (Engage refuses old or used ones).
+    timestamp, token = str(int(time.time())), uuid.uuid4().hex * 2
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     return client.post(
         "/webhooks/anymail/mailgun/inbound_mime/",

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 
 import pytest
@@ -171,9 +172,11 @@ def postmark_unsubscribe(message_id, email):
     }
 
 
-def mailgun_payload(event_data, *, key=MAILGUN_SIGNING_KEY, token=None, timestamp="1795280000"):
-    """Mailgun's JSON webhook: the event plus a signature block, HMAC-SHA256 of timestamp+token."""
+def mailgun_payload(event_data, *, key=MAILGUN_SIGNING_KEY, token=None, timestamp=None):
+    """Mailgun's JSON webhook: the event plus a signature block, HMAC-SHA256 of timestamp+token
+    (fresh: Engage refuses a signature older than a day, or a token it has seen)."""
     token = token or uuid.uuid4().hex + uuid.uuid4().hex[:18]
+    timestamp = timestamp or str(int(time.time()))
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     return {
         "signature": {"timestamp": timestamp, "token": token, "signature": signature},
@@ -507,7 +510,8 @@ def test_a_replayed_mailgun_event_changes_nothing(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post_mailgun(client, payload)
 
-    assert response.status_code == 200
+    # Mailgun posts an event again only when it was not accepted: a used token is a replay.
+    assert response.status_code == 400
     assert callbacks == []
     assert WebhookEvent.objects.count() == 1
     mailgun_sent.refresh_from_db()
@@ -675,5 +679,30 @@ def test_a_malformed_amazon_ses_notification_is_a_400_and_stores_nothing(
         HTTP_AUTHORIZATION=f"Basic {auth}",
         **headers,
     )
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_used_mailgun_signature_with_another_event_in_the_body_is_refused(client, mailgun_sent):
+    """Mailgun signs a timestamp and a token, not the body: a captured call cannot carry another
+    event."""
+    payload = mailgun_payload(
+        mailgun_event("delivered", mailgun_sent.message_id, "bob@example.org")
+    )
+    assert post_mailgun(client, payload).status_code == 200
+    payload["event-data"] = mailgun_event("complained", mailgun_sent.message_id, "bob@example.org")
+
+    response = post_mailgun(client, payload)
+
+    assert response.status_code == 400
+    assert list(WebhookEvent.objects.values_list("event_type", flat=True)) == ["delivered"]
+
+
+def test_a_mailgun_signature_older_than_a_day_is_refused(client, mailgun_sent):
+    stale = str(int(time.time()) - 25 * 3600)
+    event = mailgun_event("complained", mailgun_sent.message_id, "bob@example.org")
+
+    response = post_mailgun(client, mailgun_payload(event, timestamp=stale))
+
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()

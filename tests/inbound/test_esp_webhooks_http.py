@@ -1,0 +1,346 @@
+"""ESP webhooks as the ESPs call them: over real HTTP, to the production web process (the README's
+release step, then the Procfile's `web` line: gunicorn, DEBUG off), each ESP with its own payload
+shape and its own proof of origin (tests/inbound/esp_calls.py), and a real Celery worker applying
+the event.
+
+One web process serves the whole module: a tracking webhook only stores an event, so nothing it
+does caches the content types that a transactional test's flush renumbers. Each test that needs
+the event applied has a worker of its own (conftest's `celery_worker`).
+"""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from newsletter.campaigns import reports
+from newsletter.models import Delivery, Subscriber, Suppression, Topic, WebhookEvent
+from tests import ledger
+from tests.inbound import esp_calls
+from tests.support import ROOT, database_url, free_port, wait_until
+
+pytestmark = [pytest.mark.timeout(600), pytest.mark.django_db(transaction=True)]
+
+# What the settings read that this test process may have set itself.
+_OURS = {"DEBUG", "DATABASE_URL", "CACHE_URL", "ESP", "STATIC_ROOT", "ENGAGE_VAR_DIR", "EMAIL_URL"}
+
+
+def _procfile(process: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name == process:
+            return command.strip()
+    raise AssertionError(f"no {process} in Procfile")
+
+
+@pytest.fixture(scope="module")
+def web(django_db_setup, django_db_blocker, smtp_sink, tmp_path_factory):
+    """The production web process on the test database: its base URL."""
+    port = free_port()
+    scratch = tmp_path_factory.mktemp("web")
+    with django_db_blocker.unblock():
+        database = database_url()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in _OURS},
+        **esp_calls.server_environment(),
+        "DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        # The charity's identity: with DEBUG off nothing starts with the demo's.
+        "DEFAULT_FROM_EMAIL": "Your Charity <news@your-charity.org.uk>",
+        "ORGANISATION_NAME": "Your Charity",
+        "ORGANISATION_ADDRESS": "Your Charity, 2 High Street, Leeds LS1 1AA, UK",
+        "DATABASE_URL": database,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "EMAIL_URL": smtp_sink.url,
+        "STATIC_ROOT": str(scratch / "static"),
+        "ENGAGE_VAR_DIR": str(scratch / "var"),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        env["CACHE_URL"] = settings.CACHES["default"]["LOCATION"]
+    # The README's release step, then the Procfile's web process.
+    for step in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
+        subprocess.run([sys.executable, "manage.py", *step], cwd=ROOT, env=env, check=True)
+    log = scratch / "web.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["sh", "-c", _procfile("web")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def answers():
+            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+            try:
+                # Any answer: a page may need rows that another module's flush took away.
+                return _status(urllib.request.Request(f"{base}/healthz")) > 0
+            except OSError:
+                return False
+
+        wait_until(answers, timeout=240, message="the web process to answer")
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+    served = log.read_text(errors="replace")
+    # Nothing posted here may have been a server error, whatever each test asserted.
+    assert '" 500 ' not in served, served[-5000:]
+
+
+def _status(request: urllib.request.Request) -> int:
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def post(base: str, call: esp_calls.Call) -> int:
+    return _status(
+        urllib.request.Request(
+            base + call.path, data=call.body, headers=call.request_headers(), method="POST"
+        )
+    )
+
+
+def changed(call: esp_calls.Call, **replacements: str) -> esp_calls.Call:
+    body = call.body
+    for old, new in replacements.items():
+        body = body.replace(old.encode(), new.encode())
+    assert body != call.body
+    return dataclasses.replace(call, body=body)
+
+
+def sent(*names: str, message_id: str | None = None) -> list[Delivery]:
+    """One campaign sent to each of `names`; each delivery carries the ESP's message id (one id for
+    all when the ESP gives a message to several recipients one id)."""
+    topic, _ = Topic.objects.get_or_create(slug="news", defaults={"name": "News"})
+    campaign = ledger.campaign(topic)
+    return [
+        ledger.delivery(
+            campaign,
+            ledger.subscriber(f"{name}-{uuid.uuid4().hex[:6]}@readers.example.net"),
+            message_id=message_id or str(uuid.uuid4().int % 10**16),
+        )
+        for name in names
+    ]
+
+
+def worker_idle() -> bool:
+    """The worker answered, and has no task running or waiting."""
+    from engage.celery import app
+
+    inspect = app.control.inspect(timeout=1.0)
+    active, reserved = inspect.active() or {}, inspect.reserved() or {}
+    return bool(active) and not any(active.values()) and not any(reserved.values())
+
+
+def status(delivery: Delivery) -> str:
+    return Subscriber.objects.get(pk=delivery.subscriber_id).status
+
+
+BOUNCES = {
+    "Postmark": esp_calls.postmark_bounce,
+    "Mailgun": esp_calls.mailgun_bounce,
+    "Amazon SES": lambda message_id, email: esp_calls.ses_bounce(message_id, [email]),
+    "SendGrid": esp_calls.sendgrid_bounce,
+    "Brevo": esp_calls.brevo_bounce,
+    "Mailjet": esp_calls.mailjet_bounce,
+    "SparkPost": esp_calls.sparkpost_bounce,
+    "Mandrill": esp_calls.mandrill_bounce,
+    "Postal": esp_calls.postal_bounce,
+    "MailerSend": esp_calls.mailersend_bounce,
+    "Resend": esp_calls.resend_bounce,
+    "Mailtrap": esp_calls.mailtrap_bounce,
+    "Unisender Go": esp_calls.unisender_go_bounce,
+}
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("esp", BOUNCES)
+def test_a_hard_bounce_from_each_esp_suppresses_the_reader_it_names_and_nobody_else(
+    web, celery_worker, esp
+):
+    bounced, bystander = sent("bounced", "bystander")
+
+    answer = post(web, BOUNCES[esp](bounced.message_id, bounced.subscriber.email))
+
+    assert answer == 200
+    wait_until(lambda: status(bounced) == "bounced", message=f"the {esp} bounce to suppress")
+    assert Delivery.objects.get(pk=bounced.pk).status == Delivery.Status.BOUNCED
+    assert status(bystander) == "active"
+
+
+@pytest.mark.worker
+def test_a_mailgun_complaint_suppresses_the_reader_it_names(web, celery_worker):
+    complained, bystander = sent("complained", "bystander")
+
+    answer = post(
+        web, esp_calls.mailgun_complaint(complained.message_id, complained.subscriber.email)
+    )
+
+    assert answer == 200
+    wait_until(lambda: status(complained) == "complained", message="the complaint to suppress")
+    assert Delivery.objects.get(pk=complained.pk).complained_at is not None
+    assert status(bystander) == "active"
+
+
+@pytest.mark.worker
+def test_one_ses_notification_naming_two_readers_suppresses_both(web, celery_worker):
+    # SES gives one message id to a message sent to several recipients at once.
+    first, second, third = sent("first", "second", "third", message_id="0102018c-ses-shared")
+    named = [first.subscriber.email, second.subscriber.email]
+
+    answer = post(web, esp_calls.ses_bounce("0102018c-ses-shared", named))
+
+    assert answer == 200
+    wait_until(lambda: status(first) == status(second) == "bounced", message="both suppressed")
+    assert status(third) == "active"
+
+
+@pytest.mark.parametrize("esp", BOUNCES)
+def test_a_call_without_the_esps_secret_is_refused_and_changes_nothing(web, esp):
+    (reader,) = sent("reader")
+    genuine = BOUNCES[esp](reader.message_id, reader.subscriber.email)
+
+    answer = post(web, esp_calls.forged(genuine))
+
+    assert 400 <= answer < 500
+    assert not WebhookEvent.objects.exists()
+    assert status(reader) == "active"
+
+
+# The ESPs whose proof covers the body: a captured call replayed with another reader in it fails.
+BODY_SIGNED = ["Mandrill", "Postal", "MailerSend", "SendGrid", "Unisender Go"]
+
+
+@pytest.mark.parametrize("esp", BODY_SIGNED)
+def test_a_signed_call_replayed_with_a_changed_body_is_refused(web, esp):
+    victim, target = sent("victim", "target")
+    genuine = BOUNCES[esp](victim.message_id, victim.subscriber.email)
+    assert post(web, genuine) == 200
+
+    answer = post(
+        web,
+        changed(
+            genuine,
+            **{
+                victim.subscriber.email: target.subscriber.email,
+                victim.message_id: target.message_id,
+            },
+        ),
+    )
+
+    assert 400 <= answer < 500
+    assert list(WebhookEvent.objects.values_list("recipient", flat=True)) == [
+        victim.subscriber.email
+    ]
+
+
+def test_a_mailgun_signature_replayed_with_another_event_is_refused(web):
+    """Mailgun signs a timestamp and a token, not the body: Engage refuses a token used before."""
+    victim, target = sent("victim", "target")
+    genuine = esp_calls.mailgun_complaint(victim.message_id, victim.subscriber.email)
+    assert post(web, genuine) == 200
+
+    answer = post(
+        web,
+        changed(
+            genuine,
+            **{
+                victim.subscriber.email: target.subscriber.email,
+                victim.message_id: target.message_id,
+            },
+        ),
+    )
+
+    assert 400 <= answer < 500
+    assert list(WebhookEvent.objects.values_list("recipient", flat=True)) == [
+        victim.subscriber.email
+    ]
+
+
+def test_a_body_over_the_size_limit_is_refused_and_changes_nothing(web):
+    (reader,) = sent("reader")
+    genuine = esp_calls.postmark_bounce(reader.message_id, reader.subscriber.email)
+    padded = genuine.body.replace(b'"Content": ""', b'"Content": "' + b"x" * 200_000 + b'"')
+
+    answer = post(web, dataclasses.replace(genuine, body=padded))
+
+    assert answer in (400, 413)
+    assert not WebhookEvent.objects.exists()
+    assert status(reader) == "active"
+
+
+HOSTILE_BODIES = [
+    b"",
+    b"{",
+    b"\xff\xfe\x00",
+    b"null",
+    b"[]",
+    b"{}",
+    b'[{"event": "bounce"}]',
+    b'{"Type": "Notification", "MessageId": "m", "Message": "{\\"eventType\\": 7}"}',
+    b"mandrill_events=%5B%7B%7D%5D",
+    b"\x00" * 64,
+]
+
+
+def test_no_webhook_url_answers_a_hostile_body_with_a_server_error(web):
+    from anymail.urls import urlpatterns
+
+    (reader,) = sent("reader")
+    paths = [f"/webhooks/anymail/{pattern.pattern}" for pattern in urlpatterns]
+    answers = {}
+    for path in paths:
+        for body in HOSTILE_BODIES:
+            call = esp_calls.Call("any", path, body, headers={"x-amz-sns-message-type": "x"})
+            answers[(path, body)] = post(web, call)
+
+    assert len(paths) >= 26
+    assert {key: code for key, code in answers.items() if not 200 <= code < 500} == {}
+    assert status(reader) == "active"
+
+
+@pytest.mark.worker
+def test_a_sender_side_rejection_suppresses_nobody_and_is_shown_on_the_campaign(web, celery_worker):
+    """A 5.7.x refusal of our own mail (DMARC, SPF, reputation) says nothing about the reader."""
+    (reader,) = sent("reader")
+    refusal = esp_calls.mailgun_bounce(
+        reader.message_id,
+        reader.subscriber.email,
+        message="5.7.26 Unauthenticated email from engage.example.org is not accepted due to "
+        "domain's DMARC policy. Please contact the administrator of engage.example.org domain.",
+    )
+
+    assert post(web, refusal) == 200
+
+    wait_until(
+        lambda: WebhookEvent.objects.filter(delivery_id=reader.pk).exists() and worker_idle(),
+        message="the worker to apply the event",
+    )
+    assert status(reader) == "active"
+    assert not Suppression.objects.exists()
+    delivery = Delivery.objects.get(pk=reader.pk)
+    assert delivery.status == Delivery.Status.FAILED and "DMARC" in delivery.last_error
+    summary = reports.campaign_summary(campaign_id=reader.campaign_id)
+    assert summary["refused"] == 1
+    assert any("refused" in warning for warning in reports.campaign_warnings(summary))
