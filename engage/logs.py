@@ -89,6 +89,9 @@ def config(*, level: str, json: bool) -> dict:
             "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
             # flufl.bounce logs every detector it tries, for every inbound message, at INFO.
             "flufl.bounce": {"level": "WARNING"},
+            # django-axes logs every sign-in at INFO; sign-ins are in the audit trail, and a
+            # lockout is a WARNING.
+            "axes": {"level": "WARNING"},
         },
     }
 
