@@ -63,7 +63,7 @@ INSTALLED_APPS = [
 
 # django-axes first: it refuses a locked account or address before a password is checked.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "newsletter.staff.sign_in.Backend",  # django-axes, for sign-ins over the web
     "django.contrib.auth.backends.ModelBackend",
 ]
 

@@ -6,6 +6,7 @@ other: otherwise the code could be skipped while the password is guessed, and th
 confirmed by the change of message.
 """
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render
@@ -33,3 +34,14 @@ def locked_out(request, original_response=None, credentials=None):
     }
     # Rendered now: django-axes hands it back from its middleware, past the template renderer.
     return render(request, "admin/login_locked.html", context, status=429)
+
+
+class Backend(AxesStandaloneBackend):
+    """django-axes' lock check for every sign-in over the web. A call with no request (the test
+    client's `login()`, a management command) is nobody's sign-in attempt from the network:
+    axes has nothing to count it against, so it is left to the next backend."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
