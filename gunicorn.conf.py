@@ -16,3 +16,6 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" for none
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "").replace(" ", "")
 # The access log without link tokens, query strings or addresses (engage/logs.py).
 logger_class = "engage.logs.AccessLogger"
+# The longest request line gunicorn reads (its maximum): an API client's long query string is
+# answered by Engage (400 with the field), not by gunicorn's 414.
+limit_request_line = 8190

@@ -4,6 +4,7 @@ Schemathesis against the served schema."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -147,7 +148,9 @@ def test_schemathesis_finds_nothing_against_the_served_schema(web, tmp_path):
 
     result = subprocess.run(
         [
-            *(sys.executable, "-m", "schemathesis.cli", "run", f"{web.base}/api/v1/schema/"),
+            *(sys.executable, "-m", "schemathesis.cli"),
+            *("--config-file", str(Path(__file__).with_name("schemathesis.toml"))),
+            *("run", f"{web.base}/api/v1/schema/"),
             *("--header", f"Authorization: Bearer {key}"),
             *("--max-examples", "20", "--max-time", "100", "--seed", "2026"),
             *("--request-timeout", "30", "--no-color", "--warnings", "off"),
