@@ -202,6 +202,7 @@ CUSTOM = {
     ("auth.user", "auth_user_password_change"): ONLY_SUPERUSER,
     # Importing adds people to the list: newsletter.add_subscriber.
     ("newsletter.subscriber", "newsletter_subscriber_import"): LIST_KEEPERS,
+    ("newsletter.subscriber", "newsletter_subscriber_import_sample"): LIST_KEEPERS,
     ("newsletter.subscriber", "newsletter_subscriber_import_map"): LIST_KEEPERS,
     ("newsletter.subscriber", "newsletter_subscriber_import_job"): LIST_KEEPERS,
     ("newsletter.subscriber", "newsletter_subscriber_import_progress"): LIST_KEEPERS,
