@@ -4,7 +4,7 @@ a row's own date winning; the upload page's sample file and its table of columns
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +15,7 @@ from django.utils import timezone
 from newsletter.models import Subscriber, SubscriberImport, Topic
 from newsletter.subscribers import import_file, imports
 from newsletter.subscribers.import_file import FileConsent, ImportFileError, Rejected
+from newsletter.subscribers.subscriptions import export_data
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def manager(subscriber_manager, topics):
     return subscriber_manager
+
 
 UPLOAD = reverse("admin:newsletter_subscriber_import")
 WALK = date(2026, 5, 9)
@@ -251,6 +253,25 @@ def test_the_command_takes_the_file_statement(topics, tmp_path):
 
     assert "Imported 3 (3 active, 0 pending)" in out.getvalue()
     assert {timezone.localdate(s.consent_at) for s in Subscriber.objects.all()} == {WALK}
+
+
+def test_the_reader_s_data_download_says_their_consent_date_came_from_the_file(topics, tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text(CRM, encoding="utf-8")
+    call_command(
+        "import_subscribers",
+        str(path),
+        "--consent-date=2026-05-09",
+        "--consent-via=signed up at the 2026 walk",
+        "--no-progress",
+        stdout=io.StringIO(),
+    )
+
+    download = export_data(Subscriber.objects.get(email="ada@example.org"))
+
+    assert timezone.localdate(datetime.fromisoformat(download["consent"]["at"])) == WALK
+    assert download["consent"]["source"] == "import"
+    assert "stated for the whole file at import" in download["lawful_basis_evidence"]
 
 
 # --- The sample file and the columns it understands -------------------------------------------
