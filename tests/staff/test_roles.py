@@ -530,6 +530,7 @@ def try_custom(attempt, world, name, action=None) -> bool:
         "newsletter_eventattendance_checkin": [world["event"].pk],
         "newsletter_involvementinterest_csv": [world["get involved"].pk],
         "newsletter_subscriber_import": [],
+        "newsletter_subscriber_import_sample": [],
         "newsletter_subscriber_import_map": [world["import"].pk],
         "newsletter_subscriber_import_job": [world["import"].pk],
         "newsletter_subscriber_import_progress": [world["import"].pk],
