@@ -56,6 +56,7 @@ class MappingForm(forms.Form):
         label="How they consented",
         required=False,
         max_length=500,
+        widget=forms.TextInput(attrs={"class": "vTextField", "size": 60}),
         help_text="Such as “signed up at the 2026 walk” or “ticked the box on the paper form”. "
         "Kept with each person's consent record.",
     )
