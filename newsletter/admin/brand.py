@@ -4,6 +4,7 @@ Senders and superusers may change it (migration 0151): it is part of what every 
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
@@ -31,6 +32,10 @@ class BrandForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["organisation_name"].help_text = (
+            f"Leave blank to use the charity's name Engage was set up with "
+            f"(“{settings.ORGANISATION_NAME}”)."
+        )
         # A colour picker always sends a colour: start it at the one in use.
         if not self.instance.colour:
             self.initial["colour"] = brand.DEFAULT_COLOUR
@@ -71,7 +76,7 @@ class LinkInline(admin.StackedInline):
 class BrandAdmin(admin.ModelAdmin):
     form = BrandForm
     inlines = [LinkInline]
-    list_display = ["__str__", "organisation_name", "colour", "updated_at"]
+    list_display = ["__str__", "name", "colour_in_use", "logo_in_use", "updated_at"]
     readonly_fields = ["current_logo"]
     fieldsets = [
         (None, {"fields": ["organisation_name", "colour"]}),
@@ -89,6 +94,27 @@ class BrandAdmin(admin.ModelAdmin):
         if self.has_change_permission(request):
             Brand.objects.get_or_create(pk=1)
         return super().changelist_view(request, extra_context)
+
+    # What emails and pages show: a blank field is not "-" but the default it falls back to.
+    @admin.display(description="organisation name")
+    def name(self, obj):
+        shown = brand.describe(obj)["name"]
+        return shown if obj.organisation_name else f"{shown} (the default)"
+
+    @admin.display(description="colour")
+    def colour_in_use(self, obj):
+        colour = brand.describe(obj)["colour"]
+        return format_html(
+            '<span style="display:inline-block;width:1em;height:1em;background:{};'
+            'border:1px solid #767676;vertical-align:middle"></span> {}{}',
+            colour,
+            colour,
+            "" if obj.colour else " (the default)",
+        )
+
+    @admin.display(description="logo")
+    def logo_in_use(self, obj):
+        return "uploaded" if obj.logo_id else "none: the name stands alone"
 
     @admin.display(description="Current logo")
     def current_logo(self, obj):

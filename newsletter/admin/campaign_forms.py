@@ -91,7 +91,15 @@ class SendTestForm(forms.Form):
 
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
+        self.campaign = campaign
         self.fields["topics"].queryset = campaign.topics.all()
+
+    def clean(self):
+        data = super().clean()
+        slugs = [topic.slug for topic in data.get("topics", [])]
+        if problem := sendtest.nothing_to_send(self.campaign, slugs):
+            raise ValidationError(problem)
+        return data
 
     def clean_addresses(self):
         raw = self.cleaned_data["addresses"].replace(",", "\n").split()

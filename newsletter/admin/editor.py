@@ -17,6 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from newsletter.admin.scheduling import audience_sentence
+from newsletter.campaigns.audience import audience_count
 from newsletter.campaigns.snapshot import snapshot_of
 from newsletter.mail import rendering
 from newsletter.models import Campaign, Post, Reference, Subscriber, Topic
@@ -115,21 +117,19 @@ def _editable(request, model_admin, object_id):
     return obj
 
 
-def _answer(request, campaign: Campaign, snapshot, *, warnings=(), empty="") -> JsonResponse:
-    """The email as the signed-in staff member would get it (their first name), as JSON."""
+def _answer(request, campaign: Campaign, snapshot, *, warnings=(), empty="") -> dict:
+    """The email as the signed-in staff member would get it (their first name), for JSON."""
     body = rendering.render_snapshot(campaign, snapshot, snapshot.topic_slugs)
     if body is None:
-        return JsonResponse({"html": "", "warnings": list(warnings), "empty": empty})
+        return {"html": "", "warnings": list(warnings), "empty": empty}
     reader = Subscriber(pk=0, first_name=request.user.first_name)
     message = rendering.personalise(body, reader)
-    return JsonResponse(
-        {
-            "subject": message.subject,
-            "html": message.html,
-            "size": len(message.html.encode()),
-            "warnings": list(warnings),
-        }
-    )
+    return {
+        "subject": message.subject,
+        "html": message.html,
+        "size": len(message.html.encode()),
+        "warnings": list(warnings),
+    }
 
 
 def refusal(errors) -> JsonResponse:
@@ -170,13 +170,16 @@ def campaign_preview(request, model_admin, object_id=None) -> JsonResponse:
     topics = Topic.objects.filter(pk__in=[topic.pk for topic in data["topics"]])
     snapshot = snapshot_of(campaign, topics=topics, posts=posts)
     warning = doubled_greeting(data["greeting"], data["intro"])
-    return _answer(
+    answer = _answer(
         request,
         campaign,
         snapshot,
         warnings=[warning] if warning else [],
         empty="Tick a topic and add a post of that topic to see the email.",
     )
+    # Who it would go to as composed, before it is saved (a scheduled one is not composed).
+    answer["audience"] = audience_sentence(audience_count(campaign, snapshot))
+    return JsonResponse(answer)
 
 
 @require_POST
@@ -197,4 +200,6 @@ def post_preview(request, model_admin, object_id=None) -> JsonResponse:
     post.title = post.title or "(no title yet)"
     campaign = Campaign(slug="preview", subject=post.title, greeting="")
     topics = Topic.objects.filter(pk=post.topic_id)
-    return _answer(request, campaign, snapshot_of(campaign, topics=topics, posts=[post]))
+    return JsonResponse(
+        _answer(request, campaign, snapshot_of(campaign, topics=topics, posts=[post]))
+    )

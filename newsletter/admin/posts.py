@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import admin
 from django.urls import path
 from django.utils import timezone
-from django.utils.text import capfirst
 
 from newsletter.admin import editor
 from newsletter.admin.events import PostEngagementInline
@@ -59,18 +58,19 @@ class PostForm(forms.ModelForm):
         return data
 
 
-class ReferenceInline(admin.TabularInline):
+class ReferenceInline(admin.StackedInline):
+    # Stacked, not a table: five columns beside the live preview were cut off at 1280 px.
     model = Reference
-    fields = ["position", "title", "publisher", "url", "year"]
+    fields = [("position", "year"), "title", "publisher", "url"]
     ordering = ["position", "id"]
     extra = 1
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None:
-            # A table's cells have no <label>: each input names its column for screen readers.
-            field.widget.attrs.setdefault("aria-label", capfirst(db_field.verbose_name))
-        return field
+        if db_field.name == "url":
+            # One input, not admin's "Currently: <link> / Change:" pair: a long link ran past the
+            # form's edge.
+            kwargs["widget"] = forms.URLInput(attrs={"class": "vURLField"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(Post)

@@ -37,10 +37,11 @@ class CampaignReportAdmin(ReadOnlyAdmin):
     ordering = ["-started_at"]
 
     def get_queryset(self, request):
+        # A series step's campaign sends for as long as its series runs: it is reported under
+        # its series (admin: Series, per step), not listed here as a campaign forever "sending".
         return (
-            super()
-            .get_queryset(request)
-            .filter(started_at__isnull=False)
+            self._started(request)
+            .filter(series_step=None)
             .annotate(
                 n_sent=Count("deliveries", filter=Q(deliveries__sent_at__isnull=False)),
                 n_opened=Count("deliveries", filter=Q(deliveries__opened_at__isnull=False)),
@@ -126,10 +127,14 @@ class CampaignReportAdmin(ReadOnlyAdmin):
         reports.write_campaign_csv(campaign_id=campaign.pk, out=response)
         return response
 
+    def _started(self, request):
+        return super().get_queryset(request).filter(started_at__isnull=False)
+
     def _campaign(self, request, object_id) -> CampaignReport:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return get_object_or_404(self.get_queryset(request), pk=object_id)
+        # A series step's report too: its series' page links to it.
+        return get_object_or_404(self._started(request), pk=object_id)
 
 
 def _rate(key: str, summary: dict) -> str:

@@ -5,21 +5,24 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q
 
 from newsletter.campaigns.snapshot import frozen
-from newsletter.models import Campaign, Rsvp, Subscriber, Suppression
+from newsletter.models import Campaign, Rsvp, Snapshot, Subscriber, Suppression
 from newsletter.subscribers import policy
 from newsletter.subscribers.addresses import SuppressionHash
 
 SubscriberTopic = Subscriber.topics.through
 
 
-def audience(campaign: Campaign):
+def audience(campaign: Campaign, composed: Snapshot | None = None):
     """Subscribers the campaign goes to by their subscriptions: active and subscribed to any of
     its topics (as approved, once it is scheduled), not paused, and not digest-only unless the
     campaign is a digest. An address on the suppression list is skipped as its batch is sent
-    (`listed`). An event's reminder goes to those who said "yes" to it, whatever their topics."""
+    (`listed`). An event's reminder goes to those who said "yes" to it, whatever their topics.
+    `composed`: the campaign as its compose form holds it, not yet saved (the live preview)."""
     if campaign.kind == Campaign.Kind.EVENT_REMINDER:
         return _said_yes(campaign)
-    if campaign.status == Campaign.Status.DRAFT:
+    if composed is not None:
+        topic_ids = composed.topic_ids
+    elif campaign.status == Campaign.Status.DRAFT:
         topic_ids = list(campaign.topics.values_list("pk", flat=True))
     else:
         topic_ids = frozen(campaign).topic_ids
@@ -56,13 +59,13 @@ class AudienceCount:
         return self.in_topics - self.goes_to
 
 
-def audience_count(campaign: Campaign) -> AudienceCount:
+def audience_count(campaign: Campaign, composed: Snapshot | None = None) -> AudienceCount:
     """How many the campaign goes to now, by delivery's rule: `audience`, less addresses on the
     suppression list (`listed`), less readers with no section for them (the batch skips those).
-    Two counts in one query, whatever the size of the list."""
+    Two counts in one query, whatever the size of the list. `composed` as for `audience`."""
     on_list = Suppression.objects.filter(email_hash=SuppressionHash(OuterRef("email")))
-    readers = audience(campaign).exclude(Exists(on_list)).order_by()
-    with_posts = [section["topic_slug"] for section in frozen(campaign).sections]
+    readers = audience(campaign, composed).exclude(Exists(on_list)).order_by()
+    with_posts = [section["topic_slug"] for section in (composed or frozen(campaign)).sections]
     if campaign.kind == Campaign.Kind.EVENT_REMINDER:
         # Everyone who said "yes" gets the whole reminder, if it has anything in it.
         has_section = Q(pk__isnull=False) if with_posts else Q(pk__isnull=True)

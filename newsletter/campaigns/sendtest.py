@@ -70,6 +70,24 @@ def over_limit(request) -> bool:
     )
 
 
+def sections(campaign: Campaign, topic_slugs: list[str]) -> frozenset[str]:
+    """The topics a test shows: those ticked, or (none ticked) every topic of the campaign."""
+    return frozenset(topic_slugs) or frozenset(campaign.topics.values_list("slug", flat=True))
+
+
+def nothing_to_send(campaign: Campaign, topic_slugs: list[str]) -> str | None:
+    """Why a test of these sections would be an empty email, or None. Asked before a test is
+    queued: saying "Test sent" when the task then sends nothing leaves staff waiting for mail."""
+    if render_body(campaign, sections(campaign, topic_slugs)) is not None:
+        return None
+    if topic_slugs:
+        return (
+            "There is nothing to send: none of the campaign's posts is in the sections ticked. "
+            "Tick other sections, or add a post for them."
+        )
+    return "There is nothing to send: the campaign has no posts for its topics yet. Add a post."
+
+
 def campaign_send_test(*, campaign_id: int, addresses: list[str], topic_slugs: list[str]) -> int:
     """Send the campaign, as a reader of `topic_slugs` sees it, to staff addresses; the count sent.
 
@@ -77,8 +95,7 @@ def campaign_send_test(*, campaign_id: int, addresses: list[str], topic_slugs: l
     their own links; any other address gets links for no one, which open on a harmless page.
     """
     campaign = Campaign.objects.get(pk=campaign_id)
-    slugs = frozenset(topic_slugs) or frozenset(campaign.topics.values_list("slug", flat=True))
-    body = render_body(campaign, slugs)
+    body = render_body(campaign, sections(campaign, topic_slugs))
     if body is None:
         return 0
     known = {s.email: s for s in Subscriber.objects.filter(email__in=addresses)}

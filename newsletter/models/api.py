@@ -25,7 +25,9 @@ class ApiKey(models.Model):
     secret_hash = models.CharField(max_length=64, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(
+        "last used from (IP address)", null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -73,7 +75,7 @@ class WebhookEndpoint(models.Model):
         CAMPAIGN_SENT = "campaign.sent"
 
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
+    url = models.URLField("web address", max_length=500)
     events = models.JSONField(default=list, help_text="The event types it wants.")
     scope = models.CharField(
         max_length=20, choices=Scope, help_text="What its payloads may show (addresses or not)."

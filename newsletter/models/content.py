@@ -29,8 +29,10 @@ class Post(TimeStamped):
     slug = models.SlugField(max_length=200, unique=True)
     summary = models.TextField(max_length=600, blank=True)
     body = models.TextField(blank=True, help_text="Markdown. Raw HTML is sanitised.")
-    url = models.URLField(blank=True, help_text="Canonical address of the post on the site.")
-    image_url = models.URLField(blank=True)
+    url = models.URLField(
+        "web address", blank=True, help_text="The post's address on the charity's site."
+    )
+    image_url = models.URLField("image address", blank=True)
     image_alt = models.CharField(max_length=200, blank=True)
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="posts")
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
@@ -41,7 +43,7 @@ class Post(TimeStamped):
     ends_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="Europe/London")
     location = models.CharField(max_length=200, blank=True)
-    registration_url = models.URLField(blank=True)
+    registration_url = models.URLField("registration link", blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -92,7 +94,7 @@ class Reference(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200, blank=True)
-    url = models.URLField(blank=True)
+    url = models.URLField("web address", blank=True)
     year = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
@@ -126,7 +128,9 @@ class Brand(models.Model):
     A blank field falls back to the settings (ORGANISATION_NAME, …), so nothing needs a row."""
 
     organisation_name = models.CharField(
-        max_length=120, blank=True, help_text="Blank: the ORGANISATION_NAME setting."
+        max_length=120,
+        blank=True,
+        help_text="Leave blank to use the charity's name Engage was set up with.",
     )
     logo = models.ForeignKey(BrandLogo, null=True, blank=True, on_delete=models.PROTECT)
     colour = models.CharField(
@@ -155,7 +159,7 @@ class BrandLink(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="links")
     position = models.PositiveSmallIntegerField(default=0)
     label = models.CharField(max_length=60)
-    url = models.URLField("URL", validators=[WEB_URL])
+    url = models.URLField("web address", validators=[WEB_URL])
 
     class Meta:
         ordering = ["position", "id"]

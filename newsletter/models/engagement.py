@@ -40,10 +40,15 @@ class PostEngagement(TimeStamped):
     """
 
     post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="engagement")
-    takes_rsvps = models.BooleanField(default=False, help_text="Events: readers answer by email.")
+    takes_rsvps = models.BooleanField(
+        "takes RSVPs", default=False, help_text="Events: readers answer by email."
+    )
     capacity = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
     rsvp_deadline = models.DateTimeField(
-        null=True, blank=True, help_text="Empty: answers are taken until the event starts."
+        "RSVP deadline",
+        null=True,
+        blank=True,
+        help_text="Empty: answers are taken until the event starts.",
     )
     waitlist = models.BooleanField(default=True, help_text="When full, offer the waitlist.")
     count_me_in = models.BooleanField(

@@ -60,7 +60,7 @@ class InboundMessage(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     source = models.CharField(max_length=40)  # imap, pipe, or the ESP's name
     digest = models.CharField(max_length=64, unique=True)  # sha256 of the raw bytes
-    message_id = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
     kind = models.CharField(max_length=12, choices=Kind)
     reason = models.TextField(blank=True)
     recipient = models.CharField(max_length=254, blank=True)  # the address the report names

@@ -17,7 +17,7 @@ class AuditEvent(models.Model):
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=40, db_index=True)
     target = models.CharField(max_length=200, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -93,7 +93,7 @@ class Subscriber(TimeStamped):
     # and where the contact details were collected).
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_source = models.CharField(max_length=200, blank=True)
-    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_ip = models.GenericIPAddressField("consent from (IP address)", null=True, blank=True)
     consent_user_agent = models.CharField(max_length=400, blank=True)
     consent_version = models.CharField(max_length=40, blank=True)
 

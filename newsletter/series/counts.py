@@ -2,13 +2,14 @@
 
 For every step, each enrolled reader is in one of: sent (the step reached their inbox), failed
 (bounced or refused), waiting (the step is still ahead of them, or queued), stopped (they left
-before it reached them). The columns of a step add up to the series' enrolments.
+before it reached them). The columns of a step add up to the series' enrolments. Opened and clicked
+count the sent ones that were opened or clicked (tracked readers only: a lower bound).
 """
 
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from newsletter.models import Delivery, Enrolment, Series
 
@@ -22,18 +23,26 @@ class StepCounts:
     sent: int = 0
     failed: int = 0
     stopped: int = 0
+    opened: int = 0
+    clicked: int = 0
 
 
 def step_counts(series: Series) -> list[StepCounts]:
     steps = list(series.steps.all())
+    deliveries = Delivery.objects.filter(campaign__series_step__series=series)
     rows = Counter(
         {
             (row["campaign_id"], row["status"]): row["n"]
-            for row in Delivery.objects.filter(campaign__series_step__series=series)
-            .values("campaign_id", "status")
-            .annotate(n=Count("pk"))
+            for row in deliveries.values("campaign_id", "status").annotate(n=Count("pk"))
         }
     )
+    engaged = {
+        row["campaign_id"]: row
+        for row in deliveries.values("campaign_id").annotate(
+            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+            clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
+        )
+    }
     ahead = Counter(
         {
             (row["status"], row["next_step_id"]): row["n"]
@@ -56,6 +65,8 @@ def step_counts(series: Series) -> list[StepCounts]:
                 sent=rows_of(Status.SENT),
                 failed=rows_of(Status.FAILED, Status.BOUNCED),
                 stopped=before[Enrolment.Status.STOPPED] + rows_of(Status.SKIPPED),
+                opened=engaged.get(step.campaign_id, {}).get("opened", 0),
+                clicked=engaged.get(step.campaign_id, {}).get("clicked", 0),
             )
         )
     return counts

@@ -190,12 +190,23 @@
         frame.srcdoc = answer.html || "";
         const size = answer.size ? ` · ${Math.ceil(answer.size / 1024)} KB` : "";
         say(answer.html ? `Subject: ${answer.subject}${size}` : answer.empty || "", answer.warnings || []);
+        if (answer.audience) showAudience(answer.audience);
         panel.dataset.rendered = String(Number(panel.dataset.rendered || 0) + 1);
       } catch (error) {
         if (error.name !== "AbortError") say(`The preview cannot be shown: ${error.message}`);
       } finally {
         panel.removeAttribute("aria-busy");
       }
+    }
+
+    // Who the campaign goes to as composed: beside the preview, and in the form's "audience now"
+    // (which, before the first save, has nothing else to show).
+    function showAudience(sentence) {
+      const beside = panel.querySelector("[data-audience]");
+      beside.textContent = sentence;
+      beside.hidden = false;
+      const inForm = form.querySelector(".field-audience_size .readonly");
+      if (inForm) inForm.textContent = sentence;
     }
 
     function later() {
@@ -205,6 +216,14 @@
 
     form.addEventListener("input", later);
     form.addEventListener("change", later);
+    // The post picker is Django's autocomplete (select2, through django.jQuery): it announces a
+    // choice with jQuery's "change", which no native listener hears.
+    if (window.django && window.django.jQuery) {
+      window.django.jQuery(form).on("change select2:select select2:unselect select2:clear", later);
+    }
+    // An inline row added or removed (Django's formset events) changes the posts too.
+    document.addEventListener("formset:added", later);
+    document.addEventListener("formset:removed", later);
     refresh();
   }
 

@@ -432,3 +432,31 @@ def test_a_test_send_can_show_only_chosen_sections(
     (message,) = mail.outbox
     assert message.to == [superuser.email]
     assert "Charity walk" in message.body and "Clinic opens" not in message.body
+
+
+def test_a_test_send_of_sections_with_no_posts_says_there_is_nothing_to_send(
+    client, superuser, topics, django_capture_on_commit_callbacks
+):
+    campaign = CampaignFactory(
+        subject="News only",
+        topics=[topics["news"], topics["events"]],
+        posts=[PostFactory(topic=topics["news"], title="Clinic opens")],
+    )
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(url("campaign-test", campaign), {"topics": [topics["events"].pk]})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "There is nothing to send" in content
+    assert "Test sent" not in content
+    assert queued == [] and mail.outbox == []
+
+
+def test_a_test_send_of_a_campaign_without_posts_says_there_is_nothing_to_send(
+    client, superuser, topics, django_capture_on_commit_callbacks
+):
+    campaign = CampaignFactory(subject="Empty", topics=[topics["news"]], posts=[])
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(url("campaign-test", campaign), {})
+    assert response.status_code == 200
+    assert "the campaign has no posts for its topics yet" in response.content.decode()
+    assert queued == [] and mail.outbox == []

@@ -306,3 +306,21 @@ def test_each_outcome_has_one_colour_in_every_chart(topics, admin_client):
         )
         == 5
     )
+
+
+def test_the_brand_list_shows_what_is_in_use_where_a_field_is_blank(client, superuser):
+    Brand.objects.create(pk=1, colour="#7a1f5c")
+    page = client.get("/admin/newsletter/brand/").content.decode()
+    # No name typed: the list shows the one in use, not "-".
+    assert f"{settings.ORGANISATION_NAME} (the default)" in page
+    assert "#7a1f5c" in page and "#7a1f5c (the default)" not in page
+    assert "none: the name stands alone" in page
+    assert '<td class="field-name">-</td>' not in page
+
+
+def test_the_brand_form_names_the_default_name_in_plain_words(client, superuser):
+    Brand.objects.create(pk=1)
+    page = client.get(CHANGE_URL).content.decode()
+    assert "ORGANISATION_NAME" not in page
+    assert "Leave blank to use the charity" in page
+    assert settings.ORGANISATION_NAME in page

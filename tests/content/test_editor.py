@@ -109,6 +109,23 @@ def test_a_new_campaign_is_previewed_before_it_is_saved(client, editor, topics):
     assert not Campaign.objects.exists()
 
 
+def test_the_preview_counts_the_audience_of_the_form_as_typed(client, editor, campaign, topics):
+    SubscriberFactory(active=True, topics=[topics["news"]])
+    SubscriberFactory(active=True, topics=[topics["events"]])
+    SubscriberFactory(active=True, topics=[topics["events"]], digest_only=True)
+    news_and_events = [topics["news"].pk, topics["events"].pk]
+
+    answer = client.post(preview_url(), as_typed(campaign, topics=news_and_events)).json()
+
+    # The campaign saved has News only; as typed it has Events too, with no post for Events.
+    assert answer["audience"] == (
+        "This goes to 1 person (1 of the 2 in these topics gets nothing from its posts)."
+    )
+    event = PostFactory(topic=topics["events"], title="Charity walk")
+    typed = as_typed(campaign, topics=news_and_events, **{"items-1-post": event.pk})
+    assert client.post(preview_url(campaign), typed).json()["audience"] == "This goes to 2 people."
+
+
 def test_the_preview_says_so_when_nothing_is_for_the_topics(client, editor, campaign, topics):
     answer = client.post(preview_url(campaign), as_typed(campaign, topics=[])).json()
     assert answer["html"] == "" and answer["empty"].startswith("Tick a topic")

@@ -50,7 +50,7 @@ def shown_counts(page: str, position: int) -> dict[str, int]:
     row = re.search(rf'<tr data-step="{position}">(.*?)</tr>', page, re.S).group(1)
     return {
         name: int(re.search(rf'<td class="{name}">(\d+)</td>', row).group(1))
-        for name in ("waiting", "sent", "failed", "stopped")
+        for name in ("waiting", "sent", "failed", "stopped", "opened", "clicked")
     }
 
 
@@ -80,10 +80,18 @@ def test_admin_shows_per_step_how_many_wait_were_sent_failed_and_stopped(
     with django_capture_on_commit_callbacks():
         assert series.run_due_steps(now + 2 * DAY) == 3  # a, d, e
     settle(a, second, "sent")
+    Delivery.objects.filter(subscriber__in=[a, d], campaign__series_step=first).update(
+        opened_at=now
+    )
+    Delivery.objects.filter(subscriber=a, campaign__series_step=first).update(clicked_at=now)
 
     page = change_page(client, welcome)
-    assert shown_counts(page, 1) == {"waiting": 1, "sent": 2, "failed": 1, "stopped": 1}
-    assert shown_counts(page, 2) == {"waiting": 2, "sent": 1, "failed": 0, "stopped": 2}
+    assert shown_counts(page, 1) == {
+        "waiting": 1, "sent": 2, "failed": 1, "stopped": 1, "opened": 2, "clicked": 1
+    }  # fmt: skip
+    assert shown_counts(page, 2) == {
+        "waiting": 2, "sent": 1, "failed": 0, "stopped": 2, "opened": 0, "clicked": 0
+    }  # fmt: skip
     assert "3 finished, 2 stopped" in page.replace("0 active, ", "")
     report = reverse("admin:newsletter_campaignreport_change", args=[first.campaign_id])
     assert f'href="{report}"' in page
@@ -91,6 +99,10 @@ def test_admin_shows_per_step_how_many_wait_were_sent_failed_and_stopped(
     # Its series runs a step's campaign: the campaign list leaves it out.
     campaigns = client.get(reverse("admin:newsletter_campaign_changelist")).content.decode()
     assert "Ways to help" not in campaigns
+    # ... and the campaign reports too: its series' page reports it, per step.
+    reports = client.get(reverse("admin:newsletter_campaignreport_changelist"))
+    assert reports.status_code == 200
+    assert "Ways to help" not in reports.content.decode()
     stopped = Enrolment.objects.filter(status="stopped").values_list("stopped_reason", flat=True)
     assert sorted(stopped) == ["bounced", "unsubscribed"]
 

@@ -1,13 +1,14 @@
-"""The everyday admin pages (subscriber search, a campaign's progress, its report) fit a laptop
-(1280 px) and a phone (375 px): nothing sticks out past the right edge of the window, so nothing
-is cut off or needs sideways scrolling of the whole page. Screenshots in test-artifacts/."""
+"""The everyday admin pages (subscriber search, a campaign's progress, its report, an article and
+its references) fit a laptop (1280 px) and a phone (375 px): nothing sticks out past the right edge
+of the window, so nothing is cut off or needs sideways scrolling of the whole page. Screenshots in
+test-artifacts/."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from newsletter.campaigns.states import transition
-from newsletter.models import Campaign, Delivery
+from newsletter.models import Campaign, Delivery, Reference
 from tests.browser import violations
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -21,12 +22,14 @@ WIDTHS = {"laptop": (1280, 800), "phone": (375, 740)}
 
 # What sticks out past the window's right edge, or past a box that hides or scrolls what
 # overflows it (a table column hidden in a scroller is cut off too). The off-screen skip link and
-# the collapsed navigation are meant to be out of sight.
+# the collapsed navigation are meant to be out of sight. A Markdown editor's CodeMirror hides its
+# own scrollbars and input on purpose (a negative margin, an off-screen textarea): not counted.
 OVERFLOW = """(width) => {
   const out = [];
   const root = document.documentElement;
   if (root.scrollWidth > width) out.push(`page ${root.scrollWidth}px`);
   for (const el of document.querySelectorAll('#content *')) {
+    if (el.closest('.CodeMirror')) continue;
     const box = el.getBoundingClientRect();
     if (!box.width || !box.height) continue;
     let right = width;
@@ -103,7 +106,19 @@ def everyday(topics):
     Campaign.objects.filter(pk=sent.pk).update(
         status=Status.SENT, started_at=now, finished_at=now, recipients_count=12, sent_count=12
     )
-    return {"sending": sending, "sent": sent}
+    article = PostFactory(
+        topic=topics["education"], kind="education", title="ALS or benign fasciculations?"
+    )
+    for position in (1, 2):
+        Reference.objects.create(
+            post=article,
+            position=position,
+            title="Benign fasciculation syndrome: a long-term follow-up of 121 patients",
+            publisher="Journal of Neurology, Neurosurgery and Psychiatry",
+            url="https://jnnp.bmj.com/content/some/very/long/path/to/the/article-121-patients",
+            year=2023,
+        )
+    return {"sending": sending, "sent": sent, "article": article}
 
 
 def pages(everyday) -> dict[str, str]:
@@ -111,6 +126,7 @@ def pages(everyday) -> dict[str, str]:
         "subscriber search": "/admin/newsletter/subscriber/?q=long.address",
         "campaign progress": f"/admin/newsletter/campaign/{everyday['sending'].pk}/change/",
         "campaign report": f"/admin/newsletter/campaignreport/{everyday['sent'].pk}/change/",
+        "article and its references": f"/admin/newsletter/post/{everyday['article'].pk}/change/",
     }
 
 
