@@ -185,10 +185,11 @@ def seed(count: int) -> None:
             INSERT INTO newsletter_subscriber (email, first_name, status, allow_tracking,
                 soft_bounces, consent_source, consent_user_agent, consent_version, consent_at,
                 confirmed_at, created_at, updated_at, lawful_basis, lawful_basis_evidence,
-                digest_only, leaving_reason, leaving_comment, time_zone)
+                digest_only, leaving_reason, leaving_comment, time_zone, plain_text_only,
+                larger_text, no_images)
             SELECT 'reader' || g || '@example.org', 'Reader' || g, 'active', true, 0, '/join/',
                 'bench', '2026-11', now(), now(), now(), now(), 'consent', 'bench', false, '', '',
-                ''
+                '', false, false, false
             FROM generate_series(1, %s) AS g
             """,
             [count],
