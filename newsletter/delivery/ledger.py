@@ -16,6 +16,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from newsletter.mail import access
 from newsletter.models import Campaign, Delivery, Subscriber
 from newsletter.subscribers import policy
 
@@ -159,6 +160,8 @@ def claimed_rows(ids: list[int]) -> list[Delivery]:
             "subscriber__status",
             "subscriber__suppressed_at",
             "subscriber__allow_tracking",
+            # The message around a reader's values follows these: one query each if deferred.
+            *(f"subscriber__{name}" for name in access.FIELDS),
         )
         .order_by("pk")
     )

@@ -16,15 +16,18 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 from django.core.mail import mailers
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.esp_standin import EspStandin, Fault
 from newsletter import delivery, tasks
 from newsletter.campaigns.snapshot import render_body
+from newsletter.delivery import batch as batch_module
 from newsletter.delivery.senders import esp as esp_sender
 from newsletter.mail import rendering, sendrate
 from newsletter.mail.messages import new_message_id
-from newsletter.models import Campaign, Delivery
+from newsletter.models import Campaign, Delivery, Subscriber
 from newsletter.subscribers import tokens
 from tests import ledger
 from tests.campaign_runs import audience, due_campaign, tick_until_sent
@@ -223,6 +226,32 @@ def test_after_a_429_the_batchs_rows_wait_for_retry_after_in_the_ledger(standin,
     campaign.refresh_from_db()
     assert "429" in campaign.relay_error
     assert standin.recipients == 0
+
+
+def _rows_of_a_new_campaign(topics, count: int) -> list[int]:
+    people = audience(topics, count)
+    # Readers of each access choice: their batches differ around the merge fields.
+    for n, name in enumerate(("plain_text_only", "larger_text", "no_images")):
+        Subscriber.objects.filter(pk__in=[p.pk for p in people[n::4]]).update(**{name: True})
+    campaign = due_campaign(topics)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    delivery.prepare(campaign.pk)
+    return list(Delivery.objects.filter(campaign=campaign).values_list("pk", flat=True))
+
+
+def test_a_batchs_queries_do_not_grow_with_its_readers(standin, topics, monkeypatch):
+    # No status check mid-batch: its query would come whenever the clock says.
+    monkeypatch.setattr(batch_module, "STATUS_CHECK_SECONDS", 3600)
+    # The second campaign goes to the first one's 4 readers too: 44.
+    small, large = _rows_of_a_new_campaign(topics, 4), _rows_of_a_new_campaign(topics, 40)
+
+    with CaptureQueriesContext(connection) as few:
+        assert delivery.send_batch(small).sent == 4
+    with CaptureQueriesContext(connection) as many:
+        assert delivery.send_batch(large).sent == 44
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert standin.recipients == 48
 
 
 def test_a_5xx_is_retried_and_not_held_against_the_recipient(standin, campaign, topics):
