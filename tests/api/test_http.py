@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.api import keys
 from newsletter.models import ApiKey, Subscriber
-from tests.api.server import ProductionWeb
+from tests.api.server import ApiWeb
 from tests.support import ROOT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(400)]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(400)]
 
 @pytest.fixture
 def web(sink, topics):
-    server = ProductionWeb(email_url=sink.url, API_RATE="100000/m").start()
+    server = ApiWeb(email_url=sink.url, API_RATE="100000/m").start()
     yield server
     server.stop()
 

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from newsletter.api import keys, webhooks
 from newsletter.models import SignupRequest, Subscriber
-from tests.api.server import ProductionWeb
+from tests.api.server import ApiWeb
 from tests.support import ROOT
 
 
@@ -30,7 +30,7 @@ def _block(language: str) -> str:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
 def test_the_readme_curl_creates_a_subscriber(sink, topics):
-    web = ProductionWeb(email_url=sink.url).start()
+    web = ApiWeb(email_url=sink.url).start()
     try:
         key = keys.key_create(name="README", scope="subscribers")[1]
         result = subprocess.run(

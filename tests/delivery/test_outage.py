@@ -4,20 +4,13 @@ The site runs in gunicorn against a private PostgreSQL server (tests/pgserver.py
 shared one, which other tests are using.
 """
 
-import http.cookiejar
 import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import OperationalError
 
 from engage import beat
@@ -25,78 +18,25 @@ from newsletter.views import signup
 from newsletter.web import joinpage
 from newsletter.web.middleware import MESSAGE, RETRY_AFTER_SECONDS
 from tests.pgserver import PgServer
-from tests.support import ROOT, free_port, wait_until
+from tests.production_web import ProductionWeb
 
 pytestmark = pytest.mark.timeout(240)
 
 
-class WebServer:
-    """gunicorn serving Engage on a loopback port, with a cookie-keeping HTTP client."""
+class SignupSite(ProductionWeb):
+    """The production web process on a private database, with a visitor's signups."""
 
     def __init__(self, *, database_url: str, email_url: str):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - gunicorn writes it until stop()
-            prefix="gunicorn-", suffix=".log", delete=False
-        )
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "engage.settings",
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CACHE_URL": settings.CACHES["default"].get("LOCATION", ""),
-            "EMAIL_URL": email_url,
+        super().__init__(
+            database_url=database_url,
+            email_url=email_url,
+            # DEBUG on: with it off the CSRF cookie is Secure, and this visitor speaks plain HTTP.
+            DEBUG="true",
             # Confirmation emails go out from the web process, so the test needs no worker and
             # leaves no task in the shared broker for another test's worker to find.
-            "CELERY_TASK_ALWAYS_EAGER": "true",
-            "SIGNUP_RATE": "10000/m",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
-        self.proc = None
-
-    def start(self) -> "WebServer":
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "engage.wsgi:application"),
-                *("--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--timeout", "30"),
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            CELERY_TASK_ALWAYS_EAGER="true",
+            SIGNUP_RATE="10000/m",
         )
-        wait_until(self._answers, 60, message="gunicorn to answer")
-        return self
-
-    def _answers(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{self.output()}")
-        try:
-            self.request("GET", "/healthz")
-            return True
-        except OSError:
-            return False
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
-        """(status, headers, body text) for any status, 5xx included."""
-        req = urllib.request.Request(
-            self.base + path, data=body, method=method, headers=headers or {}
-        )
-        try:
-            with self.opener.open(req, timeout=30) as response:
-                return response.status, response.headers, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, error.read().decode()
 
     def subscribe(self, email: str):
         body = json.dumps({"email": email, "consent": True}).encode()
@@ -130,7 +70,7 @@ def private_database():
 
 @pytest.fixture
 def site(private_database, sink):
-    web = WebServer(database_url=private_database.url("engage"), email_url=sink.url).start()
+    web = SignupSite(database_url=private_database.url("engage"), email_url=sink.url).start()
     yield web
     web.stop()
 

@@ -9,99 +9,38 @@ the event applied has a worker of its own (conftest's `celery_worker`).
 """
 
 import dataclasses
-import os
-import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from newsletter.campaigns import reports
 from newsletter.models import Delivery, Subscriber, Suppression, Topic, WebhookEvent
 from tests import ledger
 from tests.inbound import esp_calls
-from tests.support import ROOT, database_url, free_port, wait_until
+from tests.production_web import ProductionWeb
+from tests.support import database_url, wait_until
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.django_db(transaction=True)]
 
-# What the settings read that this test process may have set itself.
-_OURS = {"DEBUG", "DATABASE_URL", "CACHE_URL", "ESP", "STATIC_ROOT", "ENGAGE_VAR_DIR", "EMAIL_URL"}
-
-
-def _procfile(process: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name == process:
-            return command.strip()
-    raise AssertionError(f"no {process} in Procfile")
-
 
 @pytest.fixture(scope="module")
-def web(django_db_setup, django_db_blocker, smtp_sink, tmp_path_factory):
-    """The production web process on the test database: its base URL."""
-    port = free_port()
-    scratch = tmp_path_factory.mktemp("web")
+def web(django_db_setup, django_db_blocker, smtp_sink):
+    """The production web process on the test database, after the README's release step: its
+    base URL. Events are applied by a real worker (conftest's `celery_worker`), not eagerly."""
     with django_db_blocker.unblock():
         database = database_url()
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in _OURS},
-        **esp_calls.server_environment(),
-        "DEBUG": "false",
-        "SECRET_KEY": settings.SECRET_KEY,
-        # The charity's identity: with DEBUG off nothing starts with the demo's.
-        "DEFAULT_FROM_EMAIL": "Your Charity <news@your-charity.org.uk>",
-        "ORGANISATION_NAME": "Your Charity",
-        "ORGANISATION_ADDRESS": "Your Charity, 2 High Street, Leeds LS1 1AA, UK",
-        "DATABASE_URL": database,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "EMAIL_URL": smtp_sink.url,
-        "STATIC_ROOT": str(scratch / "static"),
-        "ENGAGE_VAR_DIR": str(scratch / "var"),
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
-        env["CACHE_URL"] = settings.CACHES["default"]["LOCATION"]
-    # The README's release step, then the Procfile's web process.
-    for step in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
-        subprocess.run([sys.executable, "manage.py", *step], cwd=ROOT, env=env, check=True)
-    log = scratch / "web.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["sh", "-c", _procfile("web")],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server = ProductionWeb(
+        database_url=database, email_url=smtp_sink.url, **esp_calls.server_environment()
+    )
+    server.release().start(timeout=240)
     try:
-
-        def answers():
-            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                # Any answer: a page may need rows that another module's flush took away.
-                return _status(urllib.request.Request(f"{base}/healthz")) > 0
-            except OSError:
-                return False
-
-        wait_until(answers, timeout=240, message="the web process to answer")
-        yield base
+        yield server.base
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
-    served = log.read_text(errors="replace")
+        server.stop()
     # Nothing posted here may have been a server error, whatever each test asserted.
+    served = server.output()
     assert '" 500 ' not in served, served[-5000:]
 
 
