@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.urls import reverse
 from django.test import Client
+from django.urls import reverse
 from django.utils import formats, timezone
 
 from engage.celery import app as celery_app
