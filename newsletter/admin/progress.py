@@ -120,7 +120,11 @@ def progress_html(campaign) -> str:
 
 def starting(campaign: Campaign) -> bool:
     """Scheduled and due: its start is queued (or beat's next tick takes it)."""
-    return campaign.status == Campaign.Status.SCHEDULED and campaign.scheduled_at <= timezone.now()
+    return (
+        campaign.status == Campaign.Status.SCHEDULED
+        and campaign.scheduled_at is not None
+        and campaign.scheduled_at <= timezone.now()
+    )
 
 
 def live_block(campaign: Campaign) -> str:
@@ -146,6 +150,8 @@ def _contents(campaign: Campaign) -> str:
             return format_html(
                 '<p class="engage-starting"><strong>{}</strong> It goes out now.</p>', STARTING
             )
+        if campaign.scheduled_at is None:  # beat starts only a campaign with a time
+            return format_html('<p class="engage-starts">{}</p>', "Scheduled, with no time set.")
         return format_html(
             '<p class="engage-starts">Starts {}.</p>', staff_time(campaign.scheduled_at)
         )

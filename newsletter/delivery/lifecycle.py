@@ -51,7 +51,8 @@ def start_soon(campaign: Campaign) -> bool:
     """A campaign scheduled for now ("Send now") starts as soon as the current transaction
     commits, not at beat's next tick: a worker runs start_due_campaigns for it. That is the same
     claim beat makes, so beat and this racing still start it once. False when it is not due."""
-    if campaign.status != CampaignStatus.SCHEDULED or campaign.scheduled_at > timezone.now():
+    due = campaign.scheduled_at is not None and campaign.scheduled_at <= timezone.now()
+    if campaign.status != CampaignStatus.SCHEDULED or not due:
         return False
     enqueue.start(campaign.pk)
     return True
