@@ -4,7 +4,7 @@ whoever may add subscribers; the work is newsletter.subscribers.imports', the sa
 command's."""
 
 from django import forms
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,8 +21,9 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text=(
-            f"UTF-8 CSV with a header row, at most {import_file.MAX_BYTES // 2**20} MB and "
-            f"{import_file.MAX_ROWS:,} rows. You choose what each column holds next."
+            f"UTF-8 CSV with a header row, at most {import_file.MAX_BYTES // 2**20} MB, "
+            f"{import_file.MAX_ROWS:,} rows and {import_file.MAX_COLUMNS} columns. You choose "
+            "what each column holds next."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -42,13 +43,35 @@ class UploadForm(forms.Form):
 
 
 class MappingForm(forms.Form):
-    """A select per column of the file, guessed from its header name."""
+    """A select per column of the file, guessed from its header name; and the consent stated for
+    the whole file, for a file with no consent-date column."""
+
+    consent_on = forms.DateField(
+        label="These people consented on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For rows without a consent date of their own (a date in a row wins).",
+    )
+    consent_via = forms.CharField(
+        label="How they consented",
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": "vTextField", "size": 60}),
+        help_text="Such as “signed up at the 2026 walk” or “ticked the box on the paper form”. "
+        "Kept with each person's consent record.",
+    )
 
     def __init__(self, *args, job: SubscriberImport, examples: list[str], **kwargs):
         super().__init__(*args, **kwargs)
+        if job.consent_at:
+            self.fields["consent_on"].initial = job.consent_at.date()
+            self.fields["consent_via"].initial = job.consent_via
+        self.column_names = []
         for index, header in enumerate(job.headers):
             example = examples[index] if index < len(examples) else ""
-            self.fields[f"column_{index}"] = forms.ChoiceField(
+            name = f"column_{index}"
+            self.column_names.append(name)
+            self.fields[name] = forms.ChoiceField(
                 label=header or f"Column {index + 1} (no name)",
                 choices=import_file.CHOICES,
                 initial=job.mapping[index] if index < len(job.mapping) else import_file.IGNORE,
@@ -56,13 +79,20 @@ class MappingForm(forms.Form):
                 help_text=f"First row: {example[:60]}" if example else "First row: (empty)",
             )
 
+    def columns(self):
+        return [self[name] for name in self.column_names]
+
     def clean(self):
-        mapping = [self.cleaned_data.get(name, import_file.IGNORE) for name in self.fields]
+        mapping = [self.cleaned_data.get(name, import_file.IGNORE) for name in self.column_names]
         try:
             import_file.check_mapping(mapping)
+            statement = import_file.file_consent(
+                self.cleaned_data.get("consent_on"), self.cleaned_data.get("consent_via", "")
+            )
         except import_file.ImportFileError as error:
             raise forms.ValidationError(str(error), code="mapping")
         self.cleaned_data["mapping"] = mapping
+        self.cleaned_data["statement"] = statement
         return self.cleaned_data
 
 
@@ -76,6 +106,7 @@ def urls(model_admin) -> list:
 
     return [
         path("import/", view(upload), name="newsletter_subscriber_import"),
+        path("import/sample.csv", view(sample), name="newsletter_subscriber_import_sample"),
         path(
             "import/<int:job_id>/columns/", view(columns), name="newsletter_subscriber_import_map"
         ),
@@ -115,8 +146,15 @@ def upload(model_admin, request):
         "Import subscribers",
         form=form,
         recent=SubscriberImport.objects.order_by("-id")[:5],
+        explained=import_file.EXPLAINED,
     )
     response.status_code = 400 if posted else 200
+    return response
+
+
+def sample(model_admin, request):
+    response = HttpResponse(import_file.sample_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="engage-import-sample.csv"'
     return response
 
 
@@ -124,12 +162,16 @@ def columns(model_admin, request, job_id: int):
     job = get_object_or_404(SubscriberImport, pk=job_id)
     if job.status not in (Status.UPLOADED, Status.CHECKED) or not job.data:
         return redirect("admin:newsletter_subscriber_import_job", job.pk)
-    table = imports.job_table(job)
+    try:
+        table = imports.job_table(job)
+    except import_file.ImportFileError as error:  # stored before today's limits (the columns)
+        imports.fail_job(job.pk, str(error))
+        return redirect("admin:newsletter_subscriber_import_job", job.pk)
     examples = table.rows[0][1] if table.rows else []
     posted = request.method == "POST"
     form = MappingForm(request.POST if posted else None, job=job, examples=examples)
     if posted and form.is_valid():
-        imports.job_check(job, form.cleaned_data["mapping"])
+        imports.job_check(job, form.cleaned_data["mapping"], form.cleaned_data["statement"])
         return redirect("admin:newsletter_subscriber_import_job", job.pk)
     response = _render(
         model_admin,

@@ -10,7 +10,7 @@ a redelivered task is harmless.
 import json
 import logging
 
-from anymail.signals import AnymailTrackingEvent, EventType
+from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 
 from newsletter.inbound import bounces, effects, enqueue
 from newsletter.models import Delivery, WebhookEvent
@@ -25,10 +25,22 @@ SOFT_BOUNCE = effects.ESP_SOFT_BOUNCE
 # reputation, policy, content, size: newsletter.inbound.bounces.judge): never the reader's fault.
 REFUSED = "refused"
 
+# anymail's `rejected`: the ESP would not send at all. Its reason says whose it is: a bad address,
+# an earlier bounce, complaint or unsubscribe is the reader's; stored as "rejected-<reason>".
+READERS_REJECTIONS = {
+    RejectReason.INVALID: EventType.BOUNCED,
+    RejectReason.BOUNCED: EventType.BOUNCED,
+    RejectReason.SPAM: EventType.COMPLAINED,
+    RejectReason.UNSUBSCRIBED: EventType.UNSUBSCRIBED,
+    RejectReason.TIMED_OUT: SOFT_BOUNCE,
+}
+# A policy block (Postmark's DMARCPolicy, say), no reason, or `failed` (the ESP could not send) is
+# our sending's problem: nobody changes; the delivery fails with the words; the campaign shows it.
+SENDING_PROBLEMS = {REFUSED, str(EventType.REJECTED), str(EventType.FAILED)}
+
 # anymail's event types → the one effect table's kinds (newsletter.inbound.effects).
 KINDS = {
     EventType.BOUNCED: effects.Kind.HARD_BOUNCE,
-    REFUSED: effects.Kind.HARD_BOUNCE,
     SOFT_BOUNCE: effects.Kind.SOFT_BOUNCE,
     EventType.COMPLAINED: effects.Kind.COMPLAINT,
     # An unsubscribe by mail, seen by the ESP: listed like the others.
@@ -37,6 +49,8 @@ KINDS = {
     EventType.OPENED: effects.OPENED,
     EventType.CLICKED: effects.CLICKED,
 }
+KINDS.update({problem: effects.Kind.HARD_BOUNCE for problem in SENDING_PROBLEMS})
+KINDS.update({f"rejected-{why}": KINDS[kind] for why, kind in READERS_REJECTIONS.items()})
 
 
 def handle_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
@@ -81,7 +95,7 @@ def webhook_event_process(*, event_id: int) -> None:
     at = event.occurred_at or event.received_at
     kind = KINDS.get(event.event_type)
     if kind is not None:
-        who_failed = bounces.SENDER if event.event_type == REFUSED else ""
+        who_failed = bounces.SENDER if event.event_type in SENDING_PROBLEMS else ""
         effects.apply(
             effects.Event(
                 kind,
@@ -117,10 +131,15 @@ def _event_id(event: AnymailTrackingEvent) -> str:
 def _diagnostic(event: AnymailTrackingEvent) -> str:
     """What the receiving server said, as the ESP passes it on."""
     said = str(event.mta_response or event.description or "").replace("\x00", "")
+    if not said.strip() and event.event_type in (EventType.REJECTED, EventType.FAILED):
+        why = event.reject_reason or "no reason given"
+        said = f"The ESP did not send it ({event.event_type}: {why})"
     return " ".join(said.split())[:1000]
 
 
 def _event_type(esp: str, event: AnymailTrackingEvent) -> str:
+    if event.event_type == EventType.REJECTED and event.reject_reason in READERS_REJECTIONS:
+        return f"rejected-{event.reject_reason}"
     if event.event_type == EventType.BOUNCED and _is_soft_bounce(esp, event.esp_event):
         return SOFT_BOUNCE
     # The ESP calls it a bounce; the server's words may say it refused our sending instead.

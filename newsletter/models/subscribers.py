@@ -204,6 +204,10 @@ class SubscriberImport(TimeStamped):
     status = models.CharField(max_length=10, choices=Status, default=Status.UPLOADED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
+    # Consent stated for the whole file on the columns page ("these people consented on … via
+    # …"): it fills what a row leaves out (newsletter.subscribers.import_file.consent_record).
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_via = models.CharField(max_length=500, blank=True)
     dry_run = models.JSONField(default=dict, blank=True)
     report = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True)

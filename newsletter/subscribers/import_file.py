@@ -23,6 +23,9 @@ from newsletter.subscribers.csvfiles import spreadsheet_value
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
+# Far more than any CRM export needs; a file of thousands of columns would make the column page
+# megabytes long (issue 26: 20,000 columns, 18 MB).
+MAX_COLUMNS = 100
 # What a column can be: (field, label, header names it is guessed from, compared without case,
 # spaces or punctuation). "" ignores the column.
 FIELDS = [
@@ -42,6 +45,49 @@ FIELDS = [
     ("time_zone", "Time zone", ["timezone", "tz", "zone"]),
 ]
 IGNORE = ""
+# The upload page's table of columns, in plain words, and the sample file: (field, a header the
+# import recognises, an example cell, what the column means). Fields without an example are
+# explained but left out of the sample file.
+EXPLAINED = [
+    ("email", "Email", "sam@example.org", "Required. One address per row."),
+    ("first_name", "First name", "Sam", "Optional. Used to greet the person."),
+    (
+        "topics",
+        "Topics",
+        "News; Events",
+        "Optional. Topic names (as the admin shows them) or their short names, separated by “;” "
+        "or “,”. Empty: every topic.",
+    ),
+    (
+        "consent",
+        "Consent",
+        "yes",
+        "“yes” when the person agreed to get these emails. Anything else: imported as pending, "
+        "and sent nothing. Leave the column out when you state consent for the whole file.",
+    ),
+    (
+        "consent_at",
+        "Consent date",
+        "2026-05-09",
+        "When they agreed, as 2026-05-09. Needed with consent; without the column you can give "
+        "one date for the whole file on the next page. A date in a row wins over that one.",
+    ),
+    (
+        "lawful_basis_evidence",
+        "Evidence",
+        "signed up at the 2026 walk",
+        "Optional. How they agreed: the form, the event, the paper sheet.",
+    ),
+    ("consent_source", "Source", "", "Optional. Where the sign-up came from."),
+    ("consent_version", "Consent version", "", "Optional. The version of the consent wording."),
+    (
+        "lawful_basis",
+        "Lawful basis",
+        "",
+        "Optional. “consent” (the default) or “charity-soft-opt-in”.",
+    ),
+    ("time_zone", "Time zone", "", "Optional. Such as Europe/London."),
+]
 CHOICES = [(IGNORE, "Ignore this column"), *((name, label) for name, label, _ in FIELDS)]
 LABELS = dict(CHOICES)
 
@@ -58,6 +104,14 @@ class ImportFileError(ValueError):
 
 class Rejected(Exception):
     """One row cannot be imported, for the reason given."""
+
+
+@dataclass(frozen=True)
+class FileConsent:
+    """What staff stated for the whole file: "these people consented on … via …"."""
+
+    consent_at: datetime
+    via: str
 
 
 @dataclass
@@ -85,6 +139,7 @@ def read_csv(data: bytes) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         headers = next(reader, None)
+        check_width(headers or [])
         rows = []
         # Numbered as a spreadsheet shows them: one row per record, blank ones included.
         for number, cells in enumerate(reader, start=2):
@@ -100,6 +155,15 @@ def read_csv(data: bytes) -> Table:
     for name in headers:
         _check_header(name)
     return Table(headers=[name.strip() for name in headers], rows=rows)
+
+
+def check_width(headers: list[str]) -> None:
+    """ImportFileError when the file has more columns than the import can offer to map."""
+    if len(headers) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"The file has {len(headers):,} columns; an import reads at most {MAX_COLUMNS}. "
+            "Save a copy with only the columns you need (email, name, topics, consent)."
+        )
 
 
 def _check_header(name: str) -> None:
@@ -171,28 +235,27 @@ def mapped_rows(table: Table, mapping: list[str]) -> Iterator[tuple[int, dict | 
 # --- One row --------------------------------------------------------------------------------------
 
 
-def read_row(row: dict, topics: dict) -> dict:
+def read_row(row: dict, topics: dict, statement: FileConsent | None = None) -> dict:
+    """The subscriber a row makes, or Rejected. `topics` is topic_lookup()'s; `statement` the
+    consent stated for the whole file, if any."""
     try:
         email = normalise_email(row.get("email") or "")
         first_name = clean_name(row.get("first_name") or "")
     except ValidationError as error:
         raise Rejected(" ".join(error.messages))
-    slugs = [slug for slug in re.split(r"[\s,;]+", row.get("topics") or "") if slug]
-    unknown = [slug for slug in slugs if slug not in topics]
-    if unknown:
-        raise Rejected(f"unknown topic {', '.join(_shown(slug, quote=False) for slug in unknown)}")
-    chosen = [topics[slug] for slug in slugs] if slugs else list(topics.values())
+    chosen = topics_in(row.get("topics") or "", topics)
 
-    consented = (row.get("consent") or "").strip().lower() in TRUE_VALUES
-    consent_at = _parse_when(row.get("consent_at") or "")
+    consented, consent_at, evidence = consent_record(row, statement)
     basis = (row.get("lawful_basis") or "").strip() or Subscriber.LawfulBasis.CONSENT
-    evidence = _text(row, "lawful_basis_evidence", 2000)
     if basis == Subscriber.LawfulBasis.CHARITY_SOFT_OPT_IN:
         _check_soft_opt_in(consent_at, evidence)
         active = True
     elif basis == Subscriber.LawfulBasis.CONSENT:
         if consented and consent_at is None:
-            raise Rejected("consent is yes but the consent date is missing or not a date")
+            raise Rejected(
+                "consent is “yes” but there is no consent date: add a Consent date column, or "
+                "give one date for the whole file on the columns page"
+            )
         active = consented and consent_at is not None
     else:
         raise Rejected(f"lawful basis {_shown(basis)} is not one of consent, charity-soft-opt-in")
@@ -213,6 +276,96 @@ def read_row(row: dict, topics: dict) -> dict:
         "time_zone": zone,
         "topics": chosen,
     }
+
+
+def topic_lookup(topics) -> dict:
+    """Topics by what a file may call them: slug or name, in any case."""
+    lookup = {}
+    for topic in topics:
+        lookup[topic.name.casefold()] = topic
+        lookup[topic.slug.casefold()] = topic
+    return lookup
+
+
+def topics_in(cell: str, topics: dict) -> list:
+    """The topics a cell names ("News; Events", "news,events"; our export's "news events"), or
+    Rejected naming the unknown ones. An empty cell: every topic."""
+    chosen, unknown = [], []
+    for part in re.split(r"[;,]", cell):
+        part = " ".join(part.split())
+        if not part:
+            continue
+        if part.casefold() in topics:
+            chosen.append(topics[part.casefold()])
+        elif all(word.casefold() in topics for word in part.split()):
+            # Slugs separated by spaces, as newsletter.subscribers.csvfiles writes them.
+            chosen += [topics[word.casefold()] for word in part.split()]
+        else:
+            unknown.append(part)
+    every = list(dict.fromkeys(topics.values()))
+    if unknown:
+        known = ", ".join(topic.name for topic in every)
+        raise Rejected(
+            f"unknown topic {', '.join(_shown(part) for part in unknown)} (the topics are: {known})"
+        )
+    return list(dict.fromkeys(chosen)) if chosen else every
+
+
+def consent_record(row: dict, statement: FileConsent | None) -> tuple[bool, datetime | None, str]:
+    """Whether the row says the person consented, when, and the evidence. The statement made for
+    the whole file covers a row that leaves consent blank, gives the date a row leaves out (a
+    row's own date wins), and its "via" is the evidence when the row gives none; the evidence
+    says which of the two the date came from."""
+    answer = (row.get("consent") or "").strip().lower()
+    consent_at = _parse_when(row.get("consent_at") or "")
+    evidence = _text(row, "lawful_basis_evidence", 2000)
+    if statement is None:
+        return answer in TRUE_VALUES, consent_at, evidence
+    consented = answer in TRUE_VALUES or not answer
+    if not consented:
+        return False, consent_at, evidence
+    stated_on = statement.consent_at.date().isoformat()
+    if consent_at is None:
+        consent_at = statement.consent_at
+        note = f"consent date {stated_on} stated for the whole file at import, not in the row"
+    else:
+        note = "consent date from the row"
+    via = evidence or f"{statement.via} (stated for the whole file at import)"
+    return True, consent_at, f"{via}; {note}"[:2000]
+
+
+def file_consent(consent_on, via: str) -> FileConsent | None:
+    """The statement for the whole file from the date and the "via" staff typed, or
+    ImportFileError; None when neither was given."""
+    via = " ".join((via or "").split())
+    if consent_on is None and not via:
+        return None
+    if consent_on is None:
+        raise ImportFileError("Give the date these people consented, or leave both empty.")
+    if not via:
+        raise ImportFileError("Say how these people consented (such as “signed up at the walk”).")
+    if any(unicodedata.category(char) == "Cc" for char in via):
+        raise ImportFileError("How they consented contains control characters.")
+    consent_at = timezone.make_aware(datetime.combine(consent_on, time()))
+    if not EARLIEST_CONSENT <= consent_at <= timezone.now() + timedelta(days=1):
+        raise ImportFileError(
+            f"{consent_on.isoformat()} is not a plausible consent date: the day they consented, "
+            "not in the future."
+        )
+    return FileConsent(consent_at=consent_at, via=via[:500])
+
+
+def sample_csv() -> str:
+    """A small file the import reads as it is: the upload page offers it as an example."""
+    columns = [(header, example) for _, header, example, _ in EXPLAINED if example]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([header for header, _ in columns])
+    writer.writerow([example for _, example in columns])
+    writer.writerow(
+        ["alex@example.org", "Alex", "Get involved", "yes", "2026-04-12", "website form"]
+    )
+    return out.getvalue()
 
 
 def _shown(value: str, *, quote: bool = True) -> str:

@@ -26,6 +26,7 @@ from newsletter.models import Subscriber, SubscriberImport, Topic
 from newsletter.staff import audit
 from newsletter.subscribers import policy
 from newsletter.subscribers.import_file import (
+    FileConsent,
     Rejected,
     Table,
     check_mapping,
@@ -33,6 +34,7 @@ from newsletter.subscribers.import_file import (
     mapped_rows,
     read_csv,
     read_row,
+    topic_lookup,
 )
 
 CHUNK_ROWS = 500
@@ -88,15 +90,18 @@ class Report:
 class Judge:
     """Reads rows into subscriber fields, remembering the addresses seen earlier in the file."""
 
-    topics: dict = field(default_factory=lambda: {t.slug: t for t in Topic.objects.all()})
+    statement: FileConsent | None = None
+    topics: dict = field(default_factory=lambda: topic_lookup(Topic.objects.all()))
     seen: dict = field(default_factory=dict)
 
     def read(self, number: int, row: dict | str) -> dict:
         if isinstance(row, str):
             raise Rejected(row)
-        candidate = read_row(row, self.topics)
+        candidate = read_row(row, self.topics, self.statement)
         if candidate["email"] in self.seen:
-            raise Rejected(f"duplicate of row {self.seen[candidate['email']]}")
+            raise Rejected(
+                f"duplicate of row {self.seen[candidate['email']]} (the same email address)"
+            )
         self.seen[candidate["email"]] = number
         return candidate
 
@@ -137,10 +142,10 @@ def _chunks(rows: Iterator) -> Iterator[list]:
         yield chunk
 
 
-def check(table: Table, mapping: list[str]) -> Report:
+def check(table: Table, mapping: list[str], statement: FileConsent | None = None) -> Report:
     """The dry run: what importing would do, row by row. Writes nothing."""
     check_mapping(mapping)
-    judge, report = Judge(), Report()
+    judge, report = Judge(statement=statement), Report()
     for chunk in _chunks(mapped_rows(table, mapping)):
         _judge_chunk(judge, chunk, report)
     return report
@@ -166,12 +171,25 @@ def job_table(job: SubscriberImport) -> Table:
     return read_csv(job.data.encode())
 
 
-def job_check(job: SubscriberImport, mapping: list[str]) -> Report:
-    """The dry run of a stored upload with this mapping, kept on the job to show and to start."""
-    report = check(job_table(job), mapping)
+def job_statement(job: SubscriberImport) -> FileConsent | None:
+    if job.consent_at is None:
+        return None
+    return FileConsent(consent_at=job.consent_at, via=job.consent_via)
+
+
+def job_check(
+    job: SubscriberImport, mapping: list[str], statement: FileConsent | None = None
+) -> Report:
+    """The dry run of a stored upload with this mapping (and the consent stated for the whole
+    file), kept on the job to show and to start."""
+    report = check(job_table(job), mapping, statement)
     job.mapping, job.dry_run = mapping, report.as_dict()
+    job.consent_at = statement.consent_at if statement else None
+    job.consent_via = statement.via if statement else ""
     job.status = SubscriberImport.Status.CHECKED
-    job.save(update_fields=["mapping", "dry_run", "status", "updated_at"])
+    job.save(
+        update_fields=["mapping", "dry_run", "consent_at", "consent_via", "status", "updated_at"]
+    )
     return report
 
 
@@ -199,7 +217,7 @@ def run_job(job_id: int, on_progress: Callable[[int], None] | None = None) -> Re
         job.started_at = timezone.now()
         job.save(update_fields=["started_at"])
     report = Report.from_dict(job.report) if job.report else Report()
-    judge, read = Judge(), 0
+    judge, read = Judge(statement=job_statement(job)), 0
     for chunk in _chunks(mapped_rows(job_table(job), job.mapping)):
         read += len(chunk)
         if read <= job.rows_done:  # written before an interruption
@@ -277,12 +295,21 @@ def fail_job(job_id: int, reason: str) -> None:
     )
 
 
-def import_now(*, data: bytes, filename: str, mapping: list[str], on_progress=None) -> Report:
+def import_now(
+    *,
+    data: bytes,
+    filename: str,
+    mapping: list[str],
+    statement: FileConsent | None = None,
+    on_progress=None,
+) -> Report:
     """Import a file in this process (the command): the same job, the same steps as admin's."""
     check_mapping(mapping)
     job = create_job(data=data, filename=filename)
     job.mapping, job.status = mapping, SubscriberImport.Status.QUEUED
-    job.save(update_fields=["mapping", "status"])
+    if statement:
+        job.consent_at, job.consent_via = statement.consent_at, statement.via
+    job.save(update_fields=["mapping", "status", "consent_at", "consent_via"])
     return run_job(job.pk, on_progress)
 
 

@@ -250,6 +250,39 @@ def test_a_postmark_hard_bounce_suppresses_the_subscriber_and_marks_the_delivery
     assert (event.esp, event.event_type, event.delivery) == ("Postmark", "bounced", delivery)
 
 
+@pytest.mark.parametrize(
+    ("postmark_type", "stored", "reader_after", "delivery_after"),
+    [
+        # anymail: REJECTED, invalid → the reader's address cannot work.
+        ("BadEmailAddress", "rejected-invalid", Subscriber.Status.BOUNCED, Delivery.Status.BOUNCED),
+        # anymail: REJECTED, blocked → Postmark refused our mail on a DMARC policy: ours to fix.
+        ("DMARCPolicy", "rejected", Subscriber.Status.ACTIVE, Delivery.Status.FAILED),
+        # anymail: REJECTED, no reason → not the reader's doing either.
+        ("Unconfirmed", "rejected", Subscriber.Status.ACTIVE, Delivery.Status.FAILED),
+    ],
+)
+def test_a_postmark_rejection_is_charged_to_the_reader_only_when_it_names_their_address(
+    client,
+    sent,
+    django_capture_on_commit_callbacks,
+    postmark_type,
+    stored,
+    reader_after,
+    delivery_after,
+):
+    payload = postmark_bounce(sent.message_id, "ann@example.org", kind=postmark_type)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_postmark(client, payload)
+
+    assert response.status_code == 200
+    delivery, reader = _reload(sent)
+    assert WebhookEvent.objects.get().event_type == stored
+    assert reader.status == reader_after
+    assert delivery.status == delivery_after
+    if delivery_after == Delivery.Status.FAILED:
+        assert "a sending problem" in delivery.last_error
+
+
 def test_a_replayed_postmark_bounce_changes_nothing(
     client, sent, django_capture_on_commit_callbacks
 ):

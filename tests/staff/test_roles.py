@@ -202,6 +202,7 @@ CUSTOM = {
     ("auth.user", "auth_user_password_change"): ONLY_SUPERUSER,
     # Importing adds people to the list: newsletter.add_subscriber.
     ("newsletter.subscriber", "newsletter_subscriber_import"): LIST_KEEPERS,
+    ("newsletter.subscriber", "newsletter_subscriber_import_sample"): LIST_KEEPERS,
     ("newsletter.subscriber", "newsletter_subscriber_import_map"): LIST_KEEPERS,
     ("newsletter.subscriber", "newsletter_subscriber_import_job"): LIST_KEEPERS,
     ("newsletter.subscriber", "newsletter_subscriber_import_progress"): LIST_KEEPERS,
@@ -529,6 +530,7 @@ def try_custom(attempt, world, name, action=None) -> bool:
         "newsletter_eventattendance_checkin": [world["event"].pk],
         "newsletter_involvementinterest_csv": [world["get involved"].pk],
         "newsletter_subscriber_import": [],
+        "newsletter_subscriber_import_sample": [],
         "newsletter_subscriber_import_map": [world["import"].pk],
         "newsletter_subscriber_import_job": [world["import"].pk],
         "newsletter_subscriber_import_progress": [world["import"].pk],

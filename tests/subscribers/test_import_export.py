@@ -53,9 +53,9 @@ def test_it_imports_good_rows_and_reports_each_rejected_row_with_its_row_number(
     # Numbered as a spreadsheet shows them: Dee's two-line name is one row.
     assert "row 4: rejected: Enter a valid email address." in report
     assert "row 5: rejected: A name cannot contain line breaks" in report
-    assert "row 6: rejected: unknown topic gossip" in report
+    assert "row 6: rejected: unknown topic 'gossip' (the topics are: News, Events," in report
     assert "row 7: rejected: duplicate of row 2" in report
-    assert "row 8: rejected: consent is yes but the consent date is missing" in report
+    assert "row 8: rejected: consent is “yes” but there is no consent date" in report
     assert "row 9: already subscribed" in report
     assert "row 10: suppressed" in report
     assert (

@@ -1,5 +1,6 @@
 import argparse
 import sys
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -18,8 +19,10 @@ usual alternative ("E-mail address", "Opt-in date", "Timezone"); --map names the
 the email column is required. The fields:
 {FIELD_HELP}
 
-Topics are slugs separated by spaces, commas or semicolons (empty: every topic). A row becomes
-active only when the file records consent (consent yes and a consent date), or the charity soft
+Topics are names or slugs, in any case, separated by semicolons or commas ("News; Events"; empty:
+every topic). A row becomes active only when consent is recorded (consent yes and a consent date;
+--consent-date and --consent-via state them for every row that leaves them blank, a row's own date
+winning), or the charity soft
 opt-in (lawful_basis charity-soft-opt-in, with evidence, collected on or after
 CHARITY_SOFT_OPT_IN_FROM); other rows are imported as pending and no email is sent to anyone.
 Addresses already subscribed, suppressed or erased, duplicates within the file, and cells that
@@ -49,6 +52,18 @@ class Command(BaseCommand):
             f"{', '.join(name for name, _, _ in import_file.FIELDS)}; or ignore). Repeatable.",
         )
         parser.add_argument(
+            "--consent-date",
+            type=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="The day everyone in the file consented (rows with their own date keep it).",
+        )
+        parser.add_argument(
+            "--consent-via",
+            default="",
+            metavar="TEXT",
+            help='How they consented, e.g. "signed up at the 2026 walk" (with --consent-date).',
+        )
+        parser.add_argument(
             "--dry-run",
             action="store_true",
             help="Check every row and report what would happen; store nothing.",
@@ -57,7 +72,9 @@ class Command(BaseCommand):
             "--no-progress", action="store_true", help="Hide the progress bar (shown on stderr)."
         )
 
-    def handle(self, *args, file, columns, dry_run, no_progress, **options):
+    def handle(
+        self, *args, file, columns, dry_run, no_progress, consent_date, consent_via, **options
+    ):
         try:
             with open(file, "rb") as handle:
                 data = handle.read(import_file.MAX_BYTES + 1)
@@ -67,14 +84,19 @@ class Command(BaseCommand):
             table = import_file.read_csv(data)
             mapping = self._mapping(table.headers, columns)
             import_file.check_mapping(mapping)
+            statement = import_file.file_consent(consent_date, consent_via)
             if dry_run:
-                report = imports.check(table, mapping)
+                report = imports.check(table, mapping, statement)
             else:
                 with tqdm(
                     total=len(table.rows), unit="row", disable=no_progress, file=sys.stderr
                 ) as bar:
                     report = imports.import_now(
-                        data=data, filename=file, mapping=mapping, on_progress=bar.update
+                        data=data,
+                        filename=file,
+                        mapping=mapping,
+                        statement=statement,
+                        on_progress=bar.update,
                     )
         except import_file.ImportFileError as error:
             raise CommandError(f"{file}: {error}")
