@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.timeout(180),
 ]
 
-READERS = 12
+READERS = 16
 
 
 def test_yes_send_shows_starting_then_progress_without_a_reload_or_beat(
@@ -56,9 +56,9 @@ def test_yes_send_shows_starting_then_progress_without_a_reload_or_beat(
     )
     screenshot(page, "starting")
 
-    # A slow worker (a few messages a second), so the page shows the way there. Beat never
+    # A slow worker (two messages a second), so the page shows the way there. Beat never
     # ticks until every message went: the start was queued with the send.
-    start_worker(extra_env={"SITE_URL": live_server.url, "SEND_RATE_PER_SECOND": "4"})
+    start_worker(extra_env={"SITE_URL": live_server.url, "SEND_RATE_PER_SECOND": "2"})
     seen = set()
 
     def all_sent() -> bool:
