@@ -246,33 +246,6 @@ REPUTATION_MIN_SENT = env.int("REPUTATION_MIN_SENT", default=500)
 REPUTATION_COMPLAINT_RATE = env.float("REPUTATION_COMPLAINT_RATE", default=0.003)
 REPUTATION_HARD_BOUNCE_RATE = env.float("REPUTATION_HARD_BOUNCE_RATE", default=0.05)
 REPUTATION_REJECTION_RATE = env.float("REPUTATION_REJECTION_RATE", default=0.01)
-# Warm-up (newsletter/delivery/warmup.py): the day a new sending domain or ESP stream began (ISO
-# date; unset: no warm-up), and the messages a day it may send from then, day one first (a ramp
-# like the mailbox providers' and ESPs' warm-up guides); past the last day nothing is held.
-WARM_UP_STARTED_ON = env.str("WARM_UP_STARTED_ON", default="")
-if WARM_UP_STARTED_ON:
-    date.fromisoformat(WARM_UP_STARTED_ON)  # a bad date stops the start, not the first send
-WARM_UP_RAMP = [
-    int(n)
-    for n in env.list(
-        "WARM_UP_RAMP",
-        default=[
-            "50",
-            "100",
-            "500",
-            "1000",
-            "5000",
-            "10000",
-            "20000",
-            "40000",
-            "80000",
-            "150000",
-            "300000",
-        ],
-    )
-]
-if any(n <= 0 for n in WARM_UP_RAMP):
-    raise ImproperlyConfigured("WARM_UP_RAMP: every day's allowance must be a positive number.")
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # W001 only says the cache is not on django-ratelimit's list: Django's own RedisCache postdates
 # it, and engage.cache's increments are atomic. A per-process cache (E003) is still refused.

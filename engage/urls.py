@@ -24,6 +24,7 @@ urlpatterns = [
     path("confirm/<str:token>/", signup.confirm, name="confirm"),
     path("preferences/<str:token>/", signup.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", signup.unsubscribe, name="unsubscribe"),
+    path("come-back/<str:token>/", signup.way_back, name="way-back"),
     path("archive/", public.archive_index, name="archive"),
     path("archive/<slug:slug>/", public.archive_detail, name="archive-detail"),
     path("archive/posts/<slug:slug>/", posts.post_page, name="post-page"),

@@ -15,6 +15,7 @@ from . import (  # noqa: F401 (each module registers its admin)
     inbound,
     posts,
     reports,
+    sending_profiles,
     series,
     subscribers,
     test_list,

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from newsletter import series
+from newsletter.campaigns import preflight
 from newsletter.models import Post, Series, SeriesStep
 from newsletter.series.counts import enrolment_counts, step_counts
 from newsletter.staff import audit, permissions
@@ -94,9 +95,17 @@ class SeriesAdmin(permissions.SendPermission, admin.ModelAdmin):
     list_filter = ["status", "trigger"]
     list_select_related = ["topic"]
     search_fields = ["name"]
-    readonly_fields = ["state", "activated_at", "activated_by", "enrolled", "per_step"]
+    readonly_fields = [
+        "state",
+        "activated_at",
+        "activated_by",
+        "enrolled",
+        "per_step",
+        "accessibility",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "trigger", "topic"]}),
+        ("Accessibility check", {"fields": ["accessibility"]}),
         ("Tracking", {"fields": ["track_opens", "track_clicks"], "classes": ["collapse"]}),
         ("Running", {"fields": ["state", "activated_at", "activated_by", "enrolled", "per_step"]}),
     ]
@@ -119,6 +128,15 @@ class SeriesAdmin(permissions.SendPermission, admin.ModelAdmin):
             f"{obj.get_status_display()}: as it was activated. To change it, a sender moves it "
             "back to draft (list action), and activates it again."
         )
+
+    @admin.display(description="steps as saved")
+    def accessibility(self, obj):
+        """The campaigns' accessibility preflight on each saved step; a sender can still
+        activate."""
+        if obj is None or obj.pk is None:
+            return "Save the series with its steps: they are checked here."
+        findings = preflight.check_series(obj)
+        return render_to_string("admin/newsletter/campaign/_preflight.html", {"findings": findings})
 
     @admin.display(description="readers")
     def enrolled(self, obj):

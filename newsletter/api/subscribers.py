@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 
 from newsletter.api import audit, keys
 from newsletter.api.v1 import ERRORS, ApiError, Id, KeyAuth, Moment
+from newsletter.mail import access as reading
 from newsletter.models import Subscriber, Suppression, Topic
 from newsletter.subscribers import imports, policy, signups, subscriptions
 from newsletter.subscribers.addresses import normalise_email, suppression_hash
@@ -41,6 +42,13 @@ class SubscriberIn(Strict):
     topics: list[str] | None = Field(None, max_length=50, description="Topic slugs; none: all.")
     time_zone: str = Field("", max_length=64)
     allow_tracking: bool = False
+    access: list[Literal[reading.FIELDS]] = Field(
+        default_factory=list,
+        max_length=3,
+        description="signup: how the reader reads our emails, as the join form's optional "
+        "choices: plain_text_only (no HTML part), larger_text (20 px text, 48 px buttons), "
+        "no_images (each image's description in words). Every email honours them.",
+    )
     consent: bool = Field(False, description="signup: must be true (the reader agreed).")
     consent_at: Moment | None = Field(None, description="import: when consent was given.")
     consent_source: str = Field("", max_length=200)
@@ -192,6 +200,7 @@ def _signup(request, payload: SubscriberIn):
             "consent": payload.consent,
             "allow_tracking": payload.allow_tracking,
             "time_zone": payload.time_zone,
+            "access": payload.access,
         }
     )
     if errors:
@@ -205,12 +214,17 @@ def _signup(request, payload: SubscriberIn):
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
         time_zone=form.cleaned_data["time_zone"],
+        access=form.cleaned_data["access"],
     )
     audit.record(request, "api: signup", "1 signup request")
     return Status(202, {"status": "pending"})
 
 
 def _import(request, payload: SubscriberIn):
+    if payload.access:
+        # The reader chooses these (at signup or in the preference centre), not a record elsewhere.
+        message = "Reading preferences come with a signup, or from the reader's preference centre."
+        raise ApiError(400, "invalid", "The request has invalid fields.", {"access": [message]})
     try:
         email = normalise_email(payload.email)
     except DjangoValidationError as error:

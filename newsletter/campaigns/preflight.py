@@ -3,7 +3,8 @@ found before it goes, each finding with where to fix it and a short why. Staff c
 the preview shows the findings and the confirmation step says how many remain.
 
 It reads what would go out (newsletter.campaigns.snapshot.frozen): the intro, each post's email
-fragment, and the brand's colours.
+fragment, and the brand's colours. A series step is read as it stands (check_step), on the
+series page in admin.
 """
 
 import re
@@ -12,10 +13,11 @@ from html.parser import HTMLParser
 
 from django.urls import reverse
 
+from newsletter.campaigns import snapshot
 from newsletter.campaigns.snapshot import frozen
 from newsletter.content import brand
 from newsletter.content.posts import render_markdown
-from newsletter.models import Campaign
+from newsletter.models import Campaign, Series
 
 # The white card an email's content and its donate button sit on.
 CARD = "#ffffff"
@@ -23,6 +25,7 @@ VAGUE_LINKS = {"click here", "here", "read more", "more", "link", "this link", "
 _FILENAME = re.compile(
     r"^[\w\-. ]+\.(png|jpe?g|gif|webp|svg|bmp|tiff?)$|^(img|image|dsc|photo|pic)[_\- ]?\d+$", re.I
 )
+_WORD = re.compile(r"\w{2,}")
 _WORDS_ALONE = {"image", "photo", "picture", "graphic", "logo", "img"}
 
 # Why each finding matters, in a sentence staff can act on.
@@ -39,6 +42,10 @@ WHY = {
         "say where the link goes."
     ),
     "SKIPPED": "Screen reader users move by headings; a skipped level looks like missing content.",
+    "ALONE": (
+        "With images off, with “no images” chosen, or in a screen reader, an image with no words "
+        "beside it may be all there is: say in the text what the image says."
+    ),
     "CAPITALS": (
         "Capitals are slower to read, and some screen readers spell them out letter by letter."
     ),
@@ -54,19 +61,45 @@ class Finding:
 
 
 def check(campaign: Campaign) -> list[Finding]:
-    snapshot = frozen(campaign)
-    found = []
+    approved = frozen(campaign)
     intro_url = reverse("admin:newsletter_campaign_change", args=[campaign.pk]) + "#id_intro"
-    found += [
-        Finding("Intro", intro_url, what, why)
-        for what, why in _html(render_markdown(snapshot.intro), top=1)
+    posts = [post for section in approved.sections for post in section["posts"]]
+    found = _content("Intro", intro_url, approved.intro, posts, where_post="Post “{}”")
+    return found + _brand(brand.frozen_brand(approved.brand))
+
+
+def check_series(series: Series) -> list[Finding]:
+    """Each step of a series as it stands (activating the series freezes it as it is), and the
+    brand now (that of the moment it is activated)."""
+    steps = list(series.steps.prefetch_related("posts"))
+    # A step's text field is in the series page's inline: prefix "steps", in the steps' order.
+    series_url = reverse("admin:newsletter_series_change", args=[series.pk])
+    found = []
+    for index, step in enumerate(steps):
+        label = f"Step {step.position} “{step.subject}”"
+        posts = [snapshot.post_fragments(post) for post in step.posts.all()]
+        body_url = f"{series_url}#id_steps-{index}-body"
+        found += _content(label, body_url, step.body, posts, where_post=label + ", post “{}”")
+    return found + _brand(brand.frozen_brand(brand.current()))
+
+
+def _content(where: str, url: str, markdown: str, posts: list[dict], *, where_post: str):
+    """Findings in the text an email opens with (Markdown, under the email's h1) and in its
+    posts' email fragments (each under an h2)."""
+    found = [
+        Finding(where, url, what, why) for what, why in _html(render_markdown(markdown), top=1)
     ]
-    for section in snapshot.sections:
-        for post in section["posts"]:
-            url = reverse("admin:newsletter_post_change", args=[post["post_id"]])
-            where = f"Post “{post['title']}”"
-            found += [Finding(where, url, what, why) for what, why in _html(post["html"], top=2)]
-    look = brand.frozen_brand(snapshot.brand)
+    for post in posts:
+        post_url = reverse("admin:newsletter_post_change", args=[post["post_id"]])
+        post_where = where_post.format(post["title"])
+        found += [
+            Finding(post_where, post_url, what, why) for what, why in _html(post["html"], top=2)
+        ]
+    return found
+
+
+def _brand(look: dict) -> list[Finding]:
+    found = []
     brand_url = reverse("admin:newsletter_brand_changelist")
     text_ratio = brand.contrast(look["colour"], look["text_colour"])
     if text_ratio < 4.5:
@@ -83,6 +116,8 @@ class _Reader(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.images, self.links, self.headings, self.blocks = [], [], [], []
+        # The text between images: the text before image k is gaps[k], after it gaps[k + 1].
+        self.gaps = [""]
         self._link = None
         self._block = None
 
@@ -90,6 +125,7 @@ class _Reader(HTMLParser):
         attrs = dict(attrs)
         if tag == "img":
             self.images.append(attrs)
+            self.gaps.append("")
         elif tag == "a":
             self._link = {"label": attrs.get("aria-label") or "", "text": ""}
         elif re.fullmatch(r"h[1-6]", tag):
@@ -106,6 +142,7 @@ class _Reader(HTMLParser):
             self._block = None
 
     def handle_data(self, data):
+        self.gaps[-1] += data
         if self._link is not None:
             self._link["text"] += data
         if self._block is not None:
@@ -117,9 +154,11 @@ def _html(html: str, *, top: int) -> list[tuple[str, str]]:
     reader = _Reader()
     reader.feed(str(html))
     found = []
-    for image in reader.images:
+    for index, image in enumerate(reader.images):
         alt = (image.get("alt") or "").strip()
         name = image.get("src", "").rsplit("/", 1)[-1]
+        if not _WORD.search(reader.gaps[index] + reader.gaps[index + 1]):
+            found.append((f"An image has no text around it ({name}).", WHY["ALONE"]))
         if not alt:
             found.append(
                 (

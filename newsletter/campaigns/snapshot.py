@@ -50,7 +50,7 @@ def snapshot_fields(campaign, *, topics, posts, variants: list[dict]) -> dict:
         section = sections.setdefault(
             topic.slug, {"topic_slug": topic.slug, "heading": topic.name, "posts": []}
         )
-        section["posts"].append(_post_fragments(post))
+        section["posts"].append(post_fragments(post))
     return {
         "subject": campaign.subject,
         "preheader": campaign.preheader,
@@ -76,7 +76,7 @@ def frozen(campaign: Campaign) -> Snapshot:
     return build_snapshot(campaign)
 
 
-def _post_fragments(post: Post) -> dict:
+def post_fragments(post: Post) -> dict:
     context = post_context(post)
     return {
         "post_id": post.pk,

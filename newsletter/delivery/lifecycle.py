@@ -74,8 +74,11 @@ def prepare(campaign_id: int) -> int:
     if abtest.testing(campaign):
         # An A/B test: only its share now; the rest with the winner (below, once chosen).
         written = ab_phases.write_test_rows(campaign, lease)
-    elif warmup.holds() and not is_local(campaign):
-        # A new sending profile warming up: today's share now, the rest a day at a time.
+    elif warmup.holds():
+        # A new sending profile warming up: today's share now (or at each reader's hour, with
+        # its waves), the rest a day at a time.
+        if is_local(campaign):
+            waves.ledger_moments(campaign)
         written = warmup.write_rows(campaign, audience(campaign), lease)
     else:
         # One query streamed through a server-side cursor: the audience is read once, in pk

@@ -1,45 +1,49 @@
 """Warm-up: a new sending domain or ESP stream sends a little more each day, most engaged first.
 
-Mailbox providers read a new domain that mails its whole list on day one as a spammer. While
-WARM_UP_STARTED_ON (the day the sending profile, i.e. this From domain and mail service, began) is
-set and its ramp (WARM_UP_RAMP: messages a day, day one first) has not run out, each campaign's and
-digest's ledger is written in daily shares: the share of the day's allowance still free (it is
-shared by every campaign that day) goes to the most engaged readers now, and the rest wait in the
-ledger for the next days' allowances, a wave a day (Delivery.send_after at the start of that day,
-in TIME_ZONE), handed to the workers by the beat like a local-time wave. The campaign's page says
-"today N of M, the rest from tomorrow". Past the ramp's last day nothing is held.
+Mailbox providers read a new domain that mails its whole list on day one as a spammer. The sending
+profile (newsletter.models.SendingProfile, kept in admin) of the From domain, or else the default
+profile, says whether it is new ("warming up since" a day) and its daily ramp. While it is new and
+its ramp has not run out, each campaign's, digest's and series step's ledger is written in daily
+shares: the share of the day's allowance still free (it is shared by every campaign that day) goes
+to the most engaged readers now, and the rest wait in the ledger for the next days' allowances, a
+wave a day (Delivery.send_after at the start of that day, in TIME_ZONE; a local-time campaign's
+reader at their own hour on that day), handed to the workers by the beat like a local-time wave.
+The campaign's page says "today N of M, the rest from tomorrow". Past the ramp's last day, or with
+no profile at all, nothing is held.
 
 Most engaged first: never soft-bounced, then by the latest of their confirmation, their last click
 (only for readers who allow tracking) and their last answer to an event or a call to get involved.
 """
 
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
-from django.conf import settings
-from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from newsletter.campaigns.scheduling import is_local, moment, plan
 from newsletter.delivery import ledger
-from newsletter.models import Campaign, Delivery, Rsvp, Wave
+from newsletter.mail.sender_auth import from_domain
+from newsletter.models import Campaign, Delivery, Rsvp, SendingProfile, Wave
 
 Status = Delivery.Status
 WAITING = (Status.QUEUED, Status.SENDING)
 
 
-def started_on() -> date | None:
-    value = settings.WARM_UP_STARTED_ON
-    return date.fromisoformat(value) if value else None
+def profile() -> SendingProfile | None:
+    """The sending profile campaigns go out under: the one of the From domain (every campaign,
+    digest and series step is sent from DEFAULT_FROM_EMAIL), else the default one (no domain)."""
+    matching = SendingProfile.objects.filter(domain__in=[from_domain(), ""])
+    return matching.order_by("-domain").first()  # the domain's own before the default
 
 
-def allowance(day: date) -> int | None:
-    """Messages that may go on `day` in all; None when nothing is held (no warm-up, or past it)."""
-    start = started_on()
-    if start is None or day < start:
-        return None
-    index = (day - start).days
-    ramp = settings.WARM_UP_RAMP
-    return ramp[index] if index < len(ramp) else None
+def allowance(day: date, sending: SendingProfile | None = None) -> int | None:
+    """Messages that may go on `day` in all; None when nothing is held (no profile, warmed up,
+    or past its ramp)."""
+    sending = sending or profile()
+    return sending.allowance(day) if sending else None
 
 
 def holds() -> bool:
@@ -85,35 +89,77 @@ def by_engagement(readers):
 
 
 def write_rows(campaign: Campaign, readers, lease_until: datetime) -> int:
-    """The campaign's ledger in daily shares (see the module's docstring). Returns rows written."""
+    """The campaign's ledger in daily shares (see the module's docstring); readers who already
+    have a row are left alone (a re-run). Returns rows written."""
     today = timezone.localdate()
-    rest = list(by_engagement(readers).values_list("pk", flat=True))
-    written, day = 0, today
-    while rest:
-        room = allowance(day)
-        if room is None:
-            share, rest = rest, []
+    sending = profile()
+    local = is_local(campaign)
+    room: dict[date, int | None] = {}
+
+    def take(day: date) -> bool:
+        """A place in `day`'s allowance, if one is free."""
+        if day not in room:
+            limit = allowance(day, sending)
+            room[day] = None if limit is None else max(0, limit - booked(day, today))
+        if room[day] is None:
+            return True
+        if room[day]:
+            room[day] -= 1
+            return True
+        return False
+
+    @cache
+    def when(later: int, zone: str) -> datetime | None:
+        """A reader's moment `later` days on: a local-time campaign's at their own hour, another's
+        at once (None) and then at the start of each day."""
+        if local:
+            return moment(campaign.local_date + timedelta(days=later), campaign.local_time, zone)
+        return day_start(today + timedelta(days=later)) if later else None
+
+    def day_of(at: datetime | None) -> date:
+        return timezone.localdate(at) if at else today
+
+    # Most engaged first, each in the first day (counted from their own zone's) with room.
+    shares: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    first_free: dict[str, int] = defaultdict(int)
+    unwritten = ~Exists(Delivery.objects.filter(campaign=campaign, subscriber=OuterRef("pk")))
+    for pk, zone in by_engagement(readers.filter(unwritten)).values_list("pk", "time_zone"):
+        zone = zone if local else ""
+        later = first_free[zone]
+        while not take(day_of(when(later, zone))):
+            later += 1
+        first_free[zone] = later
+        shares[later].append((pk, zone))
+
+    written = 0
+    for later, share in sorted(shares.items()):
+        ids = [pk for pk, _ in share]
+        if not local and not later:
+            written += ledger.write_rows(campaign.pk, ids, lease_until)
+            continue
+        zones = {zone for _, zone in share}
+        if local:
+            waves = plan(campaign.local_date + timedelta(days=later), campaign.local_time, zones)
         else:
-            free = max(0, room - booked(day, today))
-            share, rest = rest[:free], rest[free:]
-        if share and day == today:
-            written += ledger.write_rows(campaign.pk, share, lease_until)
-        elif share:
-            at = day_start(day)
-            Wave.objects.get_or_create(campaign=campaign, send_after=at, defaults={"zones": []})
-            written += ledger.write_rows(
-                campaign.pk, share, lease_until, ledger.Moments(by_zone={}, otherwise=at)
-            )
-        day += timedelta(days=1)
+            waves = {when(later, ""): []}
+        if later:  # a held day: its waves are warm-up's (a local campaign's first day has its own)
+            for at, names in waves.items():
+                Wave.objects.get_or_create(
+                    campaign=campaign, send_after=at, defaults={"zones": names, "warm_up": True}
+                )
+        moments = ledger.Moments(
+            by_zone={zone: when(later, zone) for zone in zones}, otherwise=when(later, "")
+        )
+        written += ledger.write_rows(campaign.pk, ids, lease_until, moments)
     return written
 
 
 def note(campaign: Campaign) -> str:
     """ "Warming up: today N of M, the rest from tomorrow" while some of its readers wait for a
     later day's allowance, else ""."""
-    tomorrow = day_start(timezone.localdate() + timedelta(days=1))
+    held = Wave.objects.filter(campaign=campaign, warm_up=True, send_after__gt=timezone.now())
     rows = Delivery.objects.filter(campaign=campaign)
-    later = rows.filter(status__in=WAITING, send_after__gte=tomorrow).count()
+    later = rows.filter(status__in=WAITING, send_after__in=held.values("send_after")).count()
     if not later:
         return ""
     total = rows.count()

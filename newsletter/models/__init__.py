@@ -20,7 +20,7 @@ from newsletter.models.campaigns import (
     Snapshot,
 )
 from newsletter.models.content import Brand, BrandLink, BrandLogo, Image, Post, Reference
-from newsletter.models.delivery import Delivery, Wave
+from newsletter.models.delivery import DEFAULT_RAMP, Delivery, SendingProfile, Wave, parse_ramp
 from newsletter.models.engagement import (
     Click,
     EventAttendance,
@@ -66,6 +66,9 @@ __all__ = [
     "CampaignVariant",
     "Delivery",
     "Wave",
+    "SendingProfile",
+    "DEFAULT_RAMP",
+    "parse_ramp",
     "Click",
     "PostEngagement",
     "Rsvp",

@@ -7,6 +7,7 @@ Decisions (DESIGN.md leaves them open):
   mailed by mistake and an import cannot bring it back.
 """
 
+import enum
 from datetime import timedelta
 
 from django.contrib.admin.models import LogEntry
@@ -32,6 +33,7 @@ from newsletter.models import (
 )
 from newsletter.subscribers import policy
 from newsletter.subscribers.addresses import clean_name
+from newsletter.subscribers.tokens import WAY_BACK_DAYS
 
 
 def update_preferences(
@@ -152,16 +154,34 @@ def resume(*, subscriber_id: int) -> None:
     Subscriber.objects.filter(pk=subscriber_id).update(paused_until=None, updated_at=timezone.now())
 
 
-def resubscribe(*, subscriber_id: int, ip: str | None, user_agent: str) -> bool:
-    """The owner of an unsubscribed address re-joins from their own preference link, which
-    proves the address as a confirmation does: the same rule lifts their unsubscription, and
-    nothing lifts a bounce or a complaint. True when they are active again."""
+class Return(enum.Enum):
+    BACK = "back"
+    TOO_LATE = "too late"  # the grace period is over: joining again means a new opt-in
+    REFUSED = "refused"  # a bounce or a complaint: nothing lifts those
+    NOT_LEFT = "not left"  # active, pending or unknown: nothing to do
+
+
+def way_back_until(subscriber: Subscriber):
+    """When the grace period of a reader who unsubscribed ends (None if they have not left)."""
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED or subscriber.unsubscribed_at is None:
+        return None
+    return subscriber.unsubscribed_at + timedelta(days=WAY_BACK_DAYS)
+
+
+def resubscribe(*, subscriber_id: int, ip: str | None, user_agent: str) -> Return:
+    """The owner of an unsubscribed address comes back within WAY_BACK_DAYS of leaving, from
+    their own link or browser session, which proves the address as a confirmation does: the same
+    rule lifts their unsubscription, and nothing lifts a bounce or a complaint. Later, consent
+    that old is not renewed by one press: they join again with a new opt-in."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
         if subscriber is None or subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-            return False
+            return Return.NOT_LEFT
+        until = way_back_until(subscriber)
+        if until is None or timezone.now() > until:
+            return Return.TOO_LATE
         if not policy.lift_on_confirmation(subscriber.email):
-            return False
+            return Return.REFUSED
         now = timezone.now()
         subscriber.status = Subscriber.Status.ACTIVE
         subscriber.unsubscribed_at = None
@@ -172,7 +192,7 @@ def resubscribe(*, subscriber_id: int, ip: str | None, user_agent: str) -> bool:
         subscriber.consent_ip = ip
         subscriber.consent_user_agent = user_agent[:400]
         subscriber.save()
-    return True
+    return Return.BACK
 
 
 def erase(*, subscriber_id: int) -> bool:

@@ -2,6 +2,8 @@
 
 Confirmation links expire (CONFIRMATION_MAX_AGE); unsubscribe and preference links do not, because
 they sit in old emails that must keep working (RFC 8058 expects a one-click link to keep working).
+The way back after unsubscribing ("way-back") works for WAY_BACK_DAYS: after that, coming back is
+a new opt-in.
 """
 
 import functools
@@ -15,7 +17,14 @@ from django.urls import reverse
 _delivery_signer = signing.Signer(salt="engage.track")
 _link_signer = signing.Signer(salt="engage.track-link")
 
-PURPOSES = ("confirm", "preferences", "unsubscribe")
+PURPOSES = ("confirm", "preferences", "unsubscribe", "way-back")
+# How long a reader who unsubscribed may come back without a new opt-in (issue 25).
+WAY_BACK_DAYS = 30
+# Purposes whose links carry the time they were made, and how long they work (seconds).
+_MAX_AGE = {
+    "confirm": lambda: settings.CONFIRMATION_MAX_AGE,
+    "way-back": lambda: WAY_BACK_DAYS * 86400,
+}
 # Links about one post for one reader: the signed value is "<reader>:<post id>", so a link made
 # for one event cannot answer another. A visitor's RSVP (no subscriber) is its row: "g<id>".
 # They do not expire: like unsubscribe links, they sit in old emails and change an answer later.
@@ -37,8 +46,8 @@ def read_token(purpose: str, token: str) -> int:
     assert purpose in PURPOSES
     signer = _signer(purpose)
     try:
-        if purpose == "confirm":
-            value = signer.unsign(token, max_age=settings.CONFIRMATION_MAX_AGE)
+        if purpose in _MAX_AGE:
+            value = signer.unsign(token, max_age=_MAX_AGE[purpose]())
         else:
             value = signer.unsign(token)
         return int(value)
@@ -64,7 +73,7 @@ def read_post_token(purpose: str, token: str) -> tuple[str, int]:
 
 def _signer(purpose: str) -> signing.Signer:
     salt = f"engage.{purpose}"
-    if purpose == "confirm":
+    if purpose in _MAX_AGE:
         return signing.TimestampSigner(salt=salt)
     return signing.Signer(salt=salt)
 
@@ -96,6 +105,24 @@ def preferences_url(subscriber_id: int) -> str:
 
 def unsubscribe_url(subscriber_id: int) -> str:
     return _link("unsubscribe", subscriber_id)
+
+
+def way_back_url(subscriber_id: int) -> str:
+    return _link("way-back", subscriber_id)
+
+
+def way_back_reader(token: str) -> tuple[int, bool]:
+    """(subscriber id, whether the link is still within WAY_BACK_DAYS) from a genuine way-back
+    link; BadToken when it is forged or altered."""
+    try:
+        return read_token("way-back", token), True
+    except BadToken as error:
+        if not isinstance(error.__cause__, signing.SignatureExpired):
+            raise
+    try:
+        return int(_signer("way-back").unsign(token)), False
+    except (signing.BadSignature, ValueError) as error:
+        raise BadToken(str(error)) from error
 
 
 def post_link(purpose: str, reader: int | str, post_id: int) -> str:

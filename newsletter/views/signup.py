@@ -1,6 +1,7 @@
 """The visitor's path: join (HTML and JSON), confirm, preferences, unsubscribe."""
 
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -214,6 +215,8 @@ def preferences(request, token):
             "form": form,
             "leaving": LeavingForm(),
             "today": timezone.localdate(),
+            "way_back_over": _way_back_over(subscriber),
+            "way_back_days": tokens.WAY_BACK_DAYS,
             **extra,
         }
         return render(request, "newsletter/preferences.html", context, status=status)
@@ -289,13 +292,16 @@ def preferences(request, token):
         }
         return render(request, "newsletter/unsubscribed.html", context)
     if action == "resubscribe":
-        if not subscriptions.resubscribe(
+        outcome = subscriptions.resubscribe(
             subscriber_id=subscriber_id,
             ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
-        ):
-            return page(status=409, refused=True)
+        )
         subscriber.refresh_from_db()
+        if outcome == subscriptions.Return.TOO_LATE:
+            return page(status=410, too_late=True)
+        if outcome != subscriptions.Return.BACK:
+            return page(status=409, refused=outcome == subscriptions.Return.REFUSED)
         return page(notice="Welcome back: you are subscribed again.")
     if action == "export":
         response = JsonResponse(
@@ -313,6 +319,11 @@ def preferences(request, token):
     return _bad_link(request, "That action is not one this page offers.")
 
 
+def _way_back_over(subscriber: Subscriber) -> bool:
+    until = subscriptions.way_back_until(subscriber)
+    return until is None or timezone.now() > until
+
+
 NOTHING_CHANGED = "Nothing changed: your choices are as they were."
 
 
@@ -325,12 +336,56 @@ def _months(value: str | None) -> int | None:
 
 
 def _leaving_context(token: str) -> dict:
-    """What the page after unsubscribing offers: the way back and the optional reason, both
-    through the reader's signed preference link."""
+    """What the page after unsubscribing offers: the way back (a signed link that works for
+    WAY_BACK_DAYS) and the optional reason (through the reader's preference link)."""
+    subscriber_id = tokens.read_token("preferences", token)
     return {
         "preferences_action": reverse("preferences", args=[token]),
+        "way_back_path": reverse("way-back", args=[tokens.make_token("way-back", subscriber_id)]),
+        "way_back_until": timezone.now() + timedelta(days=tokens.WAY_BACK_DAYS),
         "reasons": Subscriber.LeavingReason.choices,
     }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def way_back(request, token):
+    """Coming back after unsubscribing with no new opt-in, within the grace period: the page
+    after leaving carries this signed link in its button (the same browser session) and offers it
+    to keep. GET shows the button and changes nothing (mail scanners); POST comes back. Later, the
+    page says how to join again."""
+    try:
+        subscriber_id, fresh = tokens.way_back_reader(token)
+    except tokens.BadToken:
+        return _bad_link(request, "This link is not valid. It may have been copied incompletely.")
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return _bad_link(request, "We hold no data for this link any more.", status=404)
+    until = subscriptions.way_back_until(subscriber)
+    late = not fresh or _way_back_over(subscriber)
+
+    def page(state, status=200):
+        context = {"state": state, "until": until, "days": tokens.WAY_BACK_DAYS}
+        return render(request, "newsletter/way_back.html", context, status=status)
+
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        return page("not-left")
+    if late:
+        return page("too-late", status=410)
+    if request.method == "GET":
+        return page("offer")
+    outcome = subscriptions.resubscribe(
+        subscriber_id=subscriber_id,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    if outcome == subscriptions.Return.TOO_LATE:
+        return page("too-late", status=410)
+    if outcome == subscriptions.Return.REFUSED:
+        return page("refused", status=409)
+    if outcome == subscriptions.Return.NOT_LEFT:
+        return page("not-left")
+    return page("back")
 
 
 def _stored_choices(subscriber: Subscriber) -> tuple:

@@ -130,7 +130,8 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
     """Validate a decoded JSON body for POST /api/subscribe/: the bound form, or field errors.
 
     JSON brings types a form never sees (numbers, lists, null), so they are checked first; then
-    the same rules as the HTML form apply. Topics left out mean every topic."""
+    the same rules as the HTML form apply. Topics left out mean every topic; `access` is the
+    form's optional list of reading preferences (newsletter.mail.access.FIELDS)."""
     if not isinstance(payload, dict):
         return None, {"body": ["Send a JSON object."]}
     errors = {}
@@ -155,6 +156,9 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
     time_zone = payload.get("time_zone", "")
     if not isinstance(time_zone, str) or (time_zone and not known_zone(time_zone)):
         errors["time_zone"] = ["Send an IANA time zone name, e.g. Europe/London (or leave it out)."]
+    chosen = payload.get("access", [])
+    if not (isinstance(chosen, list) and all(isinstance(name, str) for name in chosen)):
+        errors["access"] = [f"Send a list of any of {', '.join(access.FIELDS)} (or leave it out)."]
     if errors:
         return None, errors
     form = JoinForm(
@@ -165,6 +169,7 @@ def validate_api_payload(payload) -> tuple[JoinForm | None, dict[str, list[str]]
             "consent": True,
             "allow_tracking": allow_tracking,
             "time_zone": time_zone,
+            "access": chosen,
         }
     )
     if topics is None:

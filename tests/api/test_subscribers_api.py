@@ -155,3 +155,54 @@ def test_a_suppression_is_checked_by_address_and_listed_by_hash(crm, topics):
     assert len(listed["results"]) == 1 and "@" not in str(listed)
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_a_signup_takes_the_join_forms_reading_preferences_and_the_first_email_honours_them(
+    crm, topics, django_capture_on_commit_callbacks
+):
+    body = {"email": "ada@example.org", "consent": True, "access": ["plain_text_only", "no_images"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = crm.post(URL, body)
+
+    assert response.status_code == 202, response.content
+    assert SignupRequest.objects.get().access == ["plain_text_only", "no_images"]
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.plain_text_only, subscriber.larger_text, subscriber.no_images) == (
+        True,
+        False,
+        True,
+    )
+    # The confirmation email is plain text only, as for a reader who ticked it on the join form.
+    [confirmation] = mail.outbox
+    assert confirmation.alternatives == []
+
+
+@pytest.mark.parametrize(
+    "access", [["bold"], "plain_text_only", [1], ["no_images"] * 4, None], ids=repr
+)
+def test_a_reading_preference_the_form_does_not_offer_is_refused_with_a_field_error(
+    crm, topics, access
+):
+    response = crm.post(URL, {"email": "ada@example.org", "consent": True, "access": access})
+
+    assert response.status_code == 400, response.content
+    assert not SignupRequest.objects.exists()
+
+
+def test_an_import_cannot_choose_reading_preferences_for_the_reader(crm, topics):
+    response = crm.post(
+        URL,
+        {"mode": "import", "email": "ada@example.org", "consent": True, "access": ["larger_text"]},
+    )
+
+    assert response.status_code == 400
+    assert "access" in response.json()["error"]["fields"]
+    assert not Subscriber.objects.exists()
+
+
+def test_the_schema_documents_the_reading_preferences(crm):
+    schema = crm.get("/api/v1/schema/").json()
+
+    field = schema["components"]["schemas"]["SubscriberIn"]["properties"]["access"]
+    assert field["items"]["enum"] == ["plain_text_only", "larger_text", "no_images"]
+    assert "plain_text_only" in field["description"]

@@ -105,3 +105,23 @@ def test_the_preview_lists_the_findings_and_the_confirmation_counts_them_and_sti
     client.post(schedule, hidden)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SCHEDULED
+
+
+@pytest.mark.parametrize(
+    ("intro", "alone"),
+    [
+        ("![The walk's poster: Sunday 10:00, Leeds](https://example.org/poster.png)", 1),
+        ("Our walk is on Sunday.\n\n![Walkers by the river](https://example.org/walk.png)", 0),
+        ("![Walkers](https://example.org/a.png)\n\n![The river](https://example.org/b.png)", 2),
+        ("![Walkers](https://example.org/a.png) ![River](https://example.org/b.png) Join us!", 1),
+    ],
+)
+def test_an_image_without_text_around_it_is_found(topics, intro, alone):
+    campaign = campaign_with(topics, intro=intro)
+
+    findings = [f for f in preflight.check(campaign) if "no text around it" in f.what]
+
+    assert len(findings) == alone, whats(preflight.check(campaign))
+    for finding in findings:
+        assert finding.where == "Intro" and finding.url.endswith("#id_intro")
+        assert "say in the text what the image says" in finding.why

@@ -41,6 +41,7 @@ from newsletter.models import (
     OutgoingEvent,
     Post,
     PostEngagement,
+    SendingProfile,
     Series,
     SeriesStep,
     Subscriber,
@@ -111,6 +112,9 @@ MODELS = {
     "newsletter.brand": _model(SENDERS, NOBODY, SENDERS, NOBODY),
     # The test list: who a test may reach beyond the staff. A superuser's to keep.
     "newsletter.approvedtestaddress": ACCOUNTS,
+    # Whether a sending domain is new, and its daily ramp: a superuser's to keep; senders may look
+    # (why a campaign goes over days).
+    "newsletter.sendingprofile": _model(SENDERS, ONLY_SUPERUSER, ONLY_SUPERUSER, ONLY_SUPERUSER),
     "auth.user": ACCOUNTS,
     "auth.group": ACCOUNTS,
     "otp_totp.totpdevice": ACCOUNTS,
@@ -152,6 +156,7 @@ ACTIONS = {
     ("auditlog.logentry", "delete_selected"): NOBODY,
     ("newsletter.brand", "delete_selected"): NOBODY,
     ("newsletter.approvedtestaddress", "delete_selected"): ONLY_SUPERUSER,
+    ("newsletter.sendingprofile", "delete_selected"): ONLY_SUPERUSER,
     ("auth.user", "delete_selected"): ONLY_SUPERUSER,
     ("auth.group", "delete_selected"): ONLY_SUPERUSER,
     ("otp_totp.totpdevice", "delete_selected"): ONLY_SUPERUSER,
@@ -380,6 +385,7 @@ def target(world, label: str):
         "newsletter.approvedtestaddress": ApprovedTestAddress.objects.get_or_create(
             email="trustee@example.org"
         )[0],
+        "newsletter.sendingprofile": SendingProfile.objects.get_or_create(name="Our relay")[0],
     }[label]
 
 
@@ -412,6 +418,9 @@ def state() -> dict:
         "audit": (AuditEvent.objects.count(), LogEntry.objects.count()),
         "brand": list(Brand.objects.values_list("organisation_name", "colour", "donate_url")),
         "test list": list(ApprovedTestAddress.objects.order_by("id").values_list("id", "email")),
+        "sending profiles": list(
+            SendingProfile.objects.order_by("id").values_list("id", "warming_up_since", "ramp")
+        ),
         "mail": len(mail.outbox),
         "api": (
             list(ApiKey.objects.order_by("id").values_list("id", "revoked_at")),

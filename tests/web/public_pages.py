@@ -14,6 +14,7 @@ from tests.factories import CampaignFactory, PostFactory, SubscriberFactory, eve
 def public_pages(topics) -> dict[str, str]:
     """name → path (or absolute URL) of each public page, with the rows each one needs."""
     reader = SubscriberFactory(active=True, topics=list(topics.values()))
+    left = SubscriberFactory(unsubscribed=True)
     event = event_taking_rsvps(topics["events"], title="Coffee morning", url="")
     involved = PostFactory(
         topic=topics["get-involved"], kind=Post.Kind.GET_INVOLVED, title="Help us", url=""
@@ -34,6 +35,7 @@ def public_pages(topics) -> dict[str, str]:
         "confirmation": tokens.confirm_url(SubscriberFactory().pk),
         "preferences": tokens.preferences_url(reader.pk),
         "unsubscribe": tokens.unsubscribe_url(reader.pk),
+        "come back": tokens.way_back_url(left.pk),
         "archive": "/archive/",
         "archive issue": f"/archive/{campaign.slug}/",
         "post": f"/archive/posts/{event.slug}/",

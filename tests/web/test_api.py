@@ -228,3 +228,23 @@ def test_it_counts_each_client_ip_separately_in_the_rate_limit(client, topics, s
     )
 
     assert other.status_code == 202
+
+
+def test_the_json_signup_takes_the_join_forms_reading_preferences(client, topics):
+    response = post_json(
+        client, {"email": "ada@example.org", "consent": True, "access": ["larger_text"]}
+    )
+
+    assert response.status_code == 202
+    assert SignupRequest.objects.get().access == ["larger_text"]
+
+
+@pytest.mark.parametrize("access", [["bold"], "larger_text", [None]], ids=repr)
+def test_the_json_signup_refuses_a_reading_preference_the_form_does_not_offer(
+    client, topics, access
+):
+    response = post_json(client, {"email": "ada@example.org", "consent": True, "access": access})
+
+    assert response.status_code == 400
+    assert "access" in response.json()["errors"]
+    assert not SignupRequest.objects.exists()
