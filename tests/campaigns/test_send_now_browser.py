@@ -3,12 +3,12 @@ then shows the mail going out, without a reload and without waiting for beat: th
 with the send, and a real Celery worker takes it. Screenshots in test-artifacts/<test name>/."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from newsletter import tasks
 from newsletter.models import Campaign
 from tests.campaign_runs import audience, per_recipient
-from tests.factories import CampaignFactory, PostFactory
+from tests.factories import CampaignFactory, PostFactory, role_group
 from tests.support import wait_until
 
 pytestmark = [
@@ -32,7 +32,7 @@ def test_yes_send_shows_starting_then_progress_without_a_reload_or_beat(
     sender = User.objects.create_user(
         "sender", "sender@example.org", "a long passphrase", is_staff=True
     )
-    sender.groups.add(Group.objects.get(name="sender"))
+    sender.groups.add(role_group("sender"))
     page.goto(f"{live_server.url}/admin/login/")
     page.get_by_label("Username").fill("sender")
     page.get_by_label("Password").fill("a long passphrase")
