@@ -19,11 +19,11 @@ from anymail.exceptions import (
     AnymailWebhookValidationFailure,
 )
 from django.core.exceptions import BadRequest
-from django.http import HttpResponseNotFound
+from django.http import HttpResponse, HttpResponseNotFound
 from django.urls import URLPattern
 from django.views.decorators.csrf import csrf_exempt
 
-from newsletter.inbound import webhook_guard
+from newsletter.inbound import sns_signature, webhook_guard
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,14 @@ def _strict(view_class: type) -> type:
                 log.warning("webhook for an unconfigured ESP refused: %s", error)
                 return HttpResponseNotFound(
                     f"This ESP ({self.esp_name}) is not configured here.",
+                    content_type="text/plain; charset=utf-8",
+                )
+            except sns_signature.CertificateUnavailable as error:
+                # Not the caller's fault: a 503 that SNS retries, once the certificate is back.
+                log.warning("%s webhook not verified: %s", self.esp_name, error)
+                return HttpResponse(
+                    "Cannot verify the signature now; try again.",
+                    status=503,
                     content_type="text/plain; charset=utf-8",
                 )
 
