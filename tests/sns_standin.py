@@ -70,6 +70,7 @@ class SnsStandin:
             "/elsewhere/SimpleNotificationService-engage.pem": valid,
         }
         self.confirmed: list[dict] = []
+        self.fetched: list[str] = []  # the paths of the certificates asked for, in turn
         self.server = None
         self.base = ""
 
@@ -80,6 +81,7 @@ class SnsStandin:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                standin.fetched.append(self.path)
                 body = standin.files.get(self.path)
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Length", str(len(body or b"")))
@@ -104,7 +106,11 @@ class SnsStandin:
         return self
 
     def cert_url(self, name: str = "engage", folder: str = "sns") -> str:
-        return f"{self.base}/{folder}/SimpleNotificationService-{name}.pem"
+        return f"{self.base}{self.cert_path(name, folder)}"
+
+    @staticmethod
+    def cert_path(name: str = "engage", folder: str = "sns") -> str:
+        return f"/{folder}/SimpleNotificationService-{name}.pem"
 
     def sign(self, message: dict, *, key=None) -> dict:
         """`message` with SNS's Signature, made with the stand-in's key (or `key`)."""

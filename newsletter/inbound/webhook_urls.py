@@ -2,7 +2,8 @@
 that relies on the webhook secret is refused while no secret is configured; the URLs of an ESP
 that is not configured here (no signing key, no boto3 for SES) answer 404, not a 500; and Engage's
 own checks after anymail's (newsletter.inbound.webhook_guard: a body anymail's validators cannot
-read is a 400; a Mailgun signature is used once).
+read is a 400; a Mailgun signature is used once; Amazon SNS's signature must be Amazon's, and an
+SNS certificate that cannot be fetched is a 503 for SNS to retry).
 
 anymail checks the signature (basic auth, or the ESP's HMAC) first and answers 400 when it fails.
 But a body that passes the check and then cannot be parsed (broken JSON, a missing field) raises

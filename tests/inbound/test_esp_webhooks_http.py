@@ -271,6 +271,27 @@ def test_an_sns_notification_signed_with_either_signature_version_is_stored(web,
     ]
 
 
+def test_sns_certificate_is_fetched_once_and_its_absence_is_a_503_that_sns_retries(web):
+    (reader,) = sent("reader")
+    name = f"rotated-{uuid.uuid4().hex[:8]}"
+    sns = esp_calls.SNS
+
+    def bounce():
+        return esp_calls.ses_bounce(
+            reader.message_id, [reader.subscriber.email], cert_url=sns.cert_url(name)
+        )
+
+    assert post(web, bounce()) == 503
+    assert not WebhookEvent.objects.exists()
+
+    sns.files[sns.cert_path(name)] = sns.files[sns.cert_path()]
+    assert post(web, bounce()) == 200
+    assert post(web, bounce()) == 200
+
+    assert sns.fetched.count(sns.cert_path(name)) == 2  # the 404, then once for both
+    assert WebhookEvent.objects.count() == 2
+
+
 def test_only_a_subscription_confirmation_signed_by_sns_is_confirmed(web):
     forged = esp_calls.forged(esp_calls.sns_subscription_confirmation("token-forged"))
     genuine = esp_calls.sns_subscription_confirmation("token-genuine")
