@@ -67,6 +67,11 @@ def anymail_settings(environment: Mapping[str, str]) -> dict:
         for key, value in environment.items()
         if key.startswith("ANYMAIL_")
     }
+    for key, value in found.items():
+        # anymail's switches (e.g. AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS): the string "false"
+        # would count as on.
+        if value.strip().lower() in ("true", "false"):
+            found[key] = value.strip().lower() == "true"
     for key in NUMERIC_ANYMAIL_SETTINGS:
         if key in found:
             try:

@@ -128,6 +128,22 @@ def test_anymails_request_timeout_from_the_environment_is_a_number():
         anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "soon"})
 
 
+def test_anymails_switches_from_the_environment_are_true_or_false():
+    found = anymail_settings(
+        {
+            "ANYMAIL_AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": "false",
+            "ANYMAIL_IGNORE_UNSUPPORTED_FEATURES": "True",
+            "ANYMAIL_WEBHOOK_SECRET": "user:a-long-secret",
+        }
+    )
+
+    assert found == {
+        "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": False,
+        "IGNORE_UNSUPPORTED_FEATURES": True,
+        "WEBHOOK_SECRET": "user:a-long-secret",
+    }
+
+
 def test_the_send_rate_defaults_to_the_cap_the_esp_documents():
     assert default_send_rate({"ESP": "amazon_ses"}) == 14
     assert default_send_rate({"ESP": "postmark"}) == 0  # none documented: its 429s slow us
