@@ -133,10 +133,12 @@ def live_block(campaign: Campaign) -> str:
     live = campaign.status in LIVE or starting(campaign)
     return format_html(
         '<div class="engage-progress-live" data-url="{}" data-live="{}" data-every="{}" '
-        'role="status" aria-live="polite">{}</div>',
+        'data-status="{}" role="status" aria-live="polite">{}</div>',
         reverse("admin:newsletter_delivery_progress", args=[campaign.pk]),
         "true" if live else "false",
         REFRESH_SECONDS,
+        # The page's Status field follows it too (engage-progress.js), so the two never disagree.
+        campaign.get_status_display(),
         _contents(campaign),
     )
 

@@ -16,6 +16,11 @@
           const fresh = holder.firstElementChild;
           if (fresh.innerHTML !== block.innerHTML) block.innerHTML = fresh.innerHTML;
           block.dataset.live = fresh.dataset.live;
+          // The page's read-only Status field, so it never says "Scheduled" beside the counts.
+          const status = document.querySelector(".field-status .readonly");
+          if (status && fresh.dataset.status && status.textContent !== fresh.dataset.status) {
+            status.textContent = fresh.dataset.status;
+          }
         }
       } catch (error) {
         // The network or the server blinked: ask again next time.

@@ -70,6 +70,8 @@ def test_yes_send_shows_starting_then_progress_without_a_reload_or_beat(
         return f"{READERS} sent · 0 queued" in text
 
     wait_until(all_sent, 90, interval=0.3, message="the page to show every message sent")
+    # The Status field beside the counts follows them, without a reload.
+    assert page.locator(".field-status .readonly").inner_text() == "Sending"
     assert seen - {"starting", "0", str(READERS)}, "no figure between the start and the end"
     assert page.evaluate("window.engageNotReloaded") is True  # the same page all along
     # The same live region all along (its contents change), so screen readers hear the news.
@@ -77,6 +79,7 @@ def test_yes_send_shows_starting_then_progress_without_a_reload_or_beat(
 
     tasks.tick()  # now beat: it marks the campaign sent, and the page stops asking
     page.get_by_text("(sent: see the report)").wait_for()
+    assert page.locator(".field-status .readonly").inner_text() == "Sent"
     screenshot(page, "sent")
     campaign.refresh_from_db()
     assert (campaign.status, campaign.sent_count) == (Campaign.Status.SENT, READERS)
