@@ -7,7 +7,9 @@ ANYMAIL_* variables (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN). Neither set: .eml file
 """
 
 import importlib.util
+import ipaddress
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -65,6 +67,11 @@ def anymail_settings(environment: Mapping[str, str]) -> dict:
         for key, value in environment.items()
         if key.startswith("ANYMAIL_")
     }
+    for key, value in found.items():
+        # anymail's switches (e.g. AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS): the string "false"
+        # would count as on.
+        if value.strip().lower() in ("true", "false"):
+            found[key] = value.strip().lower() == "true"
     for key in NUMERIC_ANYMAIL_SETTINGS:
         if key in found:
             try:
@@ -77,3 +84,22 @@ def anymail_settings(environment: Mapping[str, str]) -> dict:
 def default_send_rate(environment: Mapping[str, str]) -> float:
     """SEND_RATE_PER_SECOND when it is not set: the ESP's documented cap, else 0 (unlimited)."""
     return ESP_RATE_PER_SECOND.get(environment.get("ESP", ""), 0.0)
+
+
+def sns_cert_url_allow(environment: Mapping[str, str]) -> str:
+    """SNS_CERT_URL_ALLOW: a URL prefix whose certificates are believed as Amazon SNS's, for a
+    test's stand-in. Refused unless on a loopback address, so production cannot be pointed at
+    a certificate of anyone's choosing."""
+    value = environment.get("SNS_CERT_URL_ALLOW", "")
+    if not value:
+        return ""
+    host = urlsplit(value).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback or not value.endswith("/"):
+        raise ImproperlyConfigured(
+            "SNS_CERT_URL_ALLOW is for tests only: a URL on a loopback address, ending in /."
+        )
+    return value

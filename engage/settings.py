@@ -171,6 +171,8 @@ MAILERS = {
     )
 }
 ANYMAIL = mail_config.anymail_settings(env.ENVIRON)
+# Tests only: a loopback stand-in for Amazon SNS's certificate host (inbound/sns_signature.py).
+SNS_CERT_URL_ALLOW = mail_config.sns_cert_url_allow(env.ENVIRON)
 # The charity's identity. The defaults are the demo charity's: with DEBUG off nothing starts until
 # they are the charity's own (engage/identity.py).
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=identity.DEMO_FROM_EMAIL)

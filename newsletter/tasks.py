@@ -73,6 +73,15 @@ def series_tick():
     series.run_due_steps()
 
 
+@shared_task
+def start_campaign(campaign_id: int):
+    """A campaign sent now starts without waiting for beat (beat starts it anyway if this task is
+    lost): the same start as tick's, for this campaign only."""
+    from newsletter import delivery
+
+    delivery.start_due_campaigns(campaign_id=campaign_id)
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def prepare_campaign(campaign_id: int):
     """The campaign's Delivery ledger, and one send_batch per chunk of it."""

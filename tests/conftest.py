@@ -12,7 +12,7 @@ from engage.celery import app as celery_app
 from newsletter.models import ConsentWording, Topic
 from newsletter.web import joinpage
 from tests.browser import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS
-from tests.factories import SubscriberFactory, staff_member
+from tests.factories import ROLES_AS_MIGRATED, SubscriberFactory, staff_member
 from tests.support import SmtpSink, WorkerProcess
 
 TOPIC_SLUGS = ["news", "events", "education", "get-involved"]
@@ -31,6 +31,16 @@ def _isolated(request, settings):
     joinpage.render_afresh()  # this process's rendered join pages, made from another test's rows
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _roles_as_migrated(django_db_setup, django_db_blocker):
+    """Read the staff roles the migrations seeded before any flush (tests.factories.role_group)."""
+    from django.contrib.auth.models import Group
+
+    with django_db_blocker.unblock():
+        for group in Group.objects.prefetch_related("permissions"):
+            ROLES_AS_MIGRATED[group.name] = [p.codename for p in group.permissions.all()]
 
 
 @pytest.fixture

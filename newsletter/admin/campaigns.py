@@ -27,6 +27,7 @@ from newsletter.campaigns import abtest, digests, preflight, scheduling, sendtes
 from newsletter.campaigns import enqueue as campaigns_enqueue
 from newsletter.campaigns.audience import audience_count
 from newsletter.campaigns.snapshot import render_body
+from newsletter.campaigns.when import staff_time
 from newsletter.delivery import lifecycle
 from newsletter.mail import rendering
 from newsletter.models import Campaign, Subscriber
@@ -334,8 +335,10 @@ class CampaignAdmin(permissions.SendPermission, admin.ModelAdmin):
             audit.record(
                 request.user, "schedule", f"campaign #{campaign.pk}", request=request, **details
             )
-            at = timezone.localtime(campaign.scheduled_at)
-            when = f"{at:%Y-%m-%d %H:%M %Z}"
+            if lifecycle.start_soon(campaign):
+                self.message_user(request, f"“{campaign.subject}” is starting: it goes out now.")
+                return HttpResponseRedirect(self._change_url(campaign))
+            when = staff_time(campaign.scheduled_at)
             if local is not None:
                 on, time_of_day = local
                 when = (

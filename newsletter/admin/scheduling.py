@@ -27,7 +27,7 @@ class ScheduleForm(forms.Form):
         required=False,  # needed for one moment only (clean)
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Leave as is or in the past to send at the next minute.",
+        help_text="Leave as is or in the past to send now.",
     )
     timezone = timezone_field(label="Time zone")
     local_date = forms.DateField(

@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from newsletter.admin.readonly import DraftOnlyInline
 from newsletter.campaigns import abtest
+from newsletter.campaigns.snapshot import frozen
+from newsletter.delivery import ab_phases
 from newsletter.delivery.ab_phases import NotChoosable, choose_winner
 from newsletter.models import Campaign, CampaignVariant
 from newsletter.staff import audit, permissions
@@ -89,11 +91,22 @@ def clean_test_settings(form) -> None:
 
 
 def winner_view(model_admin, request, object_id: int, letter: str):
-    """POST: a sender's choice of the winner; the rest of the audience gets it."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    """GET: the test's figures and the question ("Send B to the rest: 12 more people?"); POST: a
+    sender's choice of the winner, and the rest of the audience gets it."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
     campaign = get_object_or_404(Campaign, pk=object_id)
     permissions.require(request, permissions.SEND_CAMPAIGN)
+    change = reverse("admin:newsletter_campaign_change", args=[campaign.pk])
+    if request.method != "POST":
+        if not choosable(campaign, letter):
+            model_admin.message_user(
+                request, f"Variant {letter} cannot be sent to the rest now.", messages.ERROR
+            )
+            return HttpResponseRedirect(change)
+        return model_admin._render(
+            request, campaign, "confirm_winner.html", confirmation(campaign, letter)
+        )
     try:
         choose_winner(campaign=campaign, letter=letter)
     except NotChoosable as error:
@@ -102,4 +115,32 @@ def winner_view(model_admin, request, object_id: int, letter: str):
         target = f"campaign #{campaign.pk}"
         audit.record(request.user, "choose winner", target, request=request, winner=letter)
         model_admin.message_user(request, f"{letter} won: the rest of the audience gets it.")
-    return HttpResponseRedirect(reverse("admin:newsletter_campaign_change", args=[campaign.pk]))
+    return HttpResponseRedirect(change)
+
+
+def choosable(campaign: Campaign, letter: str) -> bool:
+    """What the page offers: a variant of a test whose share went out and has no winner yet
+    (choose_winner checks the same again as it records the choice)."""
+    return (
+        abtest.testing(campaign)
+        and campaign.test_sent_at is not None
+        and campaign.status in (Campaign.Status.SENDING, Campaign.Status.PAUSED)
+        and campaign.variants.filter(letter=letter).exists()
+    )
+
+
+def confirmation(campaign: Campaign, letter: str) -> dict:
+    """What a sender reads before the winner goes to the rest: each variant's figures."""
+    variants = abtest.figures(campaign, frozen(campaign))
+    phases = ab_phases.phases(campaign)
+    rest = phases.rest_total if phases else 0
+    people = "1 more person" if rest == 1 else f"{rest} more people"
+    return {
+        "title": f"Send {letter} to the rest: {campaign.subject}",
+        "question": f"Send {letter} to the rest of the audience: {people}?",
+        "letter": letter,
+        "variants": variants,
+        "phases": phases,
+        "note": abtest.confidence_note(variants),
+        "opens_note": abtest.OPENS_NOTE,
+    }

@@ -31,6 +31,13 @@ class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+ACCESS_DESCRIPTION = (
+    "plain_text_only (no HTML part), larger_text (20 px text, 48 px buttons), no_images (each "
+    "image's description in words). Every email honours them."
+)
+Access = list[Literal[reading.FIELDS]]
+
+
 class SubscriberIn(Strict):
     """`signup` sends the double opt-in email, as the join form does. `import` records someone
     who joined elsewhere, by the CSV import's rules: active only with consent and its date, or
@@ -42,12 +49,11 @@ class SubscriberIn(Strict):
     topics: list[str] | None = Field(None, max_length=50, description="Topic slugs; none: all.")
     time_zone: str = Field("", max_length=64)
     allow_tracking: bool = False
-    access: list[Literal[reading.FIELDS]] = Field(
+    access: Access = Field(
         default_factory=list,
         max_length=3,
         description="signup: how the reader reads our emails, as the join form's optional "
-        "choices: plain_text_only (no HTML part), larger_text (20 px text, 48 px buttons), "
-        "no_images (each image's description in words). Every email honours them.",
+        f"choices: {ACCESS_DESCRIPTION}",
     )
     consent: bool = Field(False, description="signup: must be true (the reader agreed).")
     consent_at: Moment | None = Field(None, description="import: when consent was given.")
@@ -69,6 +75,7 @@ class SubscriberOut(Schema):
     topics: list[str]
     time_zone: str
     allow_tracking: bool
+    access: list[str] = Field(description=f"The reader's reading preferences: {ACCESS_DESCRIPTION}")
     lawful_basis: str
     created_at: datetime
     updated_at: datetime
@@ -84,6 +91,13 @@ class SubscriberPage(Schema):
 class SubscriberPatch(Strict):
     first_name: str | None = Field(None, max_length=200)
     topics: list[str] | None = Field(None, max_length=50)
+    access: Access | None = Field(
+        None,
+        max_length=3,
+        description="The reading preferences the reader asked for (say on the phone to "
+        "supporter care), replacing the ones they had; [] clears them. The reader can change "
+        f"them back in their preference centre. {ACCESS_DESCRIPTION}",
+    )
 
 
 class Unsubscribed(Schema):
@@ -145,6 +159,7 @@ def _subscribers_page(rows, limit: int) -> tuple[list[dict], str | None]:
         slugs[subscriber_id].append(slug)
     for row in rows:
         row["topics"] = sorted(slugs[row["id"]])
+        row["access"] = reading.choices_of({name: row.pop(name) for name in reading.FIELDS})
     last = rows[-1] if more else None
     return rows, _cursor(last["updated_at"].isoformat(), last["id"]) if last else None
 
@@ -156,6 +171,7 @@ FIELDS = [
     "status",
     "time_zone",
     "allow_tracking",
+    *reading.FIELDS,
     "lawful_basis",
     "created_at",
     "updated_at",
@@ -283,7 +299,8 @@ def read_subscriber(request, subscriber_id: Id):
 
 @router.patch("/{subscriber_id}/", response={200: SubscriberOut, **ERRORS})
 def change_subscriber(request, subscriber_id: Id, payload: SubscriberPatch):
-    """Change the name or the topics, as the preference centre does."""
+    """Change the name, the topics or the reading preferences, as the preference centre does:
+    on the reader's word (a call, a letter), unlike an import's record from elsewhere."""
     subscriber = get_object_or_404(Subscriber, pk=subscriber_id)
     topics = _topic_slugs(payload.topics)
     if topics is None:
@@ -295,6 +312,7 @@ def change_subscriber(request, subscriber_id: Id, payload: SubscriberPatch):
             topic_slugs=topics,
             allow_tracking=subscriber.allow_tracking,
             digest_only=subscriber.digest_only,
+            access_choices=payload.access,
         )
     except DjangoValidationError as error:
         raise ApiError(400, "invalid", "Invalid name.", {"first_name": error.messages})

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
+from newsletter.campaigns.when import staff_time
 from newsletter.models import Campaign, CampaignVariant, Delivery, Snapshot
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
@@ -123,6 +123,7 @@ class VariantFigures:
     recipients: int  # sent in the test
     tracked: int  # of them, readers who allow tracking
     clicked: int  # of those, readers who clicked
+    opened: int = 0  # of those, readers whose mail fetched the pixel (a proxy's fetch counts too)
 
     @property
     def click_rate(self) -> float:
@@ -142,6 +143,7 @@ def figures(campaign: Campaign, snapshot: Snapshot) -> list[VariantFigures]:
             recipients=Count("pk"),
             tracked=Count("pk", filter=tracked),
             clicked=Count("pk", filter=tracked & Q(clicked_at__isnull=False)),
+            opened=Count("pk", filter=tracked & Q(opened_at__isnull=False)),
         )
         .order_by()
     }
@@ -152,6 +154,7 @@ def figures(campaign: Campaign, snapshot: Snapshot) -> list[VariantFigures]:
             recipients=counts.get(variant["letter"], {}).get("recipients", 0),
             tracked=counts.get(variant["letter"], {}).get("tracked", 0),
             clicked=counts.get(variant["letter"], {}).get("clicked", 0),
+            opened=counts.get(variant["letter"], {}).get("opened", 0),
         )
         for variant in snapshot.variants
     ]
@@ -204,13 +207,13 @@ def phase_note(campaign: Campaign) -> str:
         return f"A/B test: {campaign.winner} won; the rest of the audience gets it."
     if campaign.test_sent_at is None:
         return f"A/B test: {campaign.test_share}% of the audience gets the variants first."
-    due = timezone.localtime(campaign.test_sent_at + campaign.test_wait)
     how = (
         "picked by click rate"
         if campaign.winner_by == Campaign.WinnerBy.CLICKS
         else "chosen by a sender"
     )
-    return f"A/B test under way: the winner is {how} from {due:%Y-%m-%d %H:%M}."
+    due = staff_time(campaign.test_sent_at + campaign.test_wait)
+    return f"A/B test under way: the winner is {how} from {due}."
 
 
 def plan_sentence(campaign: Campaign, audience: int) -> str:

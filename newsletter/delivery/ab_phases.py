@@ -12,6 +12,7 @@ newsletter.campaigns.abtest).
 """
 
 import itertools
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from newsletter.campaigns import abtest
 from newsletter.campaigns.audience import audience
 from newsletter.campaigns.snapshot import frozen
 from newsletter.delivery import enqueue, ledger
-from newsletter.models import Campaign
+from newsletter.models import Campaign, Delivery
 
 CampaignStatus = Campaign.Status
 
@@ -106,3 +107,40 @@ def pick_due_winners(now: datetime | None = None) -> int:
             continue
         picked += 1
     return picked
+
+
+@dataclass(frozen=True)
+class Phases:
+    """How far each phase of a test has gone: its share, and the rest of the audience."""
+
+    test_sent: int
+    test_total: int
+    rest_sent: int
+    rest_total: int
+
+    @property
+    def total(self) -> int:
+        return self.test_total + self.rest_total
+
+    def sentence(self) -> str:
+        """ "Test: 4 of 4 sent; rest: 0 of 3"."""
+        return (
+            f"Test: {self.test_sent} of {self.test_total} sent; "
+            f"rest: {self.rest_sent} of {self.rest_total}"
+        )
+
+
+def phases(campaign: Campaign) -> Phases | None:
+    """Each phase's figures once the test's rows are written (None before, or without a test).
+    Until the rest's rows are written, the rest is the audience as it stands now, less the test."""
+    if not abtest.is_test(campaign) or campaign.test_sent_at is None:
+        return None
+    rows = Delivery.objects.filter(campaign=campaign).exclude(status=Delivery.Status.SKIPPED)
+    test = rows.filter(created_at__lte=campaign.test_sent_at)
+    rest = rows.filter(created_at__gt=campaign.test_sent_at)
+    sent = Delivery.Status.SENT
+    test_total, test_sent = test.count(), test.filter(status=sent).count()
+    rest_total, rest_sent = rest.count(), rest.filter(status=sent).count()
+    if not (campaign.winner and campaign.prepared_at):
+        rest_total = max(rest_total, audience(campaign).count() - test_total)
+    return Phases(test_sent, test_total, rest_sent, rest_total)

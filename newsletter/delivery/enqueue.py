@@ -30,3 +30,7 @@ def batches_later(ids: list[int], delay: float) -> None:
 
 def preparation(campaign_id: int) -> None:
     transaction.on_commit(partial(tasks.prepare_campaign.delay, campaign_id))
+
+
+def start(campaign_id: int) -> None:
+    transaction.on_commit(partial(tasks.start_campaign.delay, campaign_id))

@@ -21,8 +21,9 @@ Status = Delivery.Status
 CampaignStatus = Campaign.Status
 
 
-def start_due_campaigns(now: datetime | None = None) -> int:
-    """Move every due scheduled campaign to sending and queue its preparation. Returns how many.
+def start_due_campaigns(now: datetime | None = None, campaign_id: int | None = None) -> int:
+    """Move every due scheduled campaign (or only `campaign_id`, when given) to sending and queue
+    its preparation. Returns how many.
 
     Two ticks running at once both see the campaign, but transition() is a conditional UPDATE:
     only one wins, and only the winner queues the preparation. A campaign that fails scheduling's
@@ -30,6 +31,8 @@ def start_due_campaigns(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
+    if campaign_id is not None:
+        due = due.filter(pk=campaign_id)
     started = 0
     for campaign in due.order_by("scheduled_at", "pk"):
         with transaction.atomic():
@@ -42,6 +45,17 @@ def start_due_campaigns(now: datetime | None = None) -> int:
             enqueue.preparation(campaign.pk)
         started += 1
     return started
+
+
+def start_soon(campaign: Campaign) -> bool:
+    """A campaign scheduled for now ("Send now") starts as soon as the current transaction
+    commits, not at beat's next tick: a worker runs start_due_campaigns for it. That is the same
+    claim beat makes, so beat and this racing still start it once. False when it is not due."""
+    due = campaign.scheduled_at is not None and campaign.scheduled_at <= timezone.now()
+    if campaign.status != CampaignStatus.SCHEDULED or not due:
+        return False
+    enqueue.start(campaign.pk)
+    return True
 
 
 def prepare(campaign_id: int) -> int:

@@ -147,9 +147,9 @@ def count_soft_bounces(subscriber_id: int, at) -> int:
     deliveries = Delivery.objects.filter(subscriber_id=subscriber_id)
     last_delivered = deliveries.aggregate(last=Max("delivered_at"))["last"]
     counted = Q(kind=Kind.SOFT_BOUNCE) | Q(kind=Kind.HARD_BOUNCE, who_failed=bounces.UNKNOWN)
-    by_mail = InboundMessage.objects.filter(counted, delivery=OuterRef("pk")).exclude(
-        who_failed=bounces.SENDER
-    )
+    # A report is the delivery's own, or a copy that named it (one message to several readers).
+    about = Q(delivery=OuterRef("pk")) | Q(also_deliveries=OuterRef("pk"))
+    by_mail = InboundMessage.objects.filter(counted, about).exclude(who_failed=bounces.SENDER)
     by_esp = WebhookEvent.objects.filter(
         delivery=OuterRef("pk"), event_type=ESP_SOFT_BOUNCE
     ).annotate(at=Coalesce("occurred_at", "received_at"))

@@ -94,6 +94,9 @@ def _also_for(existing: InboundMessage, copy: InboundMessage) -> None:
     note = f"also for subscriber #{copy.subscriber_id}"
     if note in existing.reason:
         return
+    if copy.delivery_id:
+        # Before the effect: that reader's soft-bounce streak is counted from the records.
+        existing.also_deliveries.add(copy.delivery_id)
     effects.apply(
         effects.Event(
             copy.kind,

@@ -7,12 +7,15 @@
   again with another event in it. Mailgun's own advice: refuse an old timestamp, and a token
   already used. A token is remembered only once its call has been accepted, so that a call we
   failed on (a 5xx) can still be retried by Mailgun with the same token.
+- Amazon SNS signs each message (Amazon SES's events) with a certificate of its own, which
+  anymail does not check: newsletter.inbound.sns_signature does.
 
-The ESPs that sign the body itself (Mandrill, MailerSend, Postal, SendGrid, Unisender Go) need
-neither: a changed body fails their signature, and the same body again is the same event, stored
-once. Those that only have basic auth (Postmark, Amazon SES, Brevo, Mailjet, SparkPost, Mailtrap,
-Resend without svix) cannot tell a replay from a new call by anyone who holds the password; a
-replayed event is still stored once, by its ESP event id.
+The ESPs that sign the body itself (Mandrill, MailerSend, Postal, SendGrid, Unisender Go, Resend
+with svix, Amazon SES through SNS) need neither: a changed body fails their signature, and the same
+body again is the same event, stored once. Those that only have basic auth (Postmark, Brevo,
+Mailjet, SparkPost, Mailtrap, Resend without ANYMAIL_RESEND_SIGNING_SECRET) cannot tell a replay
+from a new call by anyone who holds the password; a replayed event is still stored once, by its
+ESP event id.
 """
 
 import json
@@ -21,6 +24,8 @@ import time
 from anymail.exceptions import AnymailWebhookValidationFailure
 from django.core.cache import cache
 from django.core.exceptions import BadRequest
+
+from newsletter.inbound import sns_signature
 
 # Mailgun retries a webhook for 8 hours; a day covers that with room for clock skew.
 REPLAY_WINDOW_SECONDS = 24 * 3600
@@ -37,6 +42,9 @@ def validated(esp_name: str, request, run_validators) -> None:
         raise BadRequest(f"Malformed {esp_name} webhook payload.") from error
     if esp_name == "Mailgun":
         _refuse_stale_or_used_token(request)
+    if esp_name == "Amazon SES":
+        # anymail's validators have read the body as a JSON object by now.
+        sns_signature.verify(json.loads(request.body))
 
 
 def accepted(esp_name: str, request) -> None:

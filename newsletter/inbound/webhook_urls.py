@@ -2,7 +2,8 @@
 that relies on the webhook secret is refused while no secret is configured; the URLs of an ESP
 that is not configured here (no signing key, no boto3 for SES) answer 404, not a 500; and Engage's
 own checks after anymail's (newsletter.inbound.webhook_guard: a body anymail's validators cannot
-read is a 400; a Mailgun signature is used once).
+read is a 400; a Mailgun signature is used once; Amazon SNS's signature must be Amazon's, and an
+SNS certificate that cannot be fetched is a 503 for SNS to retry).
 
 anymail checks the signature (basic auth, or the ESP's HMAC) first and answers 400 when it fails.
 But a body that passes the check and then cannot be parsed (broken JSON, a missing field) raises
@@ -19,11 +20,11 @@ from anymail.exceptions import (
     AnymailWebhookValidationFailure,
 )
 from django.core.exceptions import BadRequest
-from django.http import HttpResponseNotFound
+from django.http import HttpResponse, HttpResponseNotFound
 from django.urls import URLPattern
 from django.views.decorators.csrf import csrf_exempt
 
-from newsletter.inbound import webhook_guard
+from newsletter.inbound import sns_signature, webhook_guard
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,14 @@ def _strict(view_class: type) -> type:
                 log.warning("webhook for an unconfigured ESP refused: %s", error)
                 return HttpResponseNotFound(
                     f"This ESP ({self.esp_name}) is not configured here.",
+                    content_type="text/plain; charset=utf-8",
+                )
+            except sns_signature.CertificateUnavailable as error:
+                # Not the caller's fault: a 503 that SNS retries, once the certificate is back.
+                log.warning("%s webhook not verified: %s", self.esp_name, error)
+                return HttpResponse(
+                    "Cannot verify the signature now; try again.",
+                    status=503,
                     content_type="text/plain; charset=utf-8",
                 )
 

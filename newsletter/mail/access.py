@@ -16,11 +16,13 @@ CHOICES = [
 ]
 FIELDS = tuple(name for name, _ in CHOICES)
 
-# After the inlined styles, so !important wins over them: body text of at least 20 px, every link
-# that stands alone at least 48 px high.
+# After the inlined styles, so !important wins over them: body text of at least 20 px (a post's
+# superscript, subscript and code too), headings larger, every link that stands alone at least
+# 48 px high. tests/web/test_larger_text_browser.py measures it in Chromium.
 LARGER_TEXT = """<style>
   body, .card, p, li, td, .meta, .refs, .footer, .masthead { font-size: 20px !important; line-height: 1.6 !important; }
-  h1 { font-size: 30px !important; } h2 { font-size: 26px !important; } h3 { font-size: 23px !important; }
+  sup, sub, small, code, pre, th { font-size: 20px !important; }
+  h1 { font-size: 30px !important; } h2 { font-size: 26px !important; } h3 { font-size: 23px !important; } h4 { font-size: 22px !important; }
   .button, .action, h3 a, .footer a, .masthead a, .refs a { display: inline-block !important; padding-top: 14px !important; padding-bottom: 14px !important; line-height: 20px !important; min-width: 48px !important; }
   .button { font-size: 20px !important; }
 </style>"""  # noqa: E501 - CSS, one rule a line

@@ -74,6 +74,10 @@ class InboundMessage(models.Model):
     size = models.PositiveIntegerField(default=0)
     # Deleted after INBOUND_RETENTION_DAYS; the classification stays.
     raw = models.BinaryField(null=True, blank=True, editable=False)
+    # The other readers' deliveries that copies of this message named: one message to several of
+    # our addresses is recorded once and acted on for each, and counts in each one's soft-bounce
+    # streak (newsletter.inbound.effects.count_soft_bounces).
+    also_deliveries = models.ManyToManyField(Delivery, blank=True, related_name="inbound_copies")
 
     class Meta:
         indexes = [

@@ -1,5 +1,7 @@
 // A sending campaign's progress refreshes itself (newsletter/admin/progress.py): each live block
-// fetches its fresh copy every few seconds and stops once the campaign is no longer live.
+// fetches its fresh copy every few seconds and stops once the campaign is no longer live. The
+// block itself stays (it is an aria-live region): only its contents change, and only when they
+// differ, so a screen reader hears each change once.
 "use strict";
 (function () {
   function watch(block) {
@@ -12,8 +14,13 @@
           const holder = document.createElement("div");
           holder.innerHTML = await response.text();
           const fresh = holder.firstElementChild;
-          block.replaceWith(fresh);
-          block = fresh;
+          if (fresh.innerHTML !== block.innerHTML) block.innerHTML = fresh.innerHTML;
+          block.dataset.live = fresh.dataset.live;
+          // The page's read-only Status field, so it never says "Scheduled" beside the counts.
+          const status = document.querySelector(".field-status .readonly");
+          if (status && fresh.dataset.status && status.textContent !== fresh.dataset.status) {
+            status.textContent = fresh.dataset.status;
+          }
         }
       } catch (error) {
         // The network or the server blinked: ask again next time.

@@ -4,6 +4,7 @@ import's rules, and changes go through the preference centre's functions."""
 import pytest
 from django.core import mail
 
+from newsletter.mail import access as reading
 from newsletter.models import AuditEvent, SignupRequest, Subscriber, Suppression
 from tests.factories import SubscriberFactory
 
@@ -206,3 +207,78 @@ def test_the_schema_documents_the_reading_preferences(crm):
     field = schema["components"]["schemas"]["SubscriberIn"]["properties"]["access"]
     assert field["items"]["enum"] == ["plain_text_only", "larger_text", "no_images"]
     assert "plain_text_only" in field["description"]
+
+
+def test_a_subscriber_reads_back_with_their_reading_preferences(crm, topics):
+    reader = SubscriberFactory(larger_text=True, no_images=True)
+    other = SubscriberFactory()
+
+    one = crm.get(f"{URL}{reader.pk}/").json()
+    listed = {row["id"]: row["access"] for row in crm.get(URL).json()["results"]}
+
+    assert one["access"] == ["larger_text", "no_images"]
+    assert listed == {reader.pk: ["larger_text", "no_images"], other.pk: []}
+
+
+def test_a_reading_preference_the_reader_asked_for_is_set_and_the_next_email_honours_it(
+    crm, topics
+):
+    reader = SubscriberFactory(first_name="Ada", no_images=True)
+    reader.topics.set([topics["news"]])
+
+    response = crm.patch(f"{URL}{reader.pk}/", {"access": ["plain_text_only", "larger_text"]})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["access"] == ["plain_text_only", "larger_text"]
+    reader.refresh_from_db()
+    assert (reader.plain_text_only, reader.larger_text, reader.no_images) == (True, True, False)
+    # The name and topics the PATCH did not name stay.
+    assert reader.first_name == "Ada"
+    assert list(reader.topics.values_list("slug", flat=True)) == ["news"]
+    assert AuditEvent.objects.filter(
+        actor_name="API key: CRM sync", action="api: preferences"
+    ).exists()
+    # The next email goes out as plain text alone.
+    html, text = reading.adapt("<html><head></head></html>", "Hello", reading.choices_of(reader))
+    assert (html, text) == ("", "Hello")
+
+
+def test_a_patch_without_access_keeps_the_reading_preferences_and_an_empty_list_clears_them(
+    crm, topics
+):
+    reader = SubscriberFactory(larger_text=True)
+
+    kept = crm.patch(f"{URL}{reader.pk}/", {"first_name": "Bea"})
+    cleared = crm.patch(f"{URL}{reader.pk}/", {"access": []})
+
+    assert kept.json()["access"] == ["larger_text"]
+    assert cleared.json()["access"] == []
+    reader.refresh_from_db()
+    assert not reader.larger_text and reader.first_name == "Bea"
+
+
+@pytest.mark.parametrize(
+    "access", [["bold"], "larger_text", [1], ["no_images"] * 4, {"larger_text": True}], ids=repr
+)
+def test_a_patch_with_a_reading_preference_we_do_not_offer_is_refused_and_changes_nothing(
+    crm, topics, access
+):
+    reader = SubscriberFactory(first_name="Ada", larger_text=True)
+
+    response = crm.patch(f"{URL}{reader.pk}/", {"first_name": "Changed", "access": access})
+
+    assert response.status_code == 400, response.content
+    reader.refresh_from_db()
+    assert reader.first_name == "Ada" and reader.larger_text
+
+
+def test_the_schema_documents_the_reading_preferences_read_back_and_patched(crm):
+    schemas = crm.get("/api/v1/schema/").json()["components"]["schemas"]
+
+    assert "larger_text" in schemas["SubscriberOut"]["properties"]["access"]["description"]
+    assert "access" in schemas["SubscriberOut"]["required"]
+    patch = schemas["SubscriberPatch"]["properties"]["access"]
+    assert "phone" in patch["description"]
+    assert ["plain_text_only", "larger_text", "no_images"] in [
+        option.get("items", {}).get("enum") for option in patch["anyOf"]
+    ]

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from engage.celery import app as celery_app
 from newsletter import delivery, tasks
@@ -235,9 +236,28 @@ def test_a_sender_chooses_the_winner_and_an_editor_cannot(
     client.force_login(sender := staff("sender"))
     page = client.get(reverse("admin:newsletter_campaign_change", args=[campaign.pk]))
     assert winner_url(campaign, "B") in page.content.decode()
-    assert "Send B to the rest" in page.content.decode()
-    assert "A/B test under way: the winner is chosen by a sender from" in page.content.decode()
-    assert client.get(winner_url(campaign, "B")).status_code == 405
+    shown = page.content.decode()
+    assert "Send B to the rest…" in shown
+    # The bar counts the rest still owed (not 100% once the test share went); the wait's end
+    # reads in the staff's own format, not as an ISO string.
+    assert "<span>50.0%</span>" in shown and "Test: 10 of 10 sent; rest: 0 of 10" in shown
+    due = timezone.localtime(Campaign.objects.get(pk=campaign.pk).test_sent_at + timedelta(hours=4))
+    expected = f"{formats.date_format(due, 'DATETIME_FORMAT')} {due:%Z}"
+    assert f"A/B test under way: the winner is chosen by a sender from {expected}." in shown
+    assert not re.search(r"from \d{4}-\d{2}-\d{2}", shown)
+    # The link asks first: each variant's figures, how many get the winner, and a button.
+    confirm = client.get(winner_url(campaign, "B"))
+    text = confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "Send B to the rest of the audience: 10 more people?" in text
+    assert "Test: 10 of 10 sent; rest: 0 of 10" in text
+    assert "Too small to call" in text
+    assert 'value="Yes, send B to the rest"' in text
+    assert Campaign.objects.get(pk=campaign.pk).winner == ""  # looking chose nothing
+    for letter in "AB":
+        assert f'<th scope="row">{letter}</th><td>{SUBJECTS[letter]}</td><td>5</td>' in text
+    gone = client.get(winner_url(campaign, "Z"))  # no such variant: back, with the reason
+    assert gone.status_code == 302
     client.post(winner_url(campaign, "Z"))  # no such variant: nothing happens
     assert Campaign.objects.get(pk=campaign.pk).winner == ""
 
@@ -266,6 +286,27 @@ def test_a_sender_chooses_the_winner_and_an_editor_cannot(
     # A copy keeps the test as a draft to adapt.
     copy = states.campaign_duplicate(campaign=campaign)
     assert (copy.test_share, [v.letter for v in copy.variants.all()]) == (50, ["A", "B"])
+
+
+@pytest.mark.django_db
+def test_sending_the_winner_to_the_rest_needs_the_forms_csrf_token(
+    topics, sink, django_capture_on_commit_callbacks
+):
+    readers(topics, 4)
+    campaign = ab_campaign(topics, letters="AB", share=50)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.start_due_campaigns()
+    sink.wait_for(2)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff("sender"))
+
+    assert browser.post(winner_url(campaign, "B")).status_code == 403  # a forged form
+    assert Campaign.objects.get(pk=campaign.pk).winner == ""
+    page = browser.get(winner_url(campaign, "B"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    response = browser.post(winner_url(campaign, "B"), {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert Campaign.objects.get(pk=campaign.pk).winner == "B"
 
 
 # --- The report ----------------------------------------------------------------------------------

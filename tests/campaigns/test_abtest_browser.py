@@ -60,19 +60,30 @@ def test_a_sender_tests_two_subjects_and_sends_the_winner_to_the_rest(
     page.get_by_text(sentence).wait_for()
     screenshot(page, "confirm the test")
     page.get_by_role("button", name="Yes, send").click()
-    page.get_by_text("is scheduled for").wait_for()
+    page.get_by_text("is starting: it goes out now.").wait_for()
 
     def tested() -> bool:
         tasks.tick()  # this process plays beat
         return len(sink.received) == 10
 
     wait_until(tested, 60, interval=0.5, message="the test share to be sent")
-    page.reload()
+    # The progress block follows without a reload: the test's half went, the rest waits.
+    page.get_by_text("Test: 10 of 10 sent; rest: 0 of 10").wait_for()
+    assert "50.0%" in page.locator(".engage-progress-live").inner_text()
     page.get_by_text("A/B test under way").wait_for()
-    screenshot(page, "test under way")
-    page.get_by_role("button", name="Send B to the rest").click()
+    screenshot(page, "A/B progress, the test sent")
+    page.reload()  # the buttons to send a winner come with the page
+    page.get_by_role("link", name="Send B to the rest…").click()
+    page.get_by_text("Send B to the rest of the audience: 10 more people?").wait_for()
+    figures = page.get_by_role("table", name="Each subject in the test so far")
+    assert figures.locator("tbody tr").count() == 2
+    screenshot(page, "confirm the winner")
+    page.get_by_role("button", name="Yes, send B to the rest").click()
     page.get_by_text("B won: the rest of the audience gets it.").wait_for()
     tick_until_sent(campaign)
+
+    page.get_by_text("Test: 10 of 10 sent; rest: 10 of 10").wait_for()  # live, no reload
+    screenshot(page, "A/B progress, all sent")
 
     assert per_recipient(sink.received) == collections.Counter({r.email: 1 for r in readers})
     subjects = collections.Counter(r.message["Subject"] for r in sink.received)

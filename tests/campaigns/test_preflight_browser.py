@@ -48,7 +48,7 @@ def test_the_preview_and_the_confirmation_show_both_findings(
     assert tab.get_by_text("An image has no alt text (IMG_2041.jpg).").is_visible()
     screenshot(tab, "confirmation counts the findings")
     tab.get_by_role("button", name="Yes, send").click()
-    tab.wait_for_load_state("load")
+    tab.get_by_text("“Winter news” is starting: it goes out now.").wait_for()
     context.close()
     campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaign.status != Campaign.Status.DRAFT  # it went ahead, findings and all

@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 
 from newsletter import delivery
-from newsletter.campaigns.states import transition
 from newsletter.models import Campaign, Delivery, DigestSchedule, Snapshot
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
@@ -75,7 +74,7 @@ def test_the_confirmation_schedules_at_the_time_in_the_chosen_zone(client, super
 
 
 def test_send_now_asks_first_and_the_number_asked_is_the_number_sent(
-    client, superuser, campaign, django_capture_on_commit_callbacks
+    client, superuser, campaign, sink, django_capture_on_commit_callbacks
 ):
     page = client.get(schedule_url(campaign)).content.decode()
     now = re.search(r'name="at" value="([^"]+)"', page).group(1)  # the form's default
@@ -83,15 +82,71 @@ def test_send_now_asks_first_and_the_number_asked_is_the_number_sent(
     assert "Send to 8 people now" in asked.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == Status.DRAFT
 
-    client.post(schedule_url(campaign), dict(HIDDEN.findall(asked.content.decode())))
-    campaign.refresh_from_db()
-    assert campaign.status == Status.SCHEDULED
-    transition(campaign, Status.SENDING)
+    # "Yes, send" starts it at once (its start is queued with the send; tasks run in-process
+    # here): no wait for beat's next tick.
     with django_capture_on_commit_callbacks(execute=True):
-        delivery.prepare(campaign.pk)
+        done = client.post(schedule_url(campaign), dict(HIDDEN.findall(asked.content.decode())))
+    html = client.get(done.url).content.decode()
+    assert "“November issue” is starting: it goes out now." in html
+    assert "8 sent · 0 queued" in html
+    assert sorted(a for r in sink.wait_for(8) for a in r.rcpt_tos) == sorted(
+        campaign.deliveries.filter(status=Delivery.Status.SENT).values_list(
+            "subscriber__email", flat=True
+        )
+    )
     sent = Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SENT).count()
     skipped = Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SKIPPED).count()
     assert (sent, skipped) == (8, 2)
+
+
+@pytest.mark.parametrize("first", ["beat", "send now"])
+def test_beat_and_the_immediate_start_racing_send_once(
+    client, superuser, campaign, sink, django_capture_on_commit_callbacks, first
+):
+    page = client.get(schedule_url(campaign)).content.decode()
+    now = re.search(r'name="at" value="([^"]+)"', page).group(1)
+    asked = client.post(schedule_url(campaign), {"at": now, "timezone": "Europe/London"})
+    with django_capture_on_commit_callbacks() as queued:  # the start, not run yet
+        client.post(schedule_url(campaign), dict(HIDDEN.findall(asked.content.decode())))
+    assert len(queued) == 1
+
+    def send_now():
+        with django_capture_on_commit_callbacks(execute=True):
+            queued[0]()
+
+    def beat():
+        with django_capture_on_commit_callbacks(execute=True):
+            return delivery.start_due_campaigns()
+
+    if first == "beat":
+        assert beat() == 1
+        send_now()  # finds nothing due: beat's claim won
+    else:
+        send_now()
+        assert beat() == 0  # the start's claim won
+    delivery.finish_campaigns()
+
+    received = sink.wait_for(8)
+    assert len({r.rcpt_tos[0] for r in received}) == len(received) == 8
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.sent_count) == (Status.SENT, 8)
+
+
+def test_a_campaign_for_later_says_when_it_starts_in_the_staffs_format(
+    client, superuser, campaign, django_capture_on_commit_callbacks
+):
+    asked = client.post(
+        schedule_url(campaign), {"at": "2030-06-01T14:05", "timezone": "Europe/London"}
+    )
+    with django_capture_on_commit_callbacks() as queued:
+        done = client.post(
+            schedule_url(campaign), dict(HIDDEN.findall(asked.content.decode())), follow=True
+        )
+    assert queued == []  # nothing to start before its time
+    html = done.content.decode()
+    assert "“November issue” is scheduled for 1 Jun 2030, 2:05 p.m. BST." in html
+    assert "Starts 1 Jun 2030, 2:05 p.m. BST." in html
+    assert Campaign.objects.get(pk=campaign.pk).status == Status.SCHEDULED
 
 
 def test_a_campaign_that_cannot_go_is_refused_before_the_question(client, superuser, topics):

@@ -1,11 +1,13 @@
 """ESP webhook calls as each ESP makes them: its URL, its payload shape (from the ESP's documented
 examples, as django-anymail's own tests use them) and its proof of origin, which is one of
 
-- HTTP basic auth in the webhook URL (Postmark, Amazon SES via SNS, Brevo, Mailjet, SparkPost,
-  Mailtrap, Resend without svix): `ANYMAIL_WEBHOOK_SECRET`;
+- HTTP basic auth in the webhook URL (Postmark, Brevo, Mailjet, SparkPost, Mailtrap):
+  `ANYMAIL_WEBHOOK_SECRET`;
 - an HMAC of the request (Mailgun: timestamp + token; Mandrill: the URL + sorted form fields;
-  MailerSend: the body; Unisender Go: an MD5 of the body with the key in it);
-- a public-key signature of the body (Postal: RSA; SendGrid: ECDSA over timestamp + body).
+  MailerSend: the body; Unisender Go: an MD5 of the body with the key in it; Resend: svix's
+  id + timestamp + body);
+- a public-key signature of the body (Postal: RSA; SendGrid: ECDSA over timestamp + body; Amazon
+  SES via SNS: RSA with the certificate at SigningCertURL, here tests/sns_standin.py's).
 
 Every ESP also sends the basic auth when `ANYMAIL_WEBHOOK_SECRET` is set, as the URL configured at
 the ESP carries it; anymail checks both.
@@ -21,10 +23,14 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from svix.webhooks import Webhook as SvixWebhook
+
+from tests.sns_standin import SnsStandin
 
 # Postal signs with RSA over SHA-1: its scheme, not our choice.
 _SHA1 = hashes.SHA1()  # noqa: S303
@@ -35,6 +41,10 @@ MAILGUN_KEY = "mailgun-signing-key-4f1d9a7c2e"
 MANDRILL_KEY = "mandrill-webhook-key-8c2b"
 MAILERSEND_SECRET = "mailersend-signing-secret-21ab"
 UNISENDER_GO_KEY = "unisender-go-api-key-77cd"
+RESEND_SECRET = "whsec_" + base64.b64encode(b"resend-signing-secret-5e0f9b").decode()
+OTHER_RESEND_SECRET = "whsec_" + base64.b64encode(b"a-guess-at-the-secret").decode()
+# Amazon SNS's certificate host, stood in for on loopback (the web process is told to allow it).
+SNS = SnsStandin()
 # Mandrill signs the URL registered at Mandrill (with the basic auth in it), which behind a proxy
 # is not the one gunicorn sees: ANYMAIL_MANDRILL_WEBHOOK_URL repeats it.
 MANDRILL_URL = f"https://{WEBHOOK_SECRET}@news.example.org/webhooks/anymail/mandrill/tracking/"
@@ -64,6 +74,12 @@ def server_environment() -> dict[str, str]:
         "ANYMAIL_UNISENDER_GO_API_KEY": UNISENDER_GO_KEY,
         "ANYMAIL_POSTAL_WEBHOOK_KEY": _public_body(_POSTAL_KEY),
         "ANYMAIL_SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": _public_body(_SENDGRID_KEY),
+        "ANYMAIL_RESEND_SIGNING_SECRET": RESEND_SECRET,
+        "SNS_CERT_URL_ALLOW": SNS.start().base + "/sns/",
+        # boto3 confirms an SNS subscription at the stand-in, with credentials it never checks.
+        "AWS_ENDPOINT_URL_SNS": SNS.base,
+        "AWS_ACCESS_KEY_ID": "AKIASTANDIN",
+        "AWS_SECRET_ACCESS_KEY": "stand-in",
     }
 
 
@@ -127,11 +143,24 @@ def postmark_bounce(message_id: str, email: str, *, details: str = "") -> Call:
     )
 
 
-def ses_notification(ses_event: dict, *, sns_id: str | None = None) -> Call:
-    """Amazon SES → SNS → HTTPS: the SES event as a JSON string inside an SNS envelope, posted
-    as text/plain. (anymail does not verify SNS's own certificate signature: its documented
-    protection is the basic auth in the subscription URL; see the README.)"""
-    sns_id = sns_id or str(uuid.uuid4())
+def sns_call(envelope: dict) -> Call:
+    """Amazon SNS → HTTPS: the envelope posted as text/plain, its type and id in headers too."""
+    return Call(
+        "Amazon SES",
+        "/webhooks/anymail/amazon_ses/tracking/",
+        _json(envelope),
+        content_type="text/plain; charset=UTF-8",
+        headers={
+            "x-amz-sns-message-id": envelope["MessageId"],
+            "x-amz-sns-message-type": envelope["Type"],
+        },
+    )
+
+
+def ses_notification(ses_event: dict, *, cert_url: str = "", version: str = "1", key=None) -> Call:
+    """Amazon SES → SNS → HTTPS: the SES event as a JSON string inside an SNS envelope, signed
+    as SNS signs (with the stand-in's key and certificate unless told otherwise)."""
+    sns_id = str(uuid.uuid4())
     envelope = {
         "Type": "Notification",
         "MessageId": sns_id,
@@ -139,21 +168,32 @@ def ses_notification(ses_event: dict, *, sns_id: str | None = None) -> Call:
         "Subject": "Amazon SES Email Event Notification",
         "Message": json.dumps(ses_event) + "\n",
         "Timestamp": "2026-12-07T17:58:59.675Z",
-        "SignatureVersion": "1",
-        "Signature": "EXAMPLE-SIGNATURE==",
-        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-x.pem",
+        "SignatureVersion": version,
+        "SigningCertURL": cert_url or SNS.cert_url(),
         "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&x=y",
     }
-    return Call(
-        "Amazon SES",
-        "/webhooks/anymail/amazon_ses/tracking/",
-        _json(envelope),
-        content_type="text/plain; charset=UTF-8",
-        headers={"x-amz-sns-message-id": sns_id, "x-amz-sns-message-type": "Notification"},
-    )
+    return sns_call(SNS.sign(envelope, key=key))
 
 
-def ses_bounce(message_id: str, emails: list[str], *, kind: str = "Permanent") -> Call:
+def sns_subscription_confirmation(token: str, *, key=None) -> Call:
+    topic = "arn:aws:sns:eu-west-1:123456789012:engage-ses-events"
+    envelope = {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": str(uuid.uuid4()),
+        "Token": token,
+        "TopicArn": topic,
+        "Message": f"You have chosen to subscribe to the topic {topic}.",
+        "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"
+        f"&TopicArn={topic}&Token={token}",
+        "Timestamp": "2026-12-07T17:50:00.000Z",
+        "SignatureVersion": "1",
+        "SigningCertURL": SNS.cert_url(),
+    }
+    return sns_call(SNS.sign(envelope, key=key))
+
+
+def ses_bounce(message_id: str, emails: list[str], *, kind: str = "Permanent", **signing) -> Call:
+    """`signing`: ses_notification's options (another certificate URL, version or key)."""
     return ses_notification(
         {
             "eventType": "Bounce",
@@ -179,7 +219,8 @@ def ses_bounce(message_id: str, emails: list[str], *, kind: str = "Permanent") -
                 "messageId": message_id,
                 "destination": emails,
             },
-        }
+        },
+        **signing,
     )
 
 
@@ -284,8 +325,8 @@ def mailtrap_bounce(message_id: str, email: str) -> Call:
     )
 
 
-def resend_bounce(message_id: str, email: str) -> Call:
-    return Call(
+def resend_bounce(message_id: str, email: str, *, secret: str = RESEND_SECRET) -> Call:
+    call = Call(
         "Resend",
         "/webhooks/anymail/resend/tracking/",
         _json(
@@ -306,8 +347,20 @@ def resend_bounce(message_id: str, email: str) -> Call:
                 "type": "email.bounced",
             }
         ),
-        headers={"svix-id": f"msg_{uuid.uuid4().hex[:24]}"},
     )
+    return _svix_signed(call, secret=secret)
+
+
+def _svix_signed(call: Call, *, secret: str = RESEND_SECRET) -> Call:
+    """Resend signs through Svix: id, timestamp and body, HMAC-SHA256 with the signing secret."""
+    svix_id, now = f"msg_{uuid.uuid4().hex[:24]}", datetime.now(UTC)
+    signature = SvixWebhook(secret).sign(svix_id, now, call.body.decode())
+    headers = {
+        "svix-id": svix_id,
+        "svix-timestamp": str(int(now.timestamp())),
+        "svix-signature": signature,
+    }
+    return replace(call, headers=headers)
 
 
 # --- signed ESPs ----------------------------------------------------------------------------
@@ -591,6 +644,10 @@ def forged(call: Call) -> Call:
             },
         ),
     }
+    if call.esp == "Resend":
+        return _svix_signed(call, secret=OTHER_RESEND_SECRET)
+    if call.esp == "Amazon SES":
+        return sns_call(SNS.sign(json.loads(call.body), key=_OTHER_RSA))
     if call.esp not in rebuild:
         return replace(call, secret=WRONG_SECRET)
     return rebuild[call.esp]()

@@ -9,6 +9,7 @@ the event applied has a worker of its own (conftest's `celery_worker`).
 """
 
 import dataclasses
+import json
 import urllib.error
 import urllib.request
 import uuid
@@ -168,7 +169,15 @@ def test_a_call_without_the_esps_secret_is_refused_and_changes_nothing(web, esp)
 
 
 # The ESPs whose proof covers the body: a captured call replayed with another reader in it fails.
-BODY_SIGNED = ["Mandrill", "Postal", "MailerSend", "SendGrid", "Unisender Go"]
+BODY_SIGNED = [
+    "Mandrill",
+    "Postal",
+    "MailerSend",
+    "SendGrid",
+    "Unisender Go",
+    "Resend",
+    "Amazon SES",
+]
 
 
 @pytest.mark.parametrize("esp", BODY_SIGNED)
@@ -192,6 +201,106 @@ def test_a_signed_call_replayed_with_a_changed_body_is_refused(web, esp):
     assert list(WebhookEvent.objects.values_list("recipient", flat=True)) == [
         victim.subscriber.email
     ]
+
+
+def test_a_resend_call_signed_more_than_five_minutes_ago_is_refused(web):
+    (reader,) = sent("reader")
+    genuine = esp_calls.resend_bounce(reader.message_id, reader.subscriber.email)
+    stale = str(int(genuine.headers["svix-timestamp"]) - 10 * 60)
+
+    answer = post(
+        web, dataclasses.replace(genuine, headers={**genuine.headers, "svix-timestamp": stale})
+    )
+
+    assert 400 <= answer < 500
+    assert not WebhookEvent.objects.exists()
+
+
+def _unsigned(call: esp_calls.Call) -> esp_calls.Call:
+    envelope = json.loads(call.body)
+    del envelope["Signature"]
+    return esp_calls.sns_call(envelope)
+
+
+def _version(call: esp_calls.Call, version: str) -> esp_calls.Call:
+    return esp_calls.sns_call({**json.loads(call.body), "SignatureVersion": version})
+
+
+# What makes an SNS message Amazon's is the certificate's host: anyone can sign with their own.
+NOT_AMAZONS = {
+    "no signature": lambda bounce: _unsigned(bounce()),
+    "an unknown signature version": lambda bounce: _version(bounce(), "3"),
+    "a certificate elsewhere": lambda bounce: bounce(
+        cert_url=esp_calls.SNS.cert_url(folder="elsewhere")
+    ),
+    "a look-alike host": lambda bounce: bounce(
+        cert_url="https://sns.eu-west-1.amazonaws.com.evil.example.net/SimpleNotificationService-x.pem"
+    ),
+    "plain http": lambda bounce: bounce(
+        cert_url="http://sns.eu-west-1.amazonaws.com/SimpleNotificationService-x.pem"
+    ),
+    "an expired certificate": lambda bounce: bounce(cert_url=esp_calls.SNS.cert_url("expired")),
+}
+
+
+@pytest.mark.parametrize("case", NOT_AMAZONS)
+def test_an_sns_notification_not_signed_by_amazon_sns_is_refused_and_changes_nothing(web, case):
+    (reader,) = sent("reader")
+
+    def bounce(**options):
+        return esp_calls.ses_bounce(reader.message_id, [reader.subscriber.email], **options)
+
+    answer = post(web, NOT_AMAZONS[case](bounce))
+
+    assert 400 <= answer < 500
+    assert not WebhookEvent.objects.exists()
+    assert status(reader) == "active"
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_an_sns_notification_signed_with_either_signature_version_is_stored(web, version):
+    (reader,) = sent("reader")
+
+    answer = post(
+        web, esp_calls.ses_bounce(reader.message_id, [reader.subscriber.email], version=version)
+    )
+
+    assert answer == 200
+    assert list(WebhookEvent.objects.values_list("recipient", flat=True)) == [
+        reader.subscriber.email
+    ]
+
+
+def test_sns_certificate_is_fetched_once_and_its_absence_is_a_503_that_sns_retries(web):
+    (reader,) = sent("reader")
+    name = f"rotated-{uuid.uuid4().hex[:8]}"
+    sns = esp_calls.SNS
+
+    def bounce():
+        return esp_calls.ses_bounce(
+            reader.message_id, [reader.subscriber.email], cert_url=sns.cert_url(name)
+        )
+
+    assert post(web, bounce()) == 503
+    assert not WebhookEvent.objects.exists()
+
+    sns.files[sns.cert_path(name)] = sns.files[sns.cert_path()]
+    assert post(web, bounce()) == 200
+    assert post(web, bounce()) == 200
+
+    assert sns.fetched.count(sns.cert_path(name)) == 2  # the 404, then once for both
+    assert WebhookEvent.objects.count() == 2
+
+
+def test_only_a_subscription_confirmation_signed_by_sns_is_confirmed(web):
+    forged = esp_calls.forged(esp_calls.sns_subscription_confirmation("token-forged"))
+    genuine = esp_calls.sns_subscription_confirmation("token-genuine")
+
+    assert 400 <= post(web, forged) < 500
+    assert post(web, genuine) == 200
+
+    assert [call["Token"] for call in esp_calls.SNS.confirmed] == ["token-genuine"]
+    assert esp_calls.SNS.confirmed[0]["Action"] == "ConfirmSubscription"
 
 
 def test_a_mailgun_signature_replayed_with_another_event_is_refused(web):

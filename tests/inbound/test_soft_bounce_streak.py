@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.inbound.receive import receive
-from newsletter.models import Subscriber
+from newsletter.models import InboundMessage, Subscriber
 from tests import ledger
 from tests.inbound_mail import BOUNCE_ADDRESS, corpus
 
@@ -85,3 +85,28 @@ def test_an_esp_webhook_is_answered_without_a_csrf_token(topics):
     sent = ledger.delivery(ledger.campaign(topics["news"]), reader, message_id=str(uuid.uuid4()))
 
     assert soft_bounce_by_postmark(sent) == 200
+
+
+def test_a_report_copied_to_two_readers_joins_each_readers_own_streak(topics):
+    """One message for two of our addresses is recorded once (by its Message-ID) and counts
+    towards the streak of each reader it names, the second as much as the first."""
+    first, second = ledger.subscriber("cy@example.org"), ledger.subscriber("di@example.org")
+    campaigns = [ledger.campaign(topics["news"]) for _ in range(3)]
+    earlier = [ledger.delivery(c, second, message_id=str(uuid.uuid4())) for c in campaigns[:2]]
+    shared = [
+        ledger.delivery(campaigns[2], reader, message_id=str(uuid.uuid4()))
+        for reader in (first, second)
+    ]
+    soft_bounce_by_mail(earlier[0], 10)
+    soft_bounce_by_mail(earlier[1], 11)
+
+    # The same report (one Message-ID), as the MTA hands over a copy per address.
+    soft_bounce_by_mail(shared[0], 12)
+    soft_bounce_by_mail(shared[1], 12)
+    soft_bounce_by_mail(shared[1], 12)  # and that copy again, redelivered
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.soft_bounces) == (Subscriber.Status.ACTIVE, 1)
+    assert (second.status, second.soft_bounces) == (Subscriber.Status.BOUNCED, 3)
+    assert InboundMessage.objects.filter(message_id__contains="12.dsn@").count() == 1

@@ -53,9 +53,13 @@ def _rendered(campaign: Campaign, reader: Subscriber) -> tuple[str, str]:
     return personal.html, personal.text
 
 
-def every_email(content) -> dict[str, tuple[str, str]]:
-    """name → (HTML part, text part) of each kind of email Engage sends."""
+def every_email(content, access: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
+    """name → (HTML part, text part) of each kind of email Engage sends, to a reader who chose
+    these reading preferences (newsletter.mail.access)."""
     reader = content["reader"]
+    for name in access:
+        setattr(reader, name, True)
+    reader.save()
     emails = {}
     everything = list(Post.objects.order_by("pk"))
     campaign = CampaignFactory(posts=everything, topics=list(Topic.objects.all()))
@@ -95,8 +99,9 @@ def every_email(content) -> dict[str, tuple[str, str]]:
         ip="192.0.2.7",
         user_agent="test",
         time_zone="Europe/London",
+        access=list(access),
     )
     for message in mail.outbox:
-        html = next(body for body, kind in message.alternatives if kind == "text/html")
+        html = next((body for body, kind in message.alternatives if kind == "text/html"), "")
         emails[f"{message.subject} (to {message.to[0]})"] = (html, message.body)
     return emails

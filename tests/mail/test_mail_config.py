@@ -7,7 +7,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, mailers
 from django.utils import timezone
 
-from engage.mail_config import anymail_settings, default_mailer, default_send_rate
+from engage.mail_config import (
+    anymail_settings,
+    default_mailer,
+    default_send_rate,
+    sns_cert_url_allow,
+)
 from newsletter import delivery
 from newsletter.models import Campaign, Delivery
 from tests import ledger
@@ -123,7 +128,43 @@ def test_anymails_request_timeout_from_the_environment_is_a_number():
         anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "soon"})
 
 
+def test_anymails_switches_from_the_environment_are_true_or_false():
+    found = anymail_settings(
+        {
+            "ANYMAIL_AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": "false",
+            "ANYMAIL_IGNORE_UNSUPPORTED_FEATURES": "True",
+            "ANYMAIL_WEBHOOK_SECRET": "user:a-long-secret",
+        }
+    )
+
+    assert found == {
+        "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": False,
+        "IGNORE_UNSUPPORTED_FEATURES": True,
+        "WEBHOOK_SECRET": "user:a-long-secret",
+    }
+
+
 def test_the_send_rate_defaults_to_the_cap_the_esp_documents():
     assert default_send_rate({"ESP": "amazon_ses"}) == 14
     assert default_send_rate({"ESP": "postmark"}) == 0  # none documented: its 429s slow us
     assert default_send_rate({}) == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://sns.example.net/",
+        "http://10.0.0.5:8080/sns/",
+        "http://127.0.0.1.evil.example/",
+        "http://127.0.0.1:8080/sns",
+    ],
+)
+def test_sns_certificates_are_believed_from_elsewhere_only_on_loopback(value):
+    with pytest.raises(ImproperlyConfigured, match="loopback"):
+        sns_cert_url_allow({"SNS_CERT_URL_ALLOW": value})
+
+
+def test_sns_certificates_come_from_amazon_alone_unless_a_test_allows_its_stand_in():
+    assert sns_cert_url_allow({}) == ""
+    allowed = "http://127.0.0.1:8080/sns/"
+    assert sns_cert_url_allow({"SNS_CERT_URL_ALLOW": allowed}) == allowed

@@ -2,15 +2,13 @@
 doing the import: upload, a column to map by hand, the dry run with its rejected rows, the
 progress bar moving, the result. axe checks each new page. Screenshots in test-artifacts/."""
 
-from importlib import import_module
-
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from newsletter.models import Subscriber, SubscriberImport
 from tests.browser import violations
-from tests.factories import SubscriberFactory
+from tests.factories import SubscriberFactory, role_group
 from tests.support import wait_until
 
 pytestmark = [
@@ -31,16 +29,7 @@ def supporters_csv() -> bytes:
 
 
 def subscriber_manager_role() -> Group:
-    """The role as its migration seeds it: an earlier transactional test may have flushed it."""
-    roles = import_module("newsletter.migrations.0011_staff_roles")
-    group, _ = Group.objects.get_or_create(name="subscriber manager")
-    group.permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="newsletter",
-            codename__in=set(roles._codenames(roles.SUBSCRIBER_MANAGER)),
-        )
-    )
-    return group
+    return role_group("subscriber manager")
 
 
 def assert_accessible(browser, page):

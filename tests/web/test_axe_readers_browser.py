@@ -61,10 +61,12 @@ def test_every_public_page_passes_wcag_22_aa(topics, live_server, settings, tab)
     assert found == [], "\n".join(found)
 
 
-def test_every_email_passes_wcag_22_aa(topics, live_server, settings, tab, tmp_path):
+@pytest.mark.parametrize("access", [(), ("larger_text",), ("no_images",)], ids=repr)
+def test_every_email_passes_wcag_22_aa(topics, live_server, settings, tab, tmp_path, access):
+    """For a reader who chose nothing, and as a reader of larger text or of no images gets it."""
     settings.SITE_URL = live_server.url
     call_command("seed_demo", password_file=tmp_path / "password.txt", stdout=StringIO())
-    emails = sent_emails.every_email(sent_emails.demo_extras(topics))
+    emails = sent_emails.every_email(sent_emails.demo_extras(topics), access=access)
     found = []
     for name, (html, _text) in emails.items():
         tab.set_content(html)
