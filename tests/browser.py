@@ -8,6 +8,7 @@ tests/conftest.py; the helpers are here.
 import json
 import os
 
+from django.test import Client
 from playwright.sync_api import Page
 
 from tests.support import ROOT
@@ -52,3 +53,14 @@ def violations(page, include: list[str] | None = None) -> list[dict]:
         for node in violation["nodes"][:5]:
             print("    ", json.dumps(node["target"]), node["failureSummary"].replace("\n", " "))
     return [v for v in found if v["impact"] in BLOCKING]
+
+
+def signed_in_tab(browser, live_server, user, width: int = 1280, height: int = 900) -> Page:
+    """A new tab signed in as `user` (the test client's session, handed to the browser)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    return context.new_page()

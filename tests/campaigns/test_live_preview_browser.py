@@ -5,10 +5,10 @@ the first save. Screenshots of the admin index and the compose page in test-arti
 import re
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from newsletter.models import Campaign
+from tests.browser import signed_in_tab
 from tests.factories import PostFactory, SubscriberFactory
 
 pytestmark = [
@@ -26,13 +26,7 @@ def test_the_preview_shows_a_post_just_picked_and_the_audience_before_saving(
         SubscriberFactory(active=True, topics=[topics["news"]])
     SubscriberFactory(active=True, topics=[topics["events"]])  # not in the campaign's topics
     user = django_user_model.objects.create_superuser("admin", "admin@engage.example.org", "pw")
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    tab = context.new_page()
+    tab = signed_in_tab(browser, live_server, user)
 
     tab.goto(f"{live_server.url}/admin/")
     tab.get_by_role("heading", name="Site administration").wait_for()
@@ -61,4 +55,4 @@ def test_the_preview_shows_a_post_just_picked_and_the_audience_before_saving(
     screenshot(tab, "campaign compose with the picked post in the preview")
 
     assert not Campaign.objects.exists()  # all of it before the first save
-    context.close()
+    tab.context.close()

@@ -3,9 +3,9 @@ and a pale brand colour shows both findings in the preview and on the confirmati
 still sends. Screenshots in test-artifacts/."""
 
 import pytest
-from django.test import Client
 
 from newsletter.models import Brand, Campaign
+from tests.browser import signed_in_tab
 from tests.factories import CampaignFactory, PostFactory, SubscriberFactory
 
 pytestmark = [
@@ -28,13 +28,7 @@ def test_the_preview_and_the_confirmation_show_both_findings(
     SubscriberFactory(active=True, topics=[topics["news"]])
     campaign = CampaignFactory(subject="Winter news", posts=[post], topics=[topics["news"]])
     user = django_user_model.objects.create_superuser("admin", "admin@engage.example.org", "pw")
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    tab = context.new_page()
+    tab = signed_in_tab(browser, live_server, user)
 
     tab.goto(f"{live_server.url}/admin/newsletter/campaign/{campaign.pk}/preview/")
     tab.get_by_role("heading", name="Accessibility check: 2 findings").wait_for()
@@ -49,6 +43,6 @@ def test_the_preview_and_the_confirmation_show_both_findings(
     screenshot(tab, "confirmation counts the findings")
     tab.get_by_role("button", name="Yes, send").click()
     tab.get_by_text("“Winter news” is starting: it goes out now.").wait_for()
-    context.close()
+    tab.context.close()
     campaign.refresh_from_db()
     assert campaign.status != Campaign.Status.DRAFT  # it went ahead, findings and all
