@@ -11,7 +11,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
@@ -20,7 +19,7 @@ from newsletter import delivery
 from newsletter.campaigns import abtest
 from newsletter.campaigns.snapshot import frozen
 from newsletter.campaigns.when import staff_time
-from newsletter.delivery import ab_phases
+from newsletter.delivery import ab_phases, lifecycle
 from newsletter.models import Campaign
 from newsletter.staff import permissions
 
@@ -118,19 +117,10 @@ def progress_html(campaign) -> str:
     return bar(delivery.progress(campaign))
 
 
-def starting(campaign: Campaign) -> bool:
-    """Scheduled and due: its start is queued (or beat's next tick takes it)."""
-    return (
-        campaign.status == Campaign.Status.SCHEDULED
-        and campaign.scheduled_at is not None
-        and campaign.scheduled_at <= timezone.now()
-    )
-
-
 def live_block(campaign: Campaign) -> str:
     """The progress of a campaign that is (or was, until just now) sending, or about to. A polite
     live region: the script swaps its contents, so screen readers hear what changed."""
-    live = campaign.status in LIVE or starting(campaign)
+    live = campaign.status in LIVE or lifecycle.is_due(campaign)
     return format_html(
         '<div class="engage-progress-live" data-url="{}" data-live="{}" data-every="{}" '
         'data-status="{}" role="status" aria-live="polite">{}</div>',
@@ -148,7 +138,7 @@ STARTING = "Starting…"
 
 def _contents(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.SCHEDULED:
-        if starting(campaign):
+        if lifecycle.is_due(campaign):
             return format_html(
                 '<p class="engage-starting"><strong>{}</strong> It goes out now.</p>', STARTING
             )

@@ -47,12 +47,20 @@ def start_due_campaigns(now: datetime | None = None, campaign_id: int | None = N
     return started
 
 
+def is_due(campaign: Campaign) -> bool:
+    """Scheduled and its time has come: start_due_campaigns starts it (its query says the same)."""
+    return (
+        campaign.status == CampaignStatus.SCHEDULED
+        and campaign.scheduled_at is not None
+        and campaign.scheduled_at <= timezone.now()
+    )
+
+
 def start_soon(campaign: Campaign) -> bool:
     """A campaign scheduled for now ("Send now") starts as soon as the current transaction
     commits, not at beat's next tick: a worker runs start_due_campaigns for it. That is the same
     claim beat makes, so beat and this racing still start it once. False when it is not due."""
-    due = campaign.scheduled_at is not None and campaign.scheduled_at <= timezone.now()
-    if campaign.status != CampaignStatus.SCHEDULED or not due:
+    if not is_due(campaign):
         return False
     enqueue.start(campaign.pk)
     return True
