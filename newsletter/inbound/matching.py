@@ -84,6 +84,8 @@ def _by_message_id(message_id: str) -> Delivery | None:
     if not message_id:
         return None
     bare = message_id.strip("<>")
+    if not bare:
+        return None
     found = list(
         Delivery.objects.filter(message_id__in=[bare, f"<{bare}>"]).select_related("subscriber")[:2]
     )

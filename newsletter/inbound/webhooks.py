@@ -179,6 +179,8 @@ def _delivery_for(event: WebhookEvent) -> Delivery | None:
     if not event.message_id:
         return None
     bare = event.message_id.strip().strip("<>")
+    if not bare:
+        return None
     candidates = list(
         Delivery.objects.filter(message_id__in=[bare, f"<{bare}>"]).select_related("subscriber")
     )
