@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from engage.mail_config import (
     anymail_settings,
+    default_batch_size,
     default_mailer,
     default_send_rate,
     sns_cert_url_allow,
@@ -148,6 +149,13 @@ def test_the_send_rate_defaults_to_the_cap_the_esp_documents():
     assert default_send_rate({"ESP": "amazon_ses"}) == 14
     assert default_send_rate({"ESP": "postmark"}) == 0  # none documented: its 429s slow us
     assert default_send_rate({}) == 0
+
+
+def test_a_send_task_takes_200_readers_over_smtp_and_2000_through_an_esp():
+    # README: "`SEND_BATCH_SIZE` … 200; through an ESP, 2000".
+    assert default_batch_size({}) == 200
+    assert default_batch_size({"EMAIL_URL": "smtp://relay.example.org:587"}) == 200
+    assert default_batch_size({"ESP": "postmark"}) == 2000
 
 
 @pytest.mark.parametrize(
