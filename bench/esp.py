@@ -172,7 +172,7 @@ def main() -> None:
 
     results = []
     if not args.skip_old:
-        old = {**env, "ESP_BATCH_CALLS": "false", "ESP_CONCURRENCY": "1"}
+        old = {**env, "ESP_BATCH_CALLS": "false", "ESP_CONCURRENCY": "1"}  # tasks of 200
         results.append(measure("one call per message", old, standin, n, args.concurrency))
     results.append(measure("batch calls", env, standin, n, args.concurrency))
     connection.close()

@@ -86,17 +86,19 @@ def default_send_rate(environment: Mapping[str, str]) -> float:
     return ESP_RATE_PER_SECOND.get(environment.get("ESP", ""), 0.0)
 
 
-# Readers per send_batch task. Over SMTP a task sends one message at a time on one connection, and
-# 200 keeps it short. An ESP takes hundreds a call, ESP_CONCURRENCY calls at once, and each task
-# costs its queries and a pool of connections: 2,000 is a full round of Postmark's batch calls
-# (500 a call, four at once). At 50 ms a call, 20,000 readers through four worker processes went
-# at 2,427 msg/s in tasks of 200 and 3,618 in tasks of 2,000 (bench/RESULTS.md, 2026-12-08).
+# Readers per send_batch task. Over SMTP (or one ESP call per message) a task sends one message at
+# a time, and 200 keeps it short. An ESP with batch calls takes hundreds a call, ESP_CONCURRENCY
+# calls at once, and each task costs its queries and a pool of connections: 2,000 is a full round
+# of Postmark's batch calls (500 a call, four at once). At 50 ms a call, 20,000 readers through
+# four worker processes went at 2,427 msg/s in tasks of 200 and 3,618 in tasks of 2,000
+# (bench/RESULTS.md, 2026-12-08).
 SMTP_BATCH_SIZE, ESP_BATCH_SIZE = 200, 2000
 
 
-def default_batch_size(environment: Mapping[str, str]) -> int:
-    """SEND_BATCH_SIZE when it is not set: larger through an ESP."""
-    return ESP_BATCH_SIZE if environment.get("ESP", "") else SMTP_BATCH_SIZE
+def default_batch_size(environment: Mapping[str, str], *, batch_calls: bool) -> int:
+    """SEND_BATCH_SIZE when it is not set: larger through an ESP that takes batch calls. One
+    call per message goes no faster in larger tasks, and fewer tasks share fewer processes."""
+    return ESP_BATCH_SIZE if environment.get("ESP", "") and batch_calls else SMTP_BATCH_SIZE
 
 
 def sns_cert_url_allow(environment: Mapping[str, str]) -> str:

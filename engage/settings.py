@@ -233,7 +233,10 @@ SEND_RATE_PER_SECOND = env.float(
 # else this many calls at once per batch; ESP_BATCH_CALLS=false forces one call per message.
 ESP_CONCURRENCY = env.int("ESP_CONCURRENCY", default=4)
 ESP_BATCH_CALLS = env.bool("ESP_BATCH_CALLS", default=True)
-SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=mail_config.default_batch_size(env.ENVIRON))
+SEND_BATCH_SIZE = env.int(
+    "SEND_BATCH_SIZE",
+    default=mail_config.default_batch_size(env.ENVIRON, batch_calls=ESP_BATCH_CALLS),
+)
 PREPARE_CHUNK_SIZE = env.int("PREPARE_CHUNK_SIZE", default=2000)
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=300)
 # Seconds a transient failure of a recipient keeps being retried after the row's first try.
