@@ -15,6 +15,7 @@ from django.urls import reverse
 from newsletter.inbound.webhooks import webhook_event_store
 from newsletter.models import Delivery, Subscriber, WebhookEvent
 from tests import ledger
+from tests.inbound.esp_calls import mailgun_event
 from tests.support import wait_until
 
 WEBHOOK_SECRET = "engage-hook:s3cret-basic-auth"
@@ -181,39 +182,6 @@ def mailgun_payload(event_data, *, key=MAILGUN_SIGNING_KEY, token=None, timestam
     return {
         "signature": {"timestamp": timestamp, "token": token, "signature": signature},
         "event-data": event_data,
-    }
-
-
-def mailgun_event(event, message_id, email, **extra):
-    return {
-        "tags": [],
-        "timestamp": 1795280000.153125,
-        "storage": {"url": "https://se.api.mailgun.net/v3/domains/x/messages/y", "key": "y"},
-        "recipient-domain": email.split("@")[1],
-        "id": "hTWCTD81RtiDN-IGCKQyGg",
-        "campaigns": [],
-        "user-variables": {},
-        "flags": {"is-routed": False, "is-authenticated": True, "is-test-mode": False},
-        "log-level": "info",
-        "envelope": {
-            "sending-ip": "198.51.100.20",
-            "sender": "news@engage.example.org",
-            "transport": "smtp",
-            "targets": email,
-        },
-        "message": {
-            "headers": {
-                "to": email,
-                "message-id": message_id.strip("<>"),
-                "from": "news@engage.example.org",
-                "subject": "News from Engage",
-            },
-            "attachments": [],
-            "size": 4809,
-        },
-        "recipient": email,
-        "event": event,
-        **extra,
     }
 
 
