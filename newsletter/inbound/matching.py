@@ -81,10 +81,8 @@ def _by_token(purpose: str, token: str) -> Match:
 
 
 def _by_message_id(message_id: str) -> Delivery | None:
-    if not message_id:
-        return None
     bare = message_id.strip("<>")
-    if not bare:
+    if not bare:  # none, or just "<>": an unsent row has no Message-ID either
         return None
     found = list(
         Delivery.objects.filter(message_id__in=[bare, f"<{bare}>"]).select_related("subscriber")[:2]

@@ -176,10 +176,8 @@ def _delivery_from_metadata(metadata) -> Delivery | None:
 
 def _delivery_for(event: WebhookEvent) -> Delivery | None:
     """The delivery by Message-ID: stored with or without angle brackets, as the ESP gives it."""
-    if not event.message_id:
-        return None
     bare = event.message_id.strip().strip("<>")
-    if not bare:
+    if not bare:  # none, or just "<>": an unsent row has no Message-ID either
         return None
     candidates = list(
         Delivery.objects.filter(message_id__in=[bare, f"<{bare}>"]).select_related("subscriber")

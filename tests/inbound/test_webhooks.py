@@ -381,6 +381,23 @@ def test_an_event_for_an_unknown_message_is_stored_and_ignored(
     assert reader.status == Subscriber.Status.ACTIVE
 
 
+def test_an_empty_message_id_matches_no_unsent_row(
+    client, topics, django_capture_on_commit_callbacks
+):
+    # A row still queued has no Message-ID yet: "<>" must not be read as naming it.
+    reader = ledger.subscriber("ann@example.org")
+    campaign = ledger.campaign(topics["news"])
+    queued = ledger.delivery(campaign, reader, status=Delivery.Status.QUEUED, message_id="")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_postmark(client, postmark_bounce("<>", "ann@example.org"))
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().delivery is None
+    delivery, reader = _reload(queued)
+    assert delivery.status == Delivery.Status.QUEUED
+    assert reader.status == Subscriber.Status.ACTIVE
+
+
 def test_the_delivery_id_in_metadata_finds_the_delivery(
     client, sent, django_capture_on_commit_callbacks
 ):
